@@ -1,0 +1,445 @@
+//! Every `APNWATCH_*` setting, read and validated once at start-up. Errors name the variable
+//! and the bad value, so a misconfigured function fails on its first invoke with a fix-it
+//! message instead of quietly judging every account with the wrong rules.
+
+use std::collections::BTreeSet;
+
+use crate::model::LinkSource;
+
+pub const ENV_TABLE: &str = "APNWATCH_TABLE";
+pub const ENV_TOPIC_ARN: &str = "APNWATCH_TOPIC_ARN";
+pub const ENV_LINK_TAG_KEY: &str = "APNWATCH_LINK_TAG_KEY";
+pub const ENV_LINKED_ACCOUNTS: &str = "APNWATCH_LINKED_ACCOUNTS";
+pub const ENV_EXEMPT_ACCOUNTS: &str = "APNWATCH_EXEMPT_ACCOUNTS";
+pub const ENV_EXEMPT_OUS: &str = "APNWATCH_EXEMPT_OUS";
+pub const ENV_LINK_SOURCES: &str = "APNWATCH_LINK_SOURCES";
+pub const ENV_PARTNER_CENTRAL_CATALOG: &str = "APNWATCH_PARTNER_CENTRAL_CATALOG";
+pub const ENV_PARTNER_CENTRAL_ROLE_ARN: &str = "APNWATCH_PARTNER_CENTRAL_ROLE_ARN";
+pub const ENV_PARTNER_CENTRAL_EXTERNAL_ID: &str = "APNWATCH_PARTNER_CENTRAL_EXTERNAL_ID";
+pub const ENV_ORG_ROLE_ARN: &str = "APNWATCH_ORG_ROLE_ARN";
+pub const ENV_ORG_CONCURRENCY: &str = "APNWATCH_ORG_CONCURRENCY";
+pub const ENV_RUN_RETENTION_DAYS: &str = "APNWATCH_RUN_RETENTION_DAYS";
+
+/// Every variable the function reads; the template test checks `template.yaml` sets only these.
+pub const ALL_VARS: &[&str] = &[
+    ENV_TABLE,
+    ENV_TOPIC_ARN,
+    ENV_LINK_TAG_KEY,
+    ENV_LINKED_ACCOUNTS,
+    ENV_EXEMPT_ACCOUNTS,
+    ENV_EXEMPT_OUS,
+    ENV_LINK_SOURCES,
+    ENV_PARTNER_CENTRAL_CATALOG,
+    ENV_PARTNER_CENTRAL_ROLE_ARN,
+    ENV_PARTNER_CENTRAL_EXTERNAL_ID,
+    ENV_ORG_ROLE_ARN,
+    ENV_ORG_CONCURRENCY,
+    ENV_RUN_RETENTION_DAYS,
+];
+
+pub const DEFAULT_TAG_KEY: &str = "apn-link";
+pub const DEFAULT_CATALOG: &str = "AWS";
+/// Organizations throttles per account at a few requests per second; four calls in flight
+/// walks a wide tree quickly without living on the retry path.
+pub const DEFAULT_ORG_CONCURRENCY: usize = 4;
+pub const DEFAULT_RUN_RETENTION_DAYS: u32 = 90;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{var} is not set: {hint}")]
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    #[error("{var} has an invalid value {value:?}: {hint}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        hint: String,
+    },
+}
+
+/// Which Partner Central catalog to read: `AWS` (production) or `Sandbox` (trials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerCentralConfig {
+    pub catalog: String,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// The link rules: which sources to ask, in which order, and the explicit lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRules {
+    /// Ordered; the first source with evidence of a link decides. Exemptions win over all.
+    pub sources: Vec<LinkSource>,
+    pub tag_key: String,
+    pub linked_accounts: BTreeSet<String>,
+    pub exempt_accounts: BTreeSet<String>,
+    pub exempt_ous: BTreeSet<String>,
+}
+
+impl LinkRules {
+    pub fn uses(&self, source: LinkSource) -> bool {
+        self.sources.contains(&source)
+    }
+
+    /// Tags cost one `ListTagsForResource` call per account: fetch them only when asked.
+    pub fn needs_tags(&self) -> bool {
+        self.uses(LinkSource::Tag)
+    }
+}
+
+impl Default for LinkRules {
+    fn default() -> Self {
+        Self {
+            sources: vec![LinkSource::Tag, LinkSource::List],
+            tag_key: DEFAULT_TAG_KEY.to_string(),
+            linked_accounts: BTreeSet::new(),
+            exempt_accounts: BTreeSet::new(),
+            exempt_ous: BTreeSet::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub table: String,
+    /// Required for a real run; a dry run publishes nothing and may leave it unset.
+    pub topic_arn: Option<String>,
+    pub rules: LinkRules,
+    pub partner_central: PartnerCentralConfig,
+    pub org_role_arn: Option<String>,
+    pub org_concurrency: usize,
+    pub run_retention_days: u32,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get`, so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let table = get(ENV_TABLE).ok_or(ConfigError::Missing {
+            var: ENV_TABLE,
+            hint: "set it to the DynamoDB table name (the stack output TableName)",
+        })?;
+        let topic_arn = get(ENV_TOPIC_ARN);
+        if let Some(arn) = &topic_arn {
+            if !arn.starts_with("arn:") || arn.split(':').count() < 6 {
+                return Err(invalid(ENV_TOPIC_ARN, arn, "expected an SNS topic ARN like arn:aws:sns:us-east-1:111122223333:apn-link-watch"));
+            }
+        }
+
+        let sources = match get(ENV_LINK_SOURCES) {
+            None => vec![LinkSource::Tag, LinkSource::List],
+            Some(v) => parse_sources(&v)?,
+        };
+        let tag_key = get(ENV_LINK_TAG_KEY).unwrap_or_else(|| DEFAULT_TAG_KEY.to_string());
+        if tag_key.len() > 128 {
+            return Err(invalid(
+                ENV_LINK_TAG_KEY,
+                &tag_key,
+                "a tag key has at most 128 characters",
+            ));
+        }
+        let rules = LinkRules {
+            sources,
+            tag_key,
+            linked_accounts: parse_ids(
+                ENV_LINKED_ACCOUNTS,
+                get(ENV_LINKED_ACCOUNTS),
+                is_account_id,
+                "an account id is 12 digits",
+            )?,
+            exempt_accounts: parse_ids(
+                ENV_EXEMPT_ACCOUNTS,
+                get(ENV_EXEMPT_ACCOUNTS),
+                is_account_id,
+                "an account id is 12 digits",
+            )?,
+            exempt_ous: parse_ids(
+                ENV_EXEMPT_OUS,
+                get(ENV_EXEMPT_OUS),
+                is_ou_id,
+                "an OU id looks like ou-ab12-cd34ef56 (a root id like r-ab12 is accepted too)",
+            )?,
+        };
+
+        let catalog =
+            get(ENV_PARTNER_CENTRAL_CATALOG).unwrap_or_else(|| DEFAULT_CATALOG.to_string());
+        if catalog != "AWS" && catalog != "Sandbox" {
+            return Err(invalid(
+                ENV_PARTNER_CENTRAL_CATALOG,
+                &catalog,
+                "use AWS (production) or Sandbox (trials)",
+            ));
+        }
+        let pc_role = get(ENV_PARTNER_CENTRAL_ROLE_ARN);
+        if let Some(arn) = &pc_role {
+            check_role_arn(ENV_PARTNER_CENTRAL_ROLE_ARN, arn)?;
+        }
+        let org_role_arn = get(ENV_ORG_ROLE_ARN);
+        if let Some(arn) = &org_role_arn {
+            check_role_arn(ENV_ORG_ROLE_ARN, arn)?;
+        }
+
+        let org_concurrency = match get(ENV_ORG_CONCURRENCY) {
+            None => DEFAULT_ORG_CONCURRENCY,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=16).contains(n))
+                .ok_or_else(|| invalid(ENV_ORG_CONCURRENCY, &v, "a whole number from 1 to 16"))?,
+        };
+        let run_retention_days = match get(ENV_RUN_RETENTION_DAYS) {
+            None => DEFAULT_RUN_RETENTION_DAYS,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=3650).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        ENV_RUN_RETENTION_DAYS,
+                        &v,
+                        "a whole number of days from 1 to 3650",
+                    )
+                })?,
+        };
+
+        Ok(Self {
+            table,
+            topic_arn,
+            rules,
+            partner_central: PartnerCentralConfig {
+                catalog,
+                role_arn: pc_role,
+                external_id: get(ENV_PARTNER_CENTRAL_EXTERNAL_ID),
+            },
+            org_role_arn,
+            org_concurrency,
+            run_retention_days,
+        })
+    }
+
+    /// The topic for a real (not dry) run.
+    pub fn require_topic(&self) -> Result<&str, ConfigError> {
+        self.topic_arn.as_deref().ok_or(ConfigError::Missing {
+            var: ENV_TOPIC_ARN,
+            hint: "set it to the SNS topic ARN that receives alerts (the stack output TopicArn), or use --dry-run",
+        })
+    }
+}
+
+fn invalid(var: &'static str, value: &str, hint: &str) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        value: value.to_string(),
+        hint: hint.to_string(),
+    }
+}
+
+fn check_role_arn(var: &'static str, arn: &str) -> Result<(), ConfigError> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && is_account_id(parts[4])
+        && parts[5].starts_with("role/")
+        && parts[5].len() > "role/".len();
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            var,
+            arn,
+            "expected an IAM role ARN like arn:aws:iam::111122223333:role/apn-link-watch-reader",
+        ))
+    }
+}
+
+fn parse_sources(v: &str) -> Result<Vec<LinkSource>, ConfigError> {
+    let mut out = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let source = match part {
+            "partner-central" => LinkSource::PartnerCentral,
+            "tag" => LinkSource::Tag,
+            "list" => LinkSource::List,
+            _ => {
+                return Err(invalid(
+                    ENV_LINK_SOURCES,
+                    part,
+                    "sources are partner-central, tag and list, comma-separated in the order to ask them",
+                ))
+            }
+        };
+        if out.contains(&source) {
+            return Err(invalid(
+                ENV_LINK_SOURCES,
+                part,
+                "each source may appear once",
+            ));
+        }
+        out.push(source);
+    }
+    if out.is_empty() {
+        return Err(invalid(
+            ENV_LINK_SOURCES,
+            v,
+            "name at least one of partner-central, tag, list",
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_ids(
+    var: &'static str,
+    value: Option<String>,
+    valid: fn(&str) -> bool,
+    hint: &str,
+) -> Result<BTreeSet<String>, ConfigError> {
+    let mut out = BTreeSet::new();
+    for id in value
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        if !valid(id) {
+            return Err(invalid(var, id, hint));
+        }
+        out.insert(id.to_string());
+    }
+    Ok(out)
+}
+
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `ou-` + 4 to 32 lowercase alphanumerics + `-` + 8 to 32 more (the documented pattern), or a
+/// root id `r-` + 4 to 32, so a whole organization can be exempted in a sandbox.
+pub fn is_ou_id(s: &str) -> bool {
+    let alnum = |p: &str, min: usize| {
+        p.len() >= min
+            && p.len() <= 32
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    if let Some(rest) = s.strip_prefix("ou-") {
+        match rest.split_once('-') {
+            Some((a, b)) => alnum(a, 4) && alnum(b, 8),
+            None => false,
+        }
+    } else if let Some(rest) = s.strip_prefix("r-") {
+        alnum(rest, 4)
+    } else {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    /// Only the table is required; everything else has a documented default.
+    #[test]
+    fn defaults_apply_when_only_the_table_is_set() {
+        let c = cfg(&[(ENV_TABLE, "t")]).unwrap();
+        assert_eq!(c.rules.sources, vec![LinkSource::Tag, LinkSource::List]);
+        assert_eq!(c.rules.tag_key, "apn-link");
+        assert_eq!(c.partner_central.catalog, "AWS");
+        assert_eq!(c.org_concurrency, 4);
+        assert!(c.topic_arn.is_none());
+        assert!(matches!(
+            c.require_topic(),
+            Err(ConfigError::Missing {
+                var: ENV_TOPIC_ARN,
+                ..
+            })
+        ));
+    }
+
+    /// A missing table names the variable.
+    #[test]
+    fn missing_table_names_the_variable() {
+        let e = cfg(&[]).unwrap_err();
+        assert!(
+            e.to_string().starts_with("APNWATCH_TABLE is not set"),
+            "{e}"
+        );
+    }
+
+    /// A malformed id in a list is a start-up error naming the value, not a silent skip.
+    #[test]
+    fn malformed_account_id_is_named() {
+        let e = cfg(&[
+            (ENV_TABLE, "t"),
+            (ENV_LINKED_ACCOUNTS, "111122223333, 12345"),
+        ])
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("APNWATCH_LINKED_ACCOUNTS") && msg.contains("\"12345\""),
+            "{msg}"
+        );
+    }
+
+    /// Lists accept spaces and empty entries; OU ids follow the documented pattern.
+    #[test]
+    fn lists_parse_and_ou_ids_validate() {
+        let c = cfg(&[
+            (ENV_TABLE, "t"),
+            (ENV_EXEMPT_ACCOUNTS, " 111122223333 ,,222233334444"),
+            (ENV_EXEMPT_OUS, "ou-ab12-cdef5678"),
+        ])
+        .unwrap();
+        assert_eq!(c.rules.exempt_accounts.len(), 2);
+        assert!(c.rules.exempt_ous.contains("ou-ab12-cdef5678"));
+        let e = cfg(&[(ENV_TABLE, "t"), (ENV_EXEMPT_OUS, "Sandbox")]).unwrap_err();
+        assert!(e.to_string().contains("APNWATCH_EXEMPT_OUS"));
+    }
+
+    /// Sources are ordered, known and unique.
+    #[test]
+    fn link_sources_parse_in_order() {
+        let c = cfg(&[(ENV_TABLE, "t"), (ENV_LINK_SOURCES, "partner-central, tag")]).unwrap();
+        assert_eq!(
+            c.rules.sources,
+            vec![LinkSource::PartnerCentral, LinkSource::Tag]
+        );
+        assert!(cfg(&[(ENV_TABLE, "t"), (ENV_LINK_SOURCES, "tags")]).is_err());
+        assert!(cfg(&[(ENV_TABLE, "t"), (ENV_LINK_SOURCES, "tag,tag")]).is_err());
+    }
+
+    /// Role ARNs, catalog and numbers are checked up front.
+    #[test]
+    fn arns_catalog_and_numbers_are_validated() {
+        assert!(cfg(&[
+            (ENV_TABLE, "t"),
+            (ENV_ORG_ROLE_ARN, "arn:aws:iam::111122223333:role/r")
+        ])
+        .is_ok());
+        assert!(cfg(&[(ENV_TABLE, "t"), (ENV_ORG_ROLE_ARN, "my-role")]).is_err());
+        assert!(cfg(&[(ENV_TABLE, "t"), (ENV_PARTNER_CENTRAL_CATALOG, "Sandbox")]).is_ok());
+        assert!(cfg(&[(ENV_TABLE, "t"), (ENV_PARTNER_CENTRAL_CATALOG, "aws")]).is_err());
+        assert!(cfg(&[(ENV_TABLE, "t"), (ENV_ORG_CONCURRENCY, "0")]).is_err());
+        assert!(cfg(&[(ENV_TABLE, "t"), (ENV_TOPIC_ARN, "topic")]).is_err());
+    }
+}

@@ -1,0 +1,475 @@
+//! Previous table state vs. the current snapshot: which records change, which history events
+//! they append and which alerts they queue. Pure, so every rule here is unit tested without
+//! AWS.
+//!
+//! Alert rules: on the first run (an empty table) every account that is not linked is part of
+//! a baseline report; later, every account that appeared since the last run (linked or not)
+//! and every account that became UNLINKED or PENDING. EXEMPT accounts never alert.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    Account, AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
+    LinkState, PendingAlert,
+};
+
+/// Identifies the run that produces the changes.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run_id: String,
+    pub now: DateTime<Utc>,
+    /// The table held no account and no run: report every unlinked account as a baseline.
+    pub first_run: bool,
+}
+
+/// Computes every account change between `previous` (keyed by account id) and `current`.
+/// Accounts are visited in id order so that runs write and report deterministically.
+pub fn diff(
+    previous: &BTreeMap<String, AccountRecord>,
+    current: &[(Account, LinkDecision)],
+    ctx: &RunContext,
+) -> Vec<AccountChange> {
+    let mut changes = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut sorted: Vec<&(Account, LinkDecision)> = current.iter().collect();
+    sorted.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+
+    for (account, link) in sorted {
+        seen.insert(account.id.as_str());
+        let change = match previous.get(&account.id) {
+            Some(prev) if !prev.removed => changed(prev, account, link, ctx),
+            Some(prev) => Some(appeared(Some(prev), account, link, ctx)),
+            None => Some(appeared(None, account, link, ctx)),
+        };
+        changes.extend(change);
+    }
+
+    for prev in previous
+        .values()
+        .filter(|p| !p.removed && !seen.contains(p.account.id.as_str()))
+    {
+        let mut record = prev.clone();
+        record.removed = true;
+        record.last_changed = ctx.now;
+        record.rev = prev.rev + 1;
+        let event = event(
+            ctx,
+            &prev.account.id,
+            0,
+            ChangeKind::Removed,
+            Some(prev.account.state.to_string()),
+            None,
+            "no longer in the organization".into(),
+        );
+        changes.push(AccountChange {
+            expected_rev: Some(prev.rev),
+            record,
+            events: vec![event],
+            alert: None,
+        });
+    }
+    changes
+}
+
+/// A first sighting, or a return after removal.
+fn appeared(
+    prev: Option<&AccountRecord>,
+    account: &Account,
+    link: &LinkDecision,
+    ctx: &RunContext,
+) -> AccountChange {
+    let record = AccountRecord {
+        account: account.clone(),
+        link: link.clone(),
+        first_seen: prev.map_or(ctx.now, |p| p.first_seen),
+        last_changed: ctx.now,
+        removed: false,
+        rev: prev.map_or(1, |p| p.rev + 1),
+    };
+    let before = prev.map(|_| "REMOVED".to_string());
+    let events = vec![event(
+        ctx,
+        &account.id,
+        0,
+        ChangeKind::Discovered,
+        before,
+        Some(link.state.to_string()),
+        format!("{} ({})", link.detail, link.source),
+    )];
+    let reason = match link.state {
+        LinkState::Exempt => None,
+        LinkState::Linked if ctx.first_run => None,
+        LinkState::Unlinked | LinkState::Pending if ctx.first_run => Some(AlertReason::Baseline),
+        _ => Some(AlertReason::NewAccount),
+    };
+    let alert = reason.map(|r| pending_alert(&record, r, ctx));
+    AccountChange {
+        expected_rev: prev.map(|p| p.rev),
+        record,
+        events,
+        alert,
+    }
+}
+
+/// An account present in both: `None` when nothing stored about it changed.
+fn changed(
+    prev: &AccountRecord,
+    account: &Account,
+    link: &LinkDecision,
+    ctx: &RunContext,
+) -> Option<AccountChange> {
+    if prev.account == *account && prev.link == *link {
+        return None;
+    }
+    let mut events = Vec::new();
+    let mut push = |kind, before: String, after: String, detail: String| {
+        let seq = events.len() as u32;
+        events.push(event(
+            ctx,
+            &account.id,
+            seq,
+            kind,
+            Some(before),
+            Some(after),
+            detail,
+        ));
+    };
+    let old = &prev.account;
+    if old.name != account.name {
+        push(
+            ChangeKind::Renamed,
+            old.name.clone(),
+            account.name.clone(),
+            String::new(),
+        );
+    }
+    if old.ou_path != account.ou_path || old.parent_id != account.parent_id {
+        push(
+            ChangeKind::Moved,
+            old.ou_path.clone(),
+            account.ou_path.clone(),
+            format!("now under {}", account.parent_id),
+        );
+    }
+    if old.state != account.state {
+        push(
+            ChangeKind::StateChanged,
+            old.state.to_string(),
+            account.state.to_string(),
+            String::new(),
+        );
+    }
+    if prev.link.state != link.state {
+        push(
+            ChangeKind::for_link_state(link.state),
+            prev.link.state.to_string(),
+            link.state.to_string(),
+            format!("{} ({})", link.detail, link.source),
+        );
+    }
+
+    let reason = match (prev.link.state, link.state) {
+        (before, LinkState::Unlinked) if before != LinkState::Unlinked => {
+            Some(AlertReason::LinkLost)
+        }
+        (before, LinkState::Pending) if before != LinkState::Pending => {
+            Some(AlertReason::LinkPending)
+        }
+        _ => None,
+    };
+    // Some attributes (email, tags, how the link was proven) change without an event
+    // worth a history line; the record is still rewritten so it shows the truth.
+    let record = AccountRecord {
+        account: account.clone(),
+        link: link.clone(),
+        first_seen: prev.first_seen,
+        last_changed: if events.is_empty() {
+            prev.last_changed
+        } else {
+            ctx.now
+        },
+        removed: false,
+        rev: prev.rev + 1,
+    };
+    let alert = reason.map(|r| pending_alert(&record, r, ctx));
+    Some(AccountChange {
+        expected_rev: Some(prev.rev),
+        record,
+        events,
+        alert,
+    })
+}
+
+fn event(
+    ctx: &RunContext,
+    account_id: &str,
+    seq: u32,
+    kind: ChangeKind,
+    before: Option<String>,
+    after: Option<String>,
+    detail: String,
+) -> ChangeEvent {
+    ChangeEvent {
+        account_id: account_id.to_string(),
+        at: ctx.now,
+        run_id: ctx.run_id.clone(),
+        seq,
+        kind,
+        before,
+        after,
+        detail,
+    }
+}
+
+fn pending_alert(record: &AccountRecord, reason: AlertReason, ctx: &RunContext) -> PendingAlert {
+    let a = &record.account;
+    PendingAlert {
+        id: format!("{}#{}", ctx.run_id, a.id),
+        run_id: ctx.run_id.clone(),
+        created_at: ctx.now,
+        reason,
+        account_id: a.id.clone(),
+        name: a.name.clone(),
+        email: a.email.clone(),
+        ou_path: a.ou_path.clone(),
+        state: a.state.clone(),
+        link_state: record.link.state,
+        link_source: record.link.source,
+        link_detail: record.link.detail.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AccountState, LinkSource};
+
+    fn ctx(first_run: bool) -> RunContext {
+        RunContext {
+            run_id: "run-2".into(),
+            now: "2026-11-27T12:00:00Z".parse().unwrap(),
+            first_run,
+        }
+    }
+
+    fn account(id: &str) -> Account {
+        Account {
+            id: id.into(),
+            name: format!("acct-{id}"),
+            email: format!("{id}@example.com"),
+            state: AccountState::Active,
+            joined_method: Some("CREATED".into()),
+            joined_at: None,
+            parent_id: "ou-ab12-prod1234".into(),
+            ou_path: "Root/Workloads/Prod".into(),
+            ou_ids: vec![
+                "r-ab12".into(),
+                "ou-ab12-work1234".into(),
+                "ou-ab12-prod1234".into(),
+            ],
+            tags: Default::default(),
+            is_management: false,
+        }
+    }
+
+    fn link(state: LinkState) -> LinkDecision {
+        let source = if state == LinkState::Unlinked {
+            LinkSource::None
+        } else {
+            LinkSource::Tag
+        };
+        LinkDecision {
+            state,
+            source,
+            detail: "test".into(),
+        }
+    }
+
+    fn stored(account: Account, state: LinkState) -> (String, AccountRecord) {
+        let at = "2026-11-26T12:00:00Z".parse().unwrap();
+        (
+            account.id.clone(),
+            AccountRecord {
+                account,
+                link: link(state),
+                first_seen: at,
+                last_changed: at,
+                removed: false,
+                rev: 3,
+            },
+        )
+    }
+
+    /// First run: every account is DISCOVERED; only the unlinked ones join the baseline alert.
+    #[test]
+    fn first_run_baselines_unlinked_only() {
+        let current = vec![
+            (account("111111111111"), link(LinkState::Linked)),
+            (account("222222222222"), link(LinkState::Unlinked)),
+            (account("333333333333"), link(LinkState::Exempt)),
+        ];
+        let changes = diff(&BTreeMap::new(), &current, &ctx(true));
+        assert_eq!(changes.len(), 3);
+        assert!(changes
+            .iter()
+            .all(|c| c.events.len() == 1 && c.events[0].kind == ChangeKind::Discovered));
+        let alerted: Vec<_> = changes
+            .iter()
+            .filter_map(|c| c.alert.as_ref())
+            .map(|a| (a.account_id.as_str(), a.reason))
+            .collect();
+        assert_eq!(alerted, vec![("222222222222", AlertReason::Baseline)]);
+        assert_eq!(changes[0].record.rev, 1);
+        assert_eq!(changes[0].expected_rev, None);
+    }
+
+    /// Later runs alert on every new account, linked or not, but never on exempt ones.
+    #[test]
+    fn later_run_alerts_new_accounts_linked_or_not() {
+        let prev: BTreeMap<_, _> = [stored(account("111111111111"), LinkState::Linked)].into();
+        let current = vec![
+            (account("111111111111"), link(LinkState::Linked)),
+            (account("222222222222"), link(LinkState::Linked)),
+            (account("333333333333"), link(LinkState::Unlinked)),
+            (account("444444444444"), link(LinkState::Exempt)),
+        ];
+        let changes = diff(&prev, &current, &ctx(false));
+        let alerted: Vec<_> = changes
+            .iter()
+            .filter_map(|c| c.alert.as_ref())
+            .map(|a| a.account_id.as_str())
+            .collect();
+        assert_eq!(alerted, vec!["222222222222", "333333333333"]);
+        assert!(
+            changes
+                .iter()
+                .all(|c| c.record.account.id != "111111111111"),
+            "unchanged account is not rewritten"
+        );
+    }
+
+    /// Nothing changed: no record rewrite, no event, no alert.
+    #[test]
+    fn unchanged_snapshot_yields_nothing() {
+        let prev: BTreeMap<_, _> = [stored(account("111111111111"), LinkState::Unlinked)].into();
+        let current = vec![(account("111111111111"), link(LinkState::Unlinked))];
+        assert!(diff(&prev, &current, &ctx(false)).is_empty());
+    }
+
+    /// Losing a link records UNLINKED with before/after and alerts LINK_LOST.
+    #[test]
+    fn link_lost_alerts() {
+        let prev: BTreeMap<_, _> = [stored(account("111111111111"), LinkState::Linked)].into();
+        let current = vec![(account("111111111111"), link(LinkState::Unlinked))];
+        let changes = diff(&prev, &current, &ctx(false));
+        assert_eq!(changes.len(), 1);
+        let e = &changes[0].events[0];
+        assert_eq!(
+            (e.kind, e.before.as_deref(), e.after.as_deref()),
+            (ChangeKind::Unlinked, Some("LINKED"), Some("UNLINKED"))
+        );
+        assert_eq!(
+            changes[0].alert.as_ref().unwrap().reason,
+            AlertReason::LinkLost
+        );
+        assert_eq!(
+            (changes[0].expected_rev, changes[0].record.rev),
+            (Some(3), 4)
+        );
+    }
+
+    /// Becoming linked or exempt is recorded but never alerts.
+    #[test]
+    fn gaining_a_link_does_not_alert() {
+        let prev: BTreeMap<_, _> = [
+            stored(account("111111111111"), LinkState::Unlinked),
+            stored(account("222222222222"), LinkState::Unlinked),
+        ]
+        .into();
+        let current = vec![
+            (account("111111111111"), link(LinkState::Linked)),
+            (account("222222222222"), link(LinkState::Exempt)),
+        ];
+        let changes = diff(&prev, &current, &ctx(false));
+        let kinds: Vec<_> = changes.iter().map(|c| c.events[0].kind).collect();
+        assert_eq!(kinds, vec![ChangeKind::Linked, ChangeKind::Exempted]);
+        assert!(changes.iter().all(|c| c.alert.is_none()));
+    }
+
+    /// Rename, move and state change each get their own event, in a stable order.
+    #[test]
+    fn rename_move_and_state_change_are_separate_events() {
+        let prev: BTreeMap<_, _> = [stored(account("111111111111"), LinkState::Linked)].into();
+        let mut now = account("111111111111");
+        now.name = "renamed".into();
+        now.ou_path = "Root/Suspended".into();
+        now.parent_id = "ou-ab12-susp1234".into();
+        now.state = AccountState::Closed;
+        let changes = diff(&prev, &[(now, link(LinkState::Linked))], &ctx(false));
+        let events: Vec<_> = changes[0]
+            .events
+            .iter()
+            .map(|e| (e.kind, e.seq, e.after.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            events,
+            vec![
+                (ChangeKind::Renamed, 0, "renamed".into()),
+                (ChangeKind::Moved, 1, "Root/Suspended".into()),
+                (ChangeKind::StateChanged, 2, "CLOSED".into())
+            ]
+        );
+        assert!(changes[0].alert.is_none());
+    }
+
+    /// An account missing from a complete snapshot is marked removed, not deleted, and a
+    /// second run does not remove it again.
+    #[test]
+    fn missing_account_is_marked_removed_once() {
+        let prev: BTreeMap<_, _> = [stored(account("111111111111"), LinkState::Linked)].into();
+        let changes = diff(&prev, &[], &ctx(false));
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].record.removed);
+        assert_eq!(changes[0].events[0].kind, ChangeKind::Removed);
+        let mut after: BTreeMap<_, _> = prev.clone();
+        after.insert("111111111111".into(), changes[0].record.clone());
+        assert!(diff(&after, &[], &ctx(false)).is_empty());
+    }
+
+    /// A removed account that comes back is discovered again and alerts as new.
+    #[test]
+    fn returning_account_is_rediscovered() {
+        let (id, mut rec) = stored(account("111111111111"), LinkState::Unlinked);
+        rec.removed = true;
+        let prev: BTreeMap<_, _> = [(id, rec)].into();
+        let changes = diff(
+            &prev,
+            &[(account("111111111111"), link(LinkState::Unlinked))],
+            &ctx(false),
+        );
+        assert_eq!(changes[0].events[0].before.as_deref(), Some("REMOVED"));
+        assert_eq!(
+            changes[0].alert.as_ref().unwrap().reason,
+            AlertReason::NewAccount
+        );
+        assert!(!changes[0].record.removed);
+    }
+
+    /// A new Partner Central invitation alerts as pending.
+    #[test]
+    fn pending_invitation_alerts() {
+        let prev: BTreeMap<_, _> = [stored(account("111111111111"), LinkState::Unlinked)].into();
+        let changes = diff(
+            &prev,
+            &[(account("111111111111"), link(LinkState::Pending))],
+            &ctx(false),
+        );
+        assert_eq!(changes[0].events[0].kind, ChangeKind::Pending);
+        assert_eq!(
+            changes[0].alert.as_ref().unwrap().reason,
+            AlertReason::LinkPending
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The one error type the library returns. Each variant says what failed and what to do
+//! about it, and keeps the underlying (SDK) error as its `source` so logs show the cause
+//! chain. The Lambda maps it to a `Diagnostic` whose `errorType` is the variant.
+
+use crate::config::ConfigError;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+
+    /// The walk failed: nothing was written and nothing published.
+    #[error("reading the organization failed ({operation}): {hint}")]
+    Organizations {
+        operation: &'static str,
+        hint: String,
+        #[source]
+        source: BoxError,
+    },
+
+    /// Partner Central was a configured source and could not be read: nothing changed.
+    #[error("reading Partner Central failed ({operation}): {hint}")]
+    PartnerCentral {
+        operation: &'static str,
+        hint: String,
+        #[source]
+        source: BoxError,
+    },
+
+    #[error("DynamoDB table {table} ({operation}): {hint}")]
+    Store {
+        table: String,
+        operation: &'static str,
+        hint: String,
+        #[source]
+        source: BoxError,
+    },
+
+    /// The state is stored; the alerts stay queued in the table and the next run sends them.
+    #[error("publishing to SNS topic {topic} failed: {hint}; {queued} alert(s) stay queued and the next run sends them")]
+    Notify {
+        topic: String,
+        hint: String,
+        queued: usize,
+        #[source]
+        source: BoxError,
+    },
+
+    /// The invoke payload was neither an EventBridge event nor `{}`.
+    #[error("unsupported invoke payload: {0}. Send an EventBridge event (e.g. a Scheduled Event) or {{}} for a manual run")]
+    BadEvent(String),
+
+    /// A stored item does not have the documented shape.
+    #[error("DynamoDB table {table}: item {key} is not in the expected format: {reason}")]
+    CorruptItem {
+        table: String,
+        key: String,
+        reason: String,
+    },
+
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl Error {
+    /// The variant name, used as the Lambda `errorType` and the CLI's error prefix.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "ConfigError",
+            Self::Organizations { .. } => "OrganizationsError",
+            Self::PartnerCentral { .. } => "PartnerCentralError",
+            Self::Store { .. } => "StoreError",
+            Self::Notify { .. } => "NotifyError",
+            Self::BadEvent(_) => "BadEvent",
+            Self::CorruptItem { .. } => "CorruptItem",
+            Self::NotFound(_) => "NotFound",
+        }
+    }
+
+    /// The message with its cause chain, on one line.
+    pub fn one_line(&self) -> String {
+        let mut s = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !s.contains(&text) {
+                s.push_str(": ");
+                s.push_str(&text);
+            }
+            cause = c.source();
+        }
+        s.replace('\n', " ")
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(e: Error) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.one_line(),
+        }
+    }
+}

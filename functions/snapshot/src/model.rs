@@ -1,0 +1,344 @@
+//! Plain data of one snapshot: the organization tree, the accounts in it, their link state
+//! and the change events between two snapshots. Nothing here knows about AWS SDK types; the
+//! adapters translate to and from these.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The lifecycle state Organizations reports in `Account.State`.
+///
+/// `Account.Status` was retired on 2026-09-09; we never read it. Values AWS adds later are
+/// kept verbatim instead of failing the run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum AccountState {
+    PendingActivation,
+    Active,
+    Suspended,
+    PendingClosure,
+    Closed,
+    Other(String),
+}
+
+impl AccountState {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::PendingActivation => "PENDING_ACTIVATION",
+            Self::Active => "ACTIVE",
+            Self::Suspended => "SUSPENDED",
+            Self::PendingClosure => "PENDING_CLOSURE",
+            Self::Closed => "CLOSED",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl From<String> for AccountState {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "PENDING_ACTIVATION" => Self::PendingActivation,
+            "ACTIVE" => Self::Active,
+            "SUSPENDED" => Self::Suspended,
+            "PENDING_CLOSURE" => Self::PendingClosure,
+            "CLOSED" => Self::Closed,
+            _ => Self::Other(s),
+        }
+    }
+}
+
+impl From<AccountState> for String {
+    fn from(s: AccountState) -> Self {
+        s.as_str().to_string()
+    }
+}
+
+impl fmt::Display for AccountState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One organizational unit (or the root) as seen in the walk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: String,
+    /// `None` for the root.
+    pub parent_id: Option<String>,
+    /// 0 for the root, 1 for its direct OUs, up to 5.
+    pub depth: usize,
+    /// Names from the root down to this unit, joined with `/`, e.g. `Root/Workloads/Prod`.
+    pub path: String,
+}
+
+/// One account as the walk saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub state: AccountState,
+    /// `INVITED` or `CREATED`.
+    pub joined_method: Option<String>,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub parent_id: String,
+    /// Names from the root to the parent, e.g. `Root/Workloads/Prod`.
+    pub ou_path: String,
+    /// Ids from the root to the parent; an exempt OU covers every account below it.
+    pub ou_ids: Vec<String>,
+    /// Only filled when a tag rule needs them (one extra call per account).
+    pub tags: BTreeMap<String, String>,
+    pub is_management: bool,
+}
+
+/// A complete walk of the organization. A partial walk is never built: the adapter fails
+/// instead, so a missing account here really is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrgTree {
+    pub organization_id: String,
+    pub management_account_id: String,
+    pub root_id: String,
+    pub units: Vec<OrgUnit>,
+    pub accounts: Vec<Account>,
+}
+
+/// Whether an account earns the partner credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LinkState {
+    Linked,
+    /// A Partner Central connection invitation waits for the account to accept it.
+    Pending,
+    Unlinked,
+    Exempt,
+}
+
+impl LinkState {
+    pub const ALL: [LinkState; 4] = [Self::Linked, Self::Pending, Self::Unlinked, Self::Exempt];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Linked => "LINKED",
+            Self::Pending => "PENDING",
+            Self::Unlinked => "UNLINKED",
+            Self::Exempt => "EXEMPT",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+impl fmt::Display for LinkState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The source that decided an account's link state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkSource {
+    /// Partner Central's Account API (SUBSIDIARY connections of the primary account).
+    PartnerCentral,
+    /// The link tag on the account.
+    Tag,
+    /// `APNWATCH_LINKED_ACCOUNTS` / `APNWATCH_EXEMPT_ACCOUNTS`.
+    List,
+    /// `APNWATCH_EXEMPT_OUS`.
+    ExemptOu,
+    /// No source had evidence of a link.
+    None,
+}
+
+impl LinkSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PartnerCentral => "partner-central",
+            Self::Tag => "tag",
+            Self::List => "list",
+            Self::ExemptOu => "exempt-ou",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::PartnerCentral,
+            Self::Tag,
+            Self::List,
+            Self::ExemptOu,
+            Self::None,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == s)
+    }
+}
+
+impl fmt::Display for LinkSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The resolver's verdict for one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkDecision {
+    pub state: LinkState,
+    pub source: LinkSource,
+    /// Human words on why, e.g. `tag apn-link=linked` or `link canceled in Partner Central`.
+    pub detail: String,
+}
+
+/// What the table holds about one account: the last observed account plus its verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub account: Account,
+    pub link: LinkDecision,
+    pub first_seen: DateTime<Utc>,
+    pub last_changed: DateTime<Utc>,
+    /// Set when a complete snapshot no longer contains the account. Items are never deleted.
+    pub removed: bool,
+    /// Optimistic-concurrency revision: every write checks the revision it read.
+    pub rev: u64,
+}
+
+/// The kinds of change recorded in an account's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChangeKind {
+    Discovered,
+    Linked,
+    Pending,
+    Unlinked,
+    Exempted,
+    Moved,
+    Renamed,
+    StateChanged,
+    Removed,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discovered => "DISCOVERED",
+            Self::Linked => "LINKED",
+            Self::Pending => "PENDING",
+            Self::Unlinked => "UNLINKED",
+            Self::Exempted => "EXEMPTED",
+            Self::Moved => "MOVED",
+            Self::Renamed => "RENAMED",
+            Self::StateChanged => "STATE_CHANGED",
+            Self::Removed => "REMOVED",
+        }
+    }
+
+    pub fn for_link_state(state: LinkState) -> Self {
+        match state {
+            LinkState::Linked => Self::Linked,
+            LinkState::Pending => Self::Pending,
+            LinkState::Unlinked => Self::Unlinked,
+            LinkState::Exempt => Self::Exempted,
+        }
+    }
+}
+
+impl fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of an account's append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    pub account_id: String,
+    pub at: DateTime<Utc>,
+    pub run_id: String,
+    /// Orders events of one run for one account.
+    pub seq: u32,
+    pub kind: ChangeKind,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Why, in words: the deciding source, or e.g. `link canceled in Partner Central`.
+    pub detail: String,
+}
+
+/// Why an account is in an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlertReason {
+    /// First run: the account is not linked.
+    Baseline,
+    /// The account appeared since the last run.
+    NewAccount,
+    /// The account was linked (or exempt) and no longer is.
+    LinkLost,
+    /// A Partner Central invitation waits for the account to accept it.
+    LinkPending,
+}
+
+impl AlertReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Baseline => "BASELINE",
+            Self::NewAccount => "NEW_ACCOUNT",
+            Self::LinkLost => "LINK_LOST",
+            Self::LinkPending => "LINK_PENDING",
+        }
+    }
+}
+
+/// One account's entry in an alert, stored in the outbox in the same transaction as the
+/// account change that caused it, so that a crash can neither lose it nor send it twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAlert {
+    /// `<run_id>#<account_id>`: unique per run and account.
+    pub id: String,
+    pub run_id: String,
+    pub created_at: DateTime<Utc>,
+    pub reason: AlertReason,
+    pub account_id: String,
+    pub name: String,
+    pub email: String,
+    pub ou_path: String,
+    pub state: AccountState,
+    pub link_state: LinkState,
+    pub link_source: LinkSource,
+    pub link_detail: String,
+}
+
+/// One account's change in a run: the record to store, the events to append and the alert
+/// to queue. The record carries the revision it was diffed against for the conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountChange {
+    /// Revision of the stored record this change was computed from; `None` for a new item.
+    pub expected_rev: Option<u64>,
+    pub record: AccountRecord,
+    pub events: Vec<ChangeEvent>,
+    pub alert: Option<PendingAlert>,
+}
+
+/// Counts of one run, stored as the run record and printed by the CLI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub accounts: usize,
+    pub linked: usize,
+    pub pending: usize,
+    pub unlinked: usize,
+    pub exempt: usize,
+    /// History events written.
+    pub changes: usize,
+    /// Accounts in the alerts this run published (its own and any left over).
+    pub alerts: usize,
+    /// SNS messages published.
+    pub messages: usize,
+    pub dry_run: bool,
+}

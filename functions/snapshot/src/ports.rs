@@ -1,0 +1,87 @@
+//! The outside systems one run needs, as small traits: the organization to read, Partner
+//! Central, the table and the topic. The AWS adapters implement them; unit tests use the
+//! in-memory fakes in `fakes`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::alert::AlertMessage;
+use crate::error::Error;
+use crate::link::PartnerCentralLinks;
+use crate::model::{
+    AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
+};
+
+/// Reads the whole organization. Fails rather than return a partial tree.
+pub trait OrgSource {
+    fn snapshot(&self, with_tags: bool) -> impl Future<Output = Result<OrgTree, Error>> + Send;
+}
+
+/// Reads the partner's SUBSIDIARY connections and invitations.
+pub trait PartnerCentralSource {
+    fn links(&self) -> impl Future<Output = Result<PartnerCentralLinks, Error>> + Send;
+}
+
+/// What the table held before this run.
+#[derive(Debug, Clone, Default)]
+pub struct StoredState {
+    pub records: BTreeMap<String, AccountRecord>,
+    /// No account and no run was ever stored: the run reports a baseline.
+    pub first_run: bool,
+}
+
+/// Result of writing a run's changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitOutcome {
+    /// Accounts whose change was written.
+    pub written: usize,
+    /// Accounts another run changed since we read them; nothing of theirs was written.
+    pub conflicts: Vec<String>,
+}
+
+pub trait Store {
+    fn load(&self) -> impl Future<Output = Result<StoredState, Error>> + Send;
+    /// Writes each account's record, its events and its alert atomically, conditional on
+    /// the revision the change was computed from.
+    fn commit(
+        &self,
+        changes: &[AccountChange],
+    ) -> impl Future<Output = Result<CommitOutcome, Error>> + Send;
+    /// The stored record of one account, read consistently.
+    fn account(
+        &self,
+        account_id: &str,
+    ) -> impl Future<Output = Result<Option<AccountRecord>, Error>> + Send;
+    /// Current records; with a state, only those (from the index, no Scan).
+    fn accounts(
+        &self,
+        link_state: Option<LinkState>,
+    ) -> impl Future<Output = Result<Vec<AccountRecord>, Error>> + Send;
+    /// One account's history, oldest first.
+    fn history(
+        &self,
+        account_id: &str,
+    ) -> impl Future<Output = Result<Vec<ChangeEvent>, Error>> + Send;
+    /// Takes the publish lease unless another live run holds it.
+    fn acquire_publish_lease(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
+    fn release_publish_lease(&self, owner: &str) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Every queued alert, read consistently.
+    fn pending_alerts(&self) -> impl Future<Output = Result<Vec<PendingAlert>, Error>> + Send;
+    /// Drops alerts SNS accepted.
+    fn ack_alerts(&self, ids: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
+    fn put_run(&self, summary: &RunSummary) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Most recent first.
+    fn runs(&self, limit: usize) -> impl Future<Output = Result<Vec<RunSummary>, Error>> + Send;
+}
+
+pub trait Notifier {
+    /// Publishes one message; returns the SNS message id.
+    fn publish(&self, message: &AlertMessage)
+        -> impl Future<Output = Result<String, Error>> + Send;
+}
