@@ -1,1 +1,124 @@
-//! TODO
+//! The `apnwatch` command: argument parsing and output. Every command goes through the same
+//! library calls as the Lambda; this file only chooses them and prints the result.
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::config::is_account_id;
+use crate::error::Error;
+use crate::model::LinkState;
+use crate::ports::Store;
+use crate::run::RunOptions;
+use crate::views::{self, AccountView, EventView, RunView, SnapshotView};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "apnwatch",
+    version,
+    about = "Find AWS Organization member accounts not linked to APN Partner Central",
+    after_help = "Configuration comes from APNWATCH_* variables (APNWATCH_TABLE is required) and the standard AWS \
+                  environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL). See README.md."
+)]
+pub struct Cli {
+    /// Print JSON with stable field names instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the DynamoDB table (keys, index, TTL) if it does not exist.
+    Init,
+    /// Run one snapshot: walk, resolve, store, alert (the Lambda's code path).
+    Snapshot {
+        /// Show what would change and alert; write and publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List accounts as last recorded.
+    Accounts {
+        /// Only accounts that are currently UNLINKED (from the index, no Scan).
+        #[arg(long, conflicts_with = "state")]
+        unlinked: bool,
+        /// Only accounts in this link state: LINKED, PENDING, UNLINKED or EXEMPT.
+        #[arg(long, value_parser = parse_link_state)]
+        state: Option<LinkState>,
+    },
+    /// Show one account's change history, oldest first.
+    History {
+        /// The 12-digit account id.
+        account_id: String,
+    },
+    /// Show recent runs, newest first.
+    Runs {
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+    },
+}
+
+fn parse_link_state(s: &str) -> Result<LinkState, String> {
+    LinkState::parse(&s.to_ascii_uppercase()).ok_or_else(|| format!("{s:?} is not one of LINKED, PENDING, UNLINKED, EXEMPT"))
+}
+
+/// Runs one command and returns what to print on stdout.
+pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
+    let json = cli.json;
+    match &cli.command {
+        Command::Init => {
+            let outcome = app.store().create_table().await?;
+            let table = app.store().table();
+            Ok(if json {
+                to_json(&serde_json::json!({ "table": table, "created": outcome.created }))
+            } else if outcome.created {
+                format!("created table {table} (keys pk/sk, index by-link-state, TTL on expires_at)")
+            } else {
+                format!("table {table} already exists; TTL is on")
+            })
+        }
+        Command::Snapshot { dry_run } => {
+            let report = app.run(RunOptions { dry_run: *dry_run }).await?;
+            Ok(if json { to_json(&SnapshotView::from(&report)) } else { views::snapshot_text(&report) })
+        }
+        Command::Accounts { unlinked, state } => {
+            let filter = if *unlinked { Some(LinkState::Unlinked) } else { *state };
+            let records = app.store().accounts(filter).await?;
+            Ok(if json {
+                to_json(&serde_json::json!({ "accounts": records.iter().map(AccountView::from).collect::<Vec<_>>() }))
+            } else {
+                views::accounts_table(&records)
+            })
+        }
+        Command::History { account_id } => {
+            if !is_account_id(account_id) {
+                return Err(Error::NotFound(format!("{account_id:?} is not an account id: expected 12 digits")));
+            }
+            let events = app.store().history(account_id).await?;
+            if events.is_empty() && app.store().account(account_id).await?.is_none() {
+                return Err(Error::NotFound(format!(
+                    "account {account_id} is not in table {}: check the id, or run `apnwatch snapshot` first",
+                    app.store().table()
+                )));
+            }
+            Ok(if json {
+                to_json(&serde_json::json!({ "history": events.iter().map(EventView::from).collect::<Vec<_>>() }))
+            } else {
+                views::history_table(&events)
+            })
+        }
+        Command::Runs { limit } => {
+            let runs = app.store().runs(usize::from(*limit)).await?;
+            Ok(if json {
+                to_json(&serde_json::json!({ "runs": runs.iter().map(RunView::from).collect::<Vec<_>>() }))
+            } else {
+                views::runs_table(&runs)
+            })
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("views are plain data")
+}

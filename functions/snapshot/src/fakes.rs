@@ -1,1 +1,202 @@
-//! TODO
+//! In-memory implementations of the ports, for unit tests of a whole run without AWS. They
+//! keep the semantics the adapters promise (conditional writes on revisions, an exclusive
+//! publish lease, an outbox) so run-level rules are tested against the same contract.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::alert::AlertMessage;
+use crate::error::Error;
+use crate::link::PartnerCentralLinks;
+use crate::model::{AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary};
+use crate::ports::{CommitOutcome, Notifier, OrgSource, PartnerCentralSource, Store, StoredState};
+
+fn fake_error(what: &str) -> crate::error::BoxError {
+    Box::new(std::io::Error::other(what.to_string()))
+}
+
+/// An organization that answers with a fixed tree, or fails like a throttled walk.
+#[derive(Default)]
+pub struct FakeOrg {
+    pub tree: Mutex<OrgTree>,
+    pub fail: Mutex<bool>,
+}
+
+impl FakeOrg {
+    pub fn new(tree: OrgTree) -> Self {
+        Self { tree: Mutex::new(tree), fail: Mutex::new(false) }
+    }
+}
+
+impl OrgSource for FakeOrg {
+    async fn snapshot(&self, _with_tags: bool) -> Result<OrgTree, Error> {
+        if *self.fail.lock().unwrap() {
+            return Err(Error::Organizations {
+                operation: "ListAccountsForParent",
+                hint: "Organizations kept throttling after retries".into(),
+                source: fake_error("TooManyRequestsException"),
+            });
+        }
+        Ok(self.tree.lock().unwrap().clone())
+    }
+}
+
+/// Partner Central answering with fixed links, or failing.
+#[derive(Default)]
+pub struct FakePartnerCentral {
+    pub links: Mutex<PartnerCentralLinks>,
+    pub fail: Mutex<bool>,
+}
+
+impl PartnerCentralSource for FakePartnerCentral {
+    async fn links(&self) -> Result<PartnerCentralLinks, Error> {
+        if *self.fail.lock().unwrap() {
+            return Err(Error::PartnerCentral {
+                operation: "ListConnections",
+                hint: "access denied".into(),
+                source: fake_error("AccessDeniedException"),
+            });
+        }
+        Ok(self.links.lock().unwrap().clone())
+    }
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct FakeTable {
+    pub accounts: BTreeMap<String, AccountRecord>,
+    pub history: Vec<ChangeEvent>,
+    pub outbox: BTreeMap<String, PendingAlert>,
+    pub runs: Vec<RunSummary>,
+    pub lease: Option<(String, DateTime<Utc>)>,
+    /// Account items written, as a DynamoDB bill would count them.
+    pub account_writes: usize,
+}
+
+/// A table with the adapter's write semantics.
+#[derive(Default)]
+pub struct FakeStore {
+    pub table: Mutex<FakeTable>,
+    /// Called inside `commit` before writing: lets a test play a concurrent run.
+    #[allow(clippy::type_complexity)]
+    pub before_commit: Mutex<Option<Box<dyn FnMut(&mut FakeTable) + Send>>>,
+}
+
+impl FakeStore {
+    pub fn snapshot(&self) -> FakeTable {
+        self.table.lock().unwrap().clone()
+    }
+}
+
+impl Store for FakeStore {
+    async fn load(&self) -> Result<StoredState, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(StoredState { records: t.accounts.clone(), first_run: t.accounts.is_empty() && t.runs.is_empty() })
+    }
+
+    async fn commit(&self, changes: &[AccountChange]) -> Result<CommitOutcome, Error> {
+        if let Some(hook) = self.before_commit.lock().unwrap().as_mut() {
+            hook(&mut self.table.lock().unwrap());
+        }
+        let mut t = self.table.lock().unwrap();
+        let mut outcome = CommitOutcome::default();
+        for c in changes {
+            let current = t.accounts.get(&c.record.account.id).map(|r| r.rev);
+            if current != c.expected_rev {
+                outcome.conflicts.push(c.record.account.id.clone());
+                continue;
+            }
+            t.accounts.insert(c.record.account.id.clone(), c.record.clone());
+            t.account_writes += 1;
+            t.history.extend(c.events.iter().cloned());
+            if let Some(a) = &c.alert {
+                t.outbox.insert(a.id.clone(), a.clone());
+            }
+            outcome.written += 1;
+        }
+        Ok(outcome)
+    }
+
+    async fn account(&self, account_id: &str) -> Result<Option<AccountRecord>, Error> {
+        Ok(self.table.lock().unwrap().accounts.get(account_id).cloned())
+    }
+
+    async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.accounts
+            .values()
+            .filter(|r| link_state.is_none_or(|s| !r.removed && r.link.state == s))
+            .cloned()
+            .collect())
+    }
+
+    async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.history.iter().filter(|e| e.account_id == account_id).cloned().collect())
+    }
+
+    async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        let mut t = self.table.lock().unwrap();
+        match &t.lease {
+            Some((_, until)) if *until > now => Ok(false),
+            _ => {
+                t.lease = Some((owner.to_string(), now + Duration::minutes(5)));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release_publish_lease(&self, owner: &str) -> Result<(), Error> {
+        let mut t = self.table.lock().unwrap();
+        if t.lease.as_ref().is_some_and(|(o, _)| o == owner) {
+            t.lease = None;
+        }
+        Ok(())
+    }
+
+    async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
+        Ok(self.table.lock().unwrap().outbox.values().cloned().collect())
+    }
+
+    async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
+        let mut t = self.table.lock().unwrap();
+        for id in ids {
+            t.outbox.remove(id);
+        }
+        Ok(())
+    }
+
+    async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
+        self.table.lock().unwrap().runs.push(summary.clone());
+        Ok(())
+    }
+
+    async fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.runs.iter().rev().take(limit).cloned().collect())
+    }
+}
+
+/// A topic that records what it was given, or refuses it.
+#[derive(Default)]
+pub struct FakeNotifier {
+    pub published: Mutex<Vec<AlertMessage>>,
+    pub fail: Mutex<bool>,
+}
+
+impl Notifier for FakeNotifier {
+    async fn publish(&self, message: &AlertMessage) -> Result<String, Error> {
+        if *self.fail.lock().unwrap() {
+            return Err(Error::Notify {
+                topic: "arn:aws:sns:us-east-1:123456789012:fake".into(),
+                hint: "grant sns:Publish on the topic".into(),
+                queued: message.alert_ids.len(),
+                source: fake_error("AuthorizationError"),
+            });
+        }
+        let mut p = self.published.lock().unwrap();
+        p.push(message.clone());
+        Ok(format!("msg-{}", p.len()))
+    }
+}

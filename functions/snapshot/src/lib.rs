@@ -15,10 +15,12 @@
 //! - [`notify`]: SNS adapter.
 //! - [`run`]: one run: walk, resolve, diff, store, notify.
 //! - [`ports`]: the traits the run needs; [`fakes`] implements them in memory.
-//! - [`aws`]: SDK configuration, role assumption and client construction.
+//! - [`aws`]: SDK configuration, role assumption and client construction; [`app`] wires it.
+//! - [`views`]: the JSON and table shapes users read.
 //! - [`lambda`]: the Lambda handler; [`cli`]: the `apnwatch` command.
 
 pub mod alert;
+pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod config;
@@ -34,6 +36,7 @@ pub mod partner_central;
 pub mod ports;
 pub mod run;
 pub mod store;
+pub mod views;
 
 pub use config::Config;
 pub use error::Error;

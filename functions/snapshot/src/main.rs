@@ -1,1 +1,13 @@
-fn main() {}
+//! The Lambda function: configuration and clients once per cold start, then one run per
+//! invoke. All logic lives in the library.
+
+use apnwatch::app::App;
+use lambda_runtime::{service_fn, tracing, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // JSON lines when the function's LogFormat is JSON (AWS_LAMBDA_LOG_FORMAT).
+    tracing::init_default_subscriber();
+    let app = App::from_env().await.inspect_err(|e| tracing::error!(error = %e.one_line(), "cannot start"))?;
+    lambda_runtime::run(service_fn(|event| apnwatch::lambda::handler(&app, event))).await
+}

@@ -1,1 +1,336 @@
-//! TODO
+//! Partner Central adapter: reads the partner's SUBSIDIARY connections and pending
+//! invitations from the Partner Central Account API into [`PartnerCentralLinks`].
+//!
+//! The primary account is the account the Partner Central session belongs to (STS
+//! `GetCallerIdentity`). A failure fails the run: the resolver must never see "no links"
+//! because Partner Central could not be read.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_partnercentralaccount::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_partnercentralaccount::types::{
+    ConnectionInvitationSummary, ConnectionSummary, ConnectionType, ConnectionTypeStatus,
+    InvitationStatus,
+};
+use aws_sdk_partnercentralaccount::Client;
+use tracing::{debug, info};
+
+use crate::aws::{all_pages, classify, Failure, PageError};
+use crate::error::Error;
+use crate::link::PartnerCentralLinks;
+use crate::ports::PartnerCentralSource;
+
+pub struct PartnerCentralAdapter {
+    client: Client,
+    sts: aws_sdk_sts::Client,
+    catalog: String,
+}
+
+impl PartnerCentralAdapter {
+    /// `client` and `sts` share the Partner Central session (see
+    /// [`crate::aws::partner_central_clients`]); `catalog` is `AWS` or `Sandbox`.
+    pub fn new(client: Client, sts: aws_sdk_sts::Client, catalog: impl Into<String>) -> Self {
+        Self {
+            client,
+            sts,
+            catalog: catalog.into(),
+        }
+    }
+
+    async fn primary_account(&self) -> Result<String, Error> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.error("GetCallerIdentity", e))?;
+        out.account.ok_or_else(|| Error::PartnerCentral {
+            operation: "GetCallerIdentity",
+            hint: "STS returned no account id for the Partner Central session: run again".into(),
+            source: "GetCallerIdentity answered without an account".into(),
+        })
+    }
+
+    async fn connections(&self) -> Result<Vec<ConnectionSummary>, Error> {
+        self.pages("ListConnections", |token| {
+            self.client
+                .list_connections()
+                .catalog(&self.catalog)
+                .connection_type(ConnectionType::Subsidiary.as_str())
+                .set_next_token(token)
+                .send()
+        })
+        .await
+        .map(|pages| pages.into_iter().flat_map(|p| p.connection_summaries).collect())
+    }
+
+    async fn invitations(&self) -> Result<Vec<ConnectionInvitationSummary>, Error> {
+        self.pages("ListConnectionInvitations", |token| {
+            self.client
+                .list_connection_invitations()
+                .catalog(&self.catalog)
+                .connection_type(ConnectionType::Subsidiary)
+                .status(InvitationStatus::Pending)
+                .set_next_token(token)
+                .send()
+        })
+        .await
+        .map(|pages| {
+            pages
+                .into_iter()
+                .flat_map(|p| p.connection_invitation_summaries)
+                .collect()
+        })
+    }
+
+    /// Every page's output of one list operation, errors mapped once.
+    async fn pages<O, E, Fut>(
+        &self,
+        operation: &'static str,
+        mut send: impl FnMut(Option<String>) -> Fut,
+    ) -> Result<Vec<O>, Error>
+    where
+        O: NextToken,
+        Fut: std::future::Future<Output = Result<O, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        all_pages(|token| {
+            let call = send(token);
+            async move {
+                let out = call.await?;
+                let next = out.next_token().map(str::to_string);
+                Ok((vec![out], next))
+            }
+        })
+        .await
+        .map_err(|e| match e {
+            PageError::Call(e) => self.error(operation, e),
+            PageError::Repeated(r) => Error::PartnerCentral {
+                operation,
+                hint: "Partner Central returned a pagination token twice: run again later".into(),
+                source: Box::new(r),
+            },
+        })
+    }
+
+    /// The one mapping from an SDK error of any call to [`Error::PartnerCentral`].
+    fn error<E>(&self, operation: &'static str, err: SdkError<E>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        Error::PartnerCentral {
+            operation,
+            hint: hint(operation, &self.catalog, &classify(&err)),
+            source: Box::new(err),
+        }
+    }
+}
+
+/// Lets one pagination helper serve both list outputs.
+trait NextToken {
+    fn next_token(&self) -> Option<&str>;
+}
+
+impl NextToken for aws_sdk_partnercentralaccount::operation::list_connections::ListConnectionsOutput {
+    fn next_token(&self) -> Option<&str> {
+        self.next_token.as_deref()
+    }
+}
+
+impl NextToken
+    for aws_sdk_partnercentralaccount::operation::list_connection_invitations::ListConnectionInvitationsOutput
+{
+    fn next_token(&self) -> Option<&str> {
+        self.next_token.as_deref()
+    }
+}
+
+impl PartnerCentralSource for PartnerCentralAdapter {
+    async fn links(&self) -> Result<PartnerCentralLinks, Error> {
+        let (primary, connections, invitations) = futures::try_join!(
+            self.primary_account(),
+            self.connections(),
+            self.invitations()
+        )?;
+        let links = gather(primary, &connections, &invitations);
+        info!(
+            catalog = %self.catalog,
+            primary_account_id = %links.primary_account_id,
+            active = links.active.len(),
+            canceled = links.canceled.len(),
+            pending = links.pending.len(),
+            "Partner Central read"
+        );
+        Ok(links)
+    }
+}
+
+/// The sets the resolver needs, from the raw summaries. An ACTIVE connection wins over a
+/// CANCELED one and over a pending invitation for the same account.
+fn gather(
+    primary_account_id: String,
+    connections: &[ConnectionSummary],
+    invitations: &[ConnectionInvitationSummary],
+) -> PartnerCentralLinks {
+    let mut active = BTreeSet::new();
+    let mut canceled = BTreeSet::new();
+    for c in connections {
+        let Some(subsidiary) = c.connection_types.get(&ConnectionType::Subsidiary) else {
+            continue;
+        };
+        match subsidiary.status {
+            ConnectionTypeStatus::Active => {
+                active.insert(c.other_participant_account_id.clone());
+            }
+            ConnectionTypeStatus::Canceled => {
+                canceled.insert(c.other_participant_account_id.clone());
+            }
+            ref other => debug!(
+                account_id = %c.other_participant_account_id,
+                status = other.as_str(),
+                "ignoring SUBSIDIARY connection in an unknown state"
+            ),
+        }
+    }
+    let mut pending = BTreeSet::new();
+    for i in invitations {
+        if i.status != InvitationStatus::Pending || i.connection_type != ConnectionType::Subsidiary
+        {
+            continue;
+        }
+        if is_account_id(&i.other_participant_identifier) {
+            pending.insert(i.other_participant_identifier.clone());
+        } else {
+            debug!(
+                identifier = %i.other_participant_identifier,
+                "ignoring pending invitation to a participant that is not an account id"
+            );
+        }
+    }
+    canceled.retain(|a| !active.contains(a));
+    pending.retain(|a| !active.contains(a));
+    PartnerCentralLinks {
+        primary_account_id,
+        active,
+        canceled,
+        pending,
+    }
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What the user should do, by what failed.
+fn hint(operation: &str, catalog: &str, failure: &Failure) -> String {
+    match failure {
+        Failure::Service(code) => match code.as_str() {
+            "AccessDeniedException" | "AccessDenied" => format!(
+                "grant partnercentral:{operation} on the Partner Central role, and check APNWATCH_PARTNER_CENTRAL_ROLE_ARN"
+            ),
+            "ThrottlingException" | "Throttling" => {
+                "Partner Central kept throttling after retries: run less often".into()
+            }
+            "ResourceNotFoundException" | "ValidationException" => format!(
+                "Partner Central rejected catalog {catalog}: set APNWATCH_PARTNER_CENTRAL_CATALOG to the catalog the partner is registered in (AWS or Sandbox)"
+            ),
+            "InternalServerException" => {
+                "Partner Central had an internal error after retries: run again later".into()
+            }
+            other => format!("Partner Central answered {other}: see the cause"),
+        },
+        Failure::Unreachable => "could not reach the Partner Central endpoint (us-east-1): check network access (NAT), or AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT".into(),
+        Failure::Credentials => "could not get credentials for Partner Central: check APNWATCH_PARTNER_CENTRAL_ROLE_ARN, its trust policy and APNWATCH_PARTNER_CENTRAL_EXTERNAL_ID".into(),
+        Failure::Other => "the Partner Central call failed: see the cause".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_partnercentralaccount::primitives::DateTime;
+    use aws_sdk_partnercentralaccount::types::{ConnectionTypeSummary, ParticipantType};
+
+    fn connection(account: &str, status: ConnectionTypeStatus) -> ConnectionSummary {
+        ConnectionSummary::builder()
+            .catalog("AWS")
+            .id(format!("conn-{account}"))
+            .arn(format!("arn:aws:partnercentral:us-east-1::connection/{account}"))
+            .other_participant_account_id(account)
+            .updated_at(DateTime::from_secs(0))
+            .connection_types(
+                ConnectionType::Subsidiary,
+                ConnectionTypeSummary::builder().status(status).build().unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn invitation(identifier: &str) -> ConnectionInvitationSummary {
+        ConnectionInvitationSummary::builder()
+            .catalog("AWS")
+            .id(format!("inv-{identifier}"))
+            .arn("arn:aws:partnercentral:us-east-1::invitation/x")
+            .connection_type(ConnectionType::Subsidiary)
+            .created_at(DateTime::from_secs(0))
+            .updated_at(DateTime::from_secs(0))
+            .other_participant_identifier(identifier)
+            .participant_type(ParticipantType::Receiver)
+            .status(InvitationStatus::Pending)
+            .build()
+            .unwrap()
+    }
+
+    fn set(ids: &[&str]) -> BTreeSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// ACTIVE links, CANCELED unlinks unless an ACTIVE one exists, and a pending
+    /// invitation only counts for an account that is not already active.
+    #[test]
+    fn active_wins_over_canceled_and_pending() {
+        let links = gather(
+            "999999999999".into(),
+            &[
+                connection("111111111111", ConnectionTypeStatus::Active),
+                connection("222222222222", ConnectionTypeStatus::Canceled),
+                connection("111111111111", ConnectionTypeStatus::Canceled),
+            ],
+            &[invitation("333333333333"), invitation("111111111111")],
+        );
+        assert_eq!(links.primary_account_id, "999999999999");
+        assert_eq!(links.active, set(&["111111111111"]));
+        assert_eq!(links.canceled, set(&["222222222222"]));
+        assert_eq!(links.pending, set(&["333333333333"]));
+    }
+
+    /// Invitations addressed to something other than an account id (e.g. an email) are
+    /// skipped.
+    #[test]
+    fn non_account_invitations_are_skipped() {
+        let links = gather(
+            "999999999999".into(),
+            &[],
+            &[invitation("ops@example.com"), invitation("12345")],
+        );
+        assert!(links.pending.is_empty());
+    }
+
+    /// Hints name the permission, the catalog setting or the network, by failure.
+    #[test]
+    fn hints_say_what_to_fix() {
+        let h = |op, code: &str| hint(op, "Sandbox", &Failure::Service(code.into()));
+        assert_eq!(
+            h("ListConnections", "AccessDeniedException"),
+            "grant partnercentral:ListConnections on the Partner Central role, and check APNWATCH_PARTNER_CENTRAL_ROLE_ARN"
+        );
+        assert!(h("ListConnectionInvitations", "AccessDeniedException")
+            .contains("partnercentral:ListConnectionInvitations"));
+        assert!(h("ListConnections", "ValidationException").contains("catalog Sandbox"));
+        assert!(h("ListConnections", "ThrottlingException").contains("throttling"));
+        assert!(hint("ListConnections", "AWS", &Failure::Unreachable)
+            .contains("could not reach the Partner Central endpoint"));
+        assert!(hint("GetCallerIdentity", "AWS", &Failure::Credentials)
+            .contains("APNWATCH_PARTNER_CENTRAL_ROLE_ARN"));
+    }
+}

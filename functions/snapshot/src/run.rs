@@ -1,1 +1,271 @@
-//! TODO
+//! One run: walk the organization, resolve link states, diff against the table, store the
+//! changes together with their alerts, then publish every queued alert.
+//!
+//! Order matters for the guarantees the README promises:
+//! - everything is read (organization, Partner Central) before anything is written, so a
+//!   failed walk changes nothing and can never look like "accounts removed";
+//! - each account's record, history events and alert are written in one transaction,
+//!   conditional on the revision we read, so a crashed or concurrent run can neither lose an
+//!   alert nor queue it twice;
+//! - alerts are published from the outbox under a lease and deleted only after SNS accepted
+//!   them, so a failed publish is retried by the next run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+use crate::alert::{build_messages, AlertContext, AlertMessage};
+use crate::config::{Config, ConfigError, ENV_LINK_SOURCES, ENV_TOPIC_ARN};
+use crate::diff::{diff, RunContext};
+use crate::error::Error;
+use crate::link::resolve;
+use crate::model::{Account, AccountChange, ChangeEvent, LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary};
+use crate::ports::{Notifier, OrgSource, PartnerCentralSource, Store};
+
+/// A conflicting account is re-read and re-diffed at most this often; past it, the next run
+/// settles it.
+const CONFLICT_ROUNDS: usize = 3;
+/// Tries to take the publish lease while another run holds it, with doubling waits.
+const LEASE_TRIES: u32 = 4;
+const LEASE_FIRST_WAIT: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Read and compute everything, write and publish nothing.
+    pub dry_run: bool,
+}
+
+/// What a run did (or, dry, would do).
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub organization_id: String,
+    pub summary: RunSummary,
+    /// History events written (dry: that would be written).
+    pub events: Vec<ChangeEvent>,
+    /// Alerts published (dry: that would be published, queued ones included).
+    pub alerts: Vec<PendingAlert>,
+    pub messages: Vec<AlertMessage>,
+    /// Account items written: zero when nothing changed.
+    pub account_writes: usize,
+    /// Accounts left to the next run because other runs kept changing them.
+    pub unsettled: Vec<String>,
+    /// Organizations API requests (pages included); filled in by the caller that owns the client.
+    pub organizations_calls: u64,
+}
+
+/// The systems one run talks to. `partner_central` is needed only when the rules use it;
+/// `notifier` only for a real run.
+pub struct Deps<'a, O, P, S, N> {
+    pub org: &'a O,
+    pub partner_central: Option<&'a P>,
+    pub store: &'a S,
+    pub notifier: Option<&'a N>,
+}
+
+pub async fn run_once<O, P, S, N>(config: &Config, deps: Deps<'_, O, P, S, N>, options: RunOptions) -> Result<RunReport, Error>
+where
+    O: OrgSource,
+    P: PartnerCentralSource,
+    S: Store,
+    N: Notifier,
+{
+    let started_at = Utc::now();
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let notifier = match (options.dry_run, deps.notifier) {
+        (false, None) => return Err(missing_topic().into()),
+        (_, n) => n,
+    };
+
+    let previous = deps.store.load().await?;
+    let tree = deps.org.snapshot(config.rules.needs_tags()).await?;
+    let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
+        let pc = deps.partner_central.ok_or_else(|| ConfigError::Invalid {
+            var: ENV_LINK_SOURCES,
+            value: "partner-central".into(),
+            hint: "no Partner Central client is configured for this run".into(),
+        })?;
+        Some(pc.links().await?)
+    } else {
+        None
+    };
+
+    let resolved: Vec<(Account, LinkDecision)> = tree
+        .accounts
+        .iter()
+        .map(|a| (a.clone(), resolve(a, &config.rules, partner_central.as_ref())))
+        .collect();
+    let ctx = RunContext { run_id: run_id.clone(), now: started_at, first_run: previous.first_run };
+    let changes = diff(&previous.records, &resolved, &ctx);
+    let alert_ctx = AlertContext {
+        organization_id: tree.organization_id.clone(),
+        run_id: run_id.clone(),
+        tag_key: config.rules.tag_key.clone(),
+    };
+    let mut summary = count(&resolved, &run_id, started_at, options.dry_run);
+    info!(run_id, accounts = summary.accounts, unlinked = summary.unlinked, changed = changes.len(), first_run = previous.first_run, "snapshot taken");
+
+    if options.dry_run {
+        let mut alerts: Vec<PendingAlert> = deps.store.pending_alerts().await?;
+        alerts.extend(changes.iter().filter_map(|c| c.alert.clone()));
+        let messages = build_messages(&alerts, &alert_ctx);
+        let events: Vec<ChangeEvent> = changes.iter().flat_map(|c| c.events.clone()).collect();
+        summary.changes = events.len();
+        summary.alerts = alerts.len();
+        summary.messages = messages.len();
+        summary.finished_at = Utc::now();
+        return Ok(RunReport {
+            organization_id: tree.organization_id,
+            summary,
+            events,
+            alerts,
+            messages,
+            account_writes: 0,
+            unsettled: Vec::new(),
+            organizations_calls: 0,
+        });
+    }
+
+    let (written, unsettled) = commit_all(deps.store, changes, &resolved, &ctx).await?;
+    let events: Vec<ChangeEvent> = written.iter().flat_map(|c| c.events.clone()).collect();
+    summary.changes = events.len();
+    info!(run_id, account_writes = written.len(), events = events.len(), unsettled = unsettled.len(), "changes stored");
+
+    let notifier = notifier.expect("checked above: a real run has a notifier");
+    let published = publish_pending(deps.store, notifier, &alert_ctx, &run_id).await;
+    let (alerts, messages) = match &published {
+        Ok((a, m)) => (a.clone(), m.clone()),
+        Err(_) => (Vec::new(), Vec::new()),
+    };
+    summary.alerts = alerts.len();
+    summary.messages = messages.len();
+    summary.finished_at = Utc::now();
+    // The run record is written even when publishing failed: `apnwatch runs` should show it.
+    deps.store.put_run(&summary).await?;
+    published?;
+    info!(run_id, alerts = summary.alerts, messages = summary.messages, "run finished");
+
+    Ok(RunReport {
+        organization_id: tree.organization_id,
+        summary,
+        events,
+        alerts,
+        messages,
+        account_writes: written.len(),
+        unsettled,
+        organizations_calls: 0,
+    })
+}
+
+fn missing_topic() -> ConfigError {
+    ConfigError::Missing { var: ENV_TOPIC_ARN, hint: "set it to the SNS topic ARN that receives alerts, or use a dry run" }
+}
+
+fn count(resolved: &[(Account, LinkDecision)], run_id: &str, started_at: chrono::DateTime<Utc>, dry_run: bool) -> RunSummary {
+    let n = |s: LinkState| resolved.iter().filter(|(_, d)| d.state == s).count();
+    RunSummary {
+        run_id: run_id.to_string(),
+        started_at,
+        finished_at: started_at,
+        accounts: resolved.len(),
+        linked: n(LinkState::Linked),
+        pending: n(LinkState::Pending),
+        unlinked: n(LinkState::Unlinked),
+        exempt: n(LinkState::Exempt),
+        dry_run,
+        ..RunSummary::default()
+    }
+}
+
+/// Writes `changes`; an account another run changed since we read it is re-read and
+/// re-diffed against this snapshot, since the other run usually recorded the same thing.
+async fn commit_all<S: Store>(
+    store: &S,
+    mut changes: Vec<AccountChange>,
+    resolved: &[(Account, LinkDecision)],
+    ctx: &RunContext,
+) -> Result<(Vec<AccountChange>, Vec<String>), Error> {
+    let mut written = Vec::new();
+    for round in 0..CONFLICT_ROUNDS {
+        if changes.is_empty() {
+            return Ok((written, Vec::new()));
+        }
+        let outcome = store.commit(&changes).await?;
+        let conflicts: BTreeSet<String> = outcome.conflicts.into_iter().collect();
+        let (lost, won): (Vec<_>, Vec<_>) = changes.into_iter().partition(|c| conflicts.contains(&c.record.account.id));
+        written.extend(won);
+        if lost.is_empty() {
+            return Ok((written, Vec::new()));
+        }
+        warn!(round, accounts = lost.len(), "another run changed these accounts first; re-reading them");
+        let mut previous = BTreeMap::new();
+        for id in &conflicts {
+            if let Some(record) = store.account(id).await? {
+                previous.insert(id.clone(), record);
+            }
+        }
+        let current: Vec<(Account, LinkDecision)> =
+            resolved.iter().filter(|(a, _)| conflicts.contains(&a.id)).cloned().collect();
+        changes = diff(&previous, &current, ctx);
+    }
+    let unsettled: Vec<String> = changes.iter().map(|c| c.record.account.id.clone()).collect();
+    if !unsettled.is_empty() {
+        warn!(accounts = ?unsettled, "accounts still contended; the next run records them");
+    }
+    Ok((written, unsettled))
+}
+
+/// Publishes everything in the outbox: this run's alerts and any a failed run left behind.
+/// Only one run publishes at a time (the lease), and an alert leaves the outbox only after
+/// SNS accepted the message that carries it.
+async fn publish_pending<S: Store, N: Notifier>(
+    store: &S,
+    notifier: &N,
+    ctx: &AlertContext,
+    run_id: &str,
+) -> Result<(Vec<PendingAlert>, Vec<AlertMessage>), Error> {
+    let mut wait = LEASE_FIRST_WAIT;
+    let mut leased = false;
+    for _ in 0..LEASE_TRIES {
+        if store.acquire_publish_lease(run_id, Utc::now()).await? {
+            leased = true;
+            break;
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
+    if !leased {
+        info!(run_id, "another run is publishing; queued alerts go out with it or with the next run");
+        return Ok((Vec::new(), Vec::new()));
+    }
+
+    let result = publish_outbox(store, notifier, ctx).await;
+    // Released on failure too: the next run must not wait out the lease to retry.
+    let released = store.release_publish_lease(run_id).await;
+    let sent = result?;
+    released?;
+    Ok(sent)
+}
+
+async fn publish_outbox<S: Store, N: Notifier>(
+    store: &S,
+    notifier: &N,
+    ctx: &AlertContext,
+) -> Result<(Vec<PendingAlert>, Vec<AlertMessage>), Error> {
+    let pending = store.pending_alerts().await?;
+    let messages = build_messages(&pending, ctx);
+    let mut sent_ids = BTreeSet::new();
+    for message in &messages {
+        let message_id = notifier.publish(message).await?;
+        store.ack_alerts(&message.alert_ids).await?;
+        info!(message_id, alerts = message.alert_ids.len(), subject = %message.subject, "alert published");
+        sent_ids.extend(message.alert_ids.iter().cloned());
+    }
+    let alerts = pending.into_iter().filter(|a| sent_ids.contains(&a.id)).collect();
+    Ok((alerts, messages))
+}
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

@@ -1,1 +1,28 @@
-fn main() {}
+//! `apnwatch`: parse, run one command, print. Errors go to stderr on one line with a
+//! non-zero exit status, so scripts and CI can rely on it.
+
+use clap::Parser;
+
+use apnwatch::app::App;
+use apnwatch::cli::{execute, Cli};
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    // Logs go to stderr so that stdout stays clean for --json; quiet unless RUST_LOG asks.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .init();
+    let result = match App::from_env().await {
+        Ok(app) => execute(&app, &cli).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(out) => println!("{out}"),
+        Err(e) => {
+            eprintln!("apnwatch: {}: {}", e.kind(), e.one_line());
+            std::process::exit(1);
+        }
+    }
+}

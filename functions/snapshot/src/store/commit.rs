@@ -1,0 +1,379 @@
+//! Writing a run's changes. Each account's record, events and alert go into one
+//! TransactWriteItems so that they land together or not at all; several accounts share a
+//! transaction up to DynamoDB's 100 actions, an account is never split. An account whose
+//! revision changed since the run read it is a conflict: reported, never retried, and it
+//! does not stop the other accounts. Also the outbox acknowledgement (BatchWriteItem).
+
+use std::collections::{BTreeSet, VecDeque};
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::PutBuilder;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, Put, TransactWriteItem, WriteRequest,
+};
+
+use super::items::{key, to_item, AccountItem, AlertItem, EventItem, OUTBOX_PK};
+use super::{backoff, is_throttle, DynamoStore, Fault, HINT_BUG, HINT_THROTTLED, MAX_TRIES};
+use crate::error::Error;
+use crate::model::AccountChange;
+use crate::ports::{CommitOutcome, Store};
+
+/// DynamoDB's limit of actions in one TransactWriteItems.
+pub(super) const MAX_TRANSACTION_ACTIONS: usize = 100;
+/// DynamoDB's limit of requests in one BatchWriteItem.
+const MAX_BATCH_WRITES: usize = 25;
+
+/// Everything one account's change writes, all or nothing.
+#[derive(Debug, Clone)]
+pub(super) struct AccountWrite {
+    account_id: String,
+    expected_rev: Option<u64>,
+    actions: Vec<TransactWriteItem>,
+}
+
+/// Packs whole groups, in order, into batches of at most `max` actions each.
+pub(super) fn pack<T>(groups: Vec<T>, size: impl Fn(&T) -> usize, max: usize) -> Vec<Vec<T>> {
+    let mut batches = Vec::new();
+    let mut current = Vec::new();
+    let mut used = 0;
+    for group in groups {
+        let n = size(&group);
+        if !current.is_empty() && used + n > max {
+            batches.push(std::mem::take(&mut current));
+            used = 0;
+        }
+        used += n;
+        current.push(group);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+/// What the cancellation reasons of a canceled transaction say, per account of the batch.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Cancellation {
+    /// Indexes (in the batch) of accounts whose condition failed.
+    pub conflicted: BTreeSet<usize>,
+    /// Some action was throttled or collided with another transaction: try again later.
+    pub transient: bool,
+    /// A reason retrying cannot fix (e.g. `ValidationError`).
+    pub fatal: Option<String>,
+}
+
+/// Reads the reasons, one per action in request order, against the batch's per-account action
+/// counts. `None` when they cannot be matched to accounts (missing, wrong count, or no
+/// reason given), in which case the caller finds out account by account.
+pub(super) fn classify(sizes: &[usize], codes: &[Option<&str>]) -> Option<Cancellation> {
+    if codes.len() != sizes.iter().sum::<usize>() {
+        return None;
+    }
+    let mut verdict = Cancellation::default();
+    let mut codes = codes.iter();
+    for (account, &n) in sizes.iter().enumerate() {
+        for code in codes.by_ref().take(n) {
+            match code.unwrap_or("None") {
+                "None" => {}
+                "ConditionalCheckFailed" => {
+                    verdict.conflicted.insert(account);
+                }
+                "TransactionConflict"
+                | "ThrottlingError"
+                | "ProvisionedThroughputExceeded"
+                | "RequestLimitExceeded" => verdict.transient = true,
+                other => {
+                    verdict.fatal.get_or_insert_with(|| other.to_string());
+                }
+            }
+        }
+    }
+    let usable = !verdict.conflicted.is_empty() || verdict.transient || verdict.fatal.is_some();
+    usable.then_some(verdict)
+}
+
+/// How one TransactWriteItems failed, detached from the SDK error so that it can be moved.
+enum Failure {
+    Canceled(Option<Cancellation>),
+    Transient,
+    Other,
+}
+
+impl DynamoStore {
+    pub(super) async fn commit_changes(
+        &self,
+        changes: &[AccountChange],
+    ) -> Result<CommitOutcome, Error> {
+        let writes = changes
+            .iter()
+            .map(|c| self.account_write(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut queue: VecDeque<Vec<AccountWrite>> =
+            pack(writes, |w| w.actions.len(), MAX_TRANSACTION_ACTIONS).into();
+        let mut outcome = CommitOutcome::default();
+        while let Some(batch) = queue.pop_front() {
+            self.write_batch(batch, &mut queue, &mut outcome).await?;
+        }
+        outcome.conflicts.sort();
+        Ok(outcome)
+    }
+
+    fn account_write(&self, change: &AccountChange) -> Result<AccountWrite, Error> {
+        let record = Put::builder().set_item(Some(to_item(&AccountItem::from(&change.record))));
+        let record = match change.expected_rev {
+            None => record.condition_expression("attribute_not_exists(pk)"),
+            Some(rev) => record
+                .condition_expression("#rev = :expected")
+                .expression_attribute_names("#rev", "rev")
+                .expression_attribute_values(":expected", AttributeValue::N(rev.to_string())),
+        };
+        let mut actions = vec![self.put_action(record)?];
+        for event in &change.events {
+            let put = Put::builder()
+                .set_item(Some(to_item(&EventItem::from(event))))
+                .condition_expression("attribute_not_exists(pk)");
+            actions.push(self.put_action(put)?);
+        }
+        if let Some(alert) = &change.alert {
+            let put = Put::builder().set_item(Some(to_item(&AlertItem::from(alert))));
+            actions.push(self.put_action(put)?);
+        }
+        let id = &change.record.account.id;
+        if actions.len() > MAX_TRANSACTION_ACTIONS {
+            return Err(self.fail(
+                "TransactWriteItems",
+                format!(
+                    "account {id} has {} writes in one run, more than one transaction holds \
+                     ({MAX_TRANSACTION_ACTIONS}): this is a bug in apnwatch, please report it",
+                    actions.len()
+                ),
+                Fault(format!("{} actions for account {id}", actions.len())),
+            ));
+        }
+        Ok(AccountWrite {
+            account_id: id.clone(),
+            expected_rev: change.expected_rev,
+            actions,
+        })
+    }
+
+    fn put_action(&self, put: PutBuilder) -> Result<TransactWriteItem, Error> {
+        let put = put
+            .table_name(&self.table)
+            .build()
+            .map_err(|e| self.fail("TransactWriteItems", HINT_BUG, e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Writes one batch; accounts that must be tried alone go back to the front of `queue`.
+    async fn write_batch(
+        &self,
+        mut batch: Vec<AccountWrite>,
+        queue: &mut VecDeque<Vec<AccountWrite>>,
+        outcome: &mut CommitOutcome,
+    ) -> Result<(), Error> {
+        let mut tries = 0;
+        loop {
+            let actions = batch.iter().flat_map(|w| w.actions.clone()).collect();
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => {
+                    outcome.written += batch.len();
+                    return Ok(());
+                }
+                Err(err) => err,
+            };
+            let failure = match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
+                    let sizes: Vec<usize> = batch.iter().map(|w| w.actions.len()).collect();
+                    let codes: Vec<Option<&str>> = canceled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code())
+                        .collect();
+                    Failure::Canceled(classify(&sizes, &codes))
+                }
+                _ if err.code().is_some_and(is_throttle) => Failure::Transient,
+                _ => Failure::Other,
+            };
+            match failure {
+                Failure::Other => return Err(self.sdk_error("TransactWriteItems", err)),
+                Failure::Transient => {}
+                Failure::Canceled(Some(Cancellation {
+                    fatal: Some(code), ..
+                })) => {
+                    return Err(self.fail(
+                        "TransactWriteItems",
+                        format!(
+                            "DynamoDB rejected the write ({code}): check that the table has \
+                             the schema `apnwatch init` creates"
+                        ),
+                        err,
+                    ))
+                }
+                Failure::Canceled(Some(verdict)) => {
+                    for &index in verdict.conflicted.iter().rev() {
+                        outcome.conflicts.push(batch.remove(index).account_id);
+                    }
+                    if batch.is_empty() {
+                        return Ok(());
+                    }
+                    // The rest were only canceled along with the conflicts: resend them now.
+                    if !verdict.transient {
+                        continue;
+                    }
+                }
+                Failure::Canceled(None) if batch.len() > 1 => {
+                    for write in batch.into_iter().rev() {
+                        queue.push_front(vec![write]);
+                    }
+                    return Ok(());
+                }
+                Failure::Canceled(None) => {
+                    if self.revision_moved(&batch[0]).await? {
+                        outcome.conflicts.push(batch.remove(0).account_id);
+                        return Ok(());
+                    }
+                }
+            }
+            tries += 1;
+            if tries >= MAX_TRIES {
+                return Err(self.fail("TransactWriteItems", HINT_THROTTLED, err));
+            }
+            backoff(tries).await;
+        }
+    }
+
+    /// Whether the stored record is no longer the one the change was computed from; used
+    /// when a canceled transaction does not say why.
+    async fn revision_moved(&self, write: &AccountWrite) -> Result<bool, Error> {
+        let stored = self.account(&write.account_id).await?;
+        Ok(stored.map(|r| r.rev) != write.expected_rev)
+    }
+
+    pub(super) async fn delete_alerts(&self, ids: &[String]) -> Result<(), Error> {
+        // One BatchWriteItem may not name the same key twice.
+        let ids: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+        let requests = ids
+            .into_iter()
+            .map(|id| {
+                DeleteRequest::builder()
+                    .set_key(Some(key(OUTBOX_PK, id)))
+                    .build()
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.fail("BatchWriteItem", HINT_BUG, e))?;
+        for chunk in requests.chunks(MAX_BATCH_WRITES) {
+            let mut pending = chunk.to_vec();
+            let mut tries = 0;
+            loop {
+                let result = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await;
+                tries += 1;
+                match result {
+                    Ok(out) => {
+                        pending = out
+                            .unprocessed_items
+                            .and_then(|mut left| left.remove(&self.table))
+                            .unwrap_or_default();
+                        if pending.is_empty() {
+                            break;
+                        }
+                        if tries >= MAX_TRIES {
+                            return Err(self.fail(
+                                "BatchWriteItem",
+                                format!(
+                                    "{HINT_THROTTLED}; {} sent alert(s) stay queued and may be \
+                                     sent again",
+                                    pending.len()
+                                ),
+                                Fault(format!("{} unprocessed deletes", pending.len())),
+                            ));
+                        }
+                    }
+                    Err(e) if e.code().is_some_and(is_throttle) && tries < MAX_TRIES => {}
+                    Err(e) => return Err(self.sdk_error("BatchWriteItem", e)),
+                }
+                backoff(tries).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sixty accounts with three events and an alert each (5 actions) fill transactions of
+    /// 100 actions, twenty accounts apiece.
+    #[test]
+    fn sixty_accounts_fill_three_transactions() {
+        let accounts: Vec<(usize, usize)> = (0..60).map(|i| (i, 5)).collect();
+        let batches = pack(accounts, |a| a.1, MAX_TRANSACTION_ACTIONS);
+        assert_eq!(batches.len(), 3);
+        for batch in &batches {
+            assert_eq!(batch.iter().map(|a| a.1).sum::<usize>(), 100);
+        }
+        let order: Vec<usize> = batches.iter().flatten().map(|a| a.0).collect();
+        assert_eq!(order, (0..60).collect::<Vec<_>>());
+    }
+
+    /// Accounts of uneven size never straddle two transactions, and no transaction passes
+    /// the limit.
+    #[test]
+    fn uneven_accounts_are_never_split() {
+        let sizes = [7, 40, 1, 60, 33, 2, 99, 100, 1, 50, 50, 1];
+        let accounts: Vec<(usize, usize)> = sizes.iter().copied().enumerate().collect();
+        let batches = pack(accounts, |a| a.1, MAX_TRANSACTION_ACTIONS);
+        for batch in &batches {
+            assert!(batch.iter().map(|a| a.1).sum::<usize>() <= MAX_TRANSACTION_ACTIONS);
+        }
+        let order: Vec<usize> = batches.iter().flatten().map(|a| a.0).collect();
+        assert_eq!(order, (0..sizes.len()).collect::<Vec<_>>());
+        assert_eq!(batches.len(), 6);
+    }
+
+    /// A failed condition marks its account only; the others were canceled along with it.
+    #[test]
+    fn failed_condition_names_its_account() {
+        let codes = [
+            Some("None"),
+            None,
+            Some("ConditionalCheckFailed"),
+            Some("None"),
+            Some("None"),
+        ];
+        let verdict = classify(&[2, 1, 2], &codes).unwrap();
+        assert_eq!(verdict.conflicted, BTreeSet::from([1]));
+        assert!(!verdict.transient && verdict.fatal.is_none());
+    }
+
+    /// A conflicting transaction or throttling means try again; a validation error does not.
+    #[test]
+    fn transient_and_fatal_reasons_are_told_apart() {
+        let transient = classify(&[1, 1], &[Some("TransactionConflict"), Some("None")]).unwrap();
+        assert!(transient.transient && transient.conflicted.is_empty());
+        let fatal = classify(&[1], &[Some("ValidationError")]).unwrap();
+        assert_eq!(fatal.fatal.as_deref(), Some("ValidationError"));
+    }
+
+    /// Reasons that cannot be matched to the actions are not guessed at.
+    #[test]
+    fn unusable_reasons_are_reported_as_unknown() {
+        assert_eq!(classify(&[2, 1], &[]), None);
+        assert_eq!(classify(&[2], &[Some("ConditionalCheckFailed")]), None);
+        assert_eq!(classify(&[1, 1], &[Some("None"), None]), None);
+    }
+}

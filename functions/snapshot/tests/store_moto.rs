@@ -1,0 +1,617 @@
+//! The DynamoDB adapter against a real wire protocol: a moto server started per test on a
+//! free 127.0.0.1 port and stopped by its PID when the test ends, passing or panicking.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use apnwatch::error::Error;
+use apnwatch::model::{
+    Account, AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
+    LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary,
+};
+use apnwatch::ports::Store;
+use apnwatch::store::DynamoStore;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TimeToLiveStatus, TransactWriteItem};
+use chrono::{DateTime, Utc};
+
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
+        assert!(bin.exists(), "moto_server not found at {}", bin.display());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        // Owned from here, so Drop stops it even if the wait below panics.
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    async fn client(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region("us-east-1")
+            .endpoint_url(&self.url)
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        aws_sdk_dynamodb::Client::new(&config)
+    }
+
+    /// A store on a freshly created table.
+    async fn store(&self) -> (DynamoStore, aws_sdk_dynamodb::Client) {
+        let client = self.client().await;
+        let store = DynamoStore::new(client.clone(), "apnwatch-test", 90);
+        assert!(store.create_table().await.unwrap().created);
+        (store, client)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // `Child::kill` signals exactly this PID.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn record(id: &str, state: LinkState, rev: u64) -> AccountRecord {
+    AccountRecord {
+        account: Account {
+            id: id.into(),
+            name: format!("acct-{id}"),
+            email: format!("{id}@example.com"),
+            state: AccountState::Active,
+            joined_method: Some("CREATED".into()),
+            joined_at: Some(at("2024-01-02T03:04:05.678Z")),
+            parent_id: "ou-ab12-prod1234".into(),
+            ou_path: "Root/Workloads/Prod".into(),
+            ou_ids: vec!["r-ab12".into(), "ou-ab12-prod1234".into()],
+            tags: [("team".to_string(), "payments".to_string())].into(),
+            is_management: false,
+        },
+        link: LinkDecision {
+            state,
+            source: LinkSource::Tag,
+            detail: format!("tag apn-link={state}"),
+        },
+        first_seen: at("2026-11-27T12:00:00.000Z"),
+        last_changed: at("2026-11-27T12:00:00.000Z"),
+        removed: false,
+        rev,
+    }
+}
+
+fn event(id: &str, run: &str, when: &str, seq: u32, kind: ChangeKind) -> ChangeEvent {
+    ChangeEvent {
+        account_id: id.into(),
+        at: at(when),
+        run_id: run.into(),
+        seq,
+        kind,
+        before: None,
+        after: Some(kind.to_string()),
+        detail: format!("{kind} in {run}"),
+    }
+}
+
+fn alert(r: &AccountRecord, run: &str) -> PendingAlert {
+    PendingAlert {
+        id: format!("{run}#{}", r.account.id),
+        run_id: run.into(),
+        created_at: at("2026-11-27T12:00:00.000Z"),
+        reason: AlertReason::NewAccount,
+        account_id: r.account.id.clone(),
+        name: r.account.name.clone(),
+        email: r.account.email.clone(),
+        ou_path: r.account.ou_path.clone(),
+        state: r.account.state.clone(),
+        link_state: r.link.state,
+        link_source: r.link.source,
+        link_detail: r.link.detail.clone(),
+    }
+}
+
+/// A new account discovered by `run`, with one event and an alert unless it is linked.
+fn discovered(id: &str, state: LinkState, run: &str) -> AccountChange {
+    let record = record(id, state, 1);
+    AccountChange {
+        expected_rev: None,
+        alert: (state != LinkState::Linked).then(|| alert(&record, run)),
+        events: vec![event(
+            id,
+            run,
+            "2026-11-27T12:00:00.000Z",
+            1,
+            ChangeKind::Discovered,
+        )],
+        record,
+    }
+}
+
+fn run_summary(run: &str, started: &str) -> RunSummary {
+    RunSummary {
+        run_id: run.into(),
+        started_at: at(started),
+        finished_at: at(started) + chrono::Duration::seconds(3),
+        accounts: 3,
+        linked: 1,
+        unlinked: 2,
+        changes: 3,
+        alerts: 2,
+        messages: 1,
+        ..Default::default()
+    }
+}
+
+/// `apnwatch init` twice: the second run finds the table and still makes sure TTL is on;
+/// before it, every call says the table is missing and how to fix it.
+#[tokio::test]
+async fn init_is_idempotent_and_missing_table_says_run_init() {
+    let moto = Moto::start();
+    let client = moto.client().await;
+    let store = DynamoStore::new(client.clone(), "apnwatch-test", 90);
+
+    match store.load().await.unwrap_err() {
+        Error::Store {
+            table,
+            operation,
+            hint,
+            ..
+        } => {
+            assert_eq!((table.as_str(), operation), ("apnwatch-test", "Query"));
+            assert!(hint.contains("apnwatch init"), "{hint}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    assert!(store.create_table().await.unwrap().created);
+    assert!(!store.create_table().await.unwrap().created);
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name("apnwatch-test")
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+
+    let table = client
+        .describe_table()
+        .table_name("apnwatch-test")
+        .send()
+        .await
+        .unwrap();
+    let gsi = &table.table().unwrap().global_secondary_indexes()[0];
+    assert_eq!(gsi.index_name(), Some("by-link-state"));
+
+    let state = store.load().await.unwrap();
+    assert!(state.first_run && state.records.is_empty());
+}
+
+/// A run's changes load back as written; a second writer with a stale revision gets a
+/// conflict and leaves the item, its history and the outbox untouched, while the other
+/// accounts of the same call are written.
+#[tokio::test]
+async fn commit_loads_back_and_stale_revision_conflicts() {
+    let moto = Moto::start();
+    let (store, _) = moto.store().await;
+
+    let first = vec![
+        discovered("111111111111", LinkState::Linked, "run-1"),
+        discovered("222222222222", LinkState::Unlinked, "run-1"),
+        discovered("333333333333", LinkState::Pending, "run-1"),
+    ];
+    let outcome = store.commit(&first).await.unwrap();
+    assert_eq!((outcome.written, outcome.conflicts.len()), (3, 0));
+
+    let state = store.load().await.unwrap();
+    assert!(!state.first_run);
+    let expected: BTreeMap<String, AccountRecord> = first
+        .iter()
+        .map(|c| (c.record.account.id.clone(), c.record.clone()))
+        .collect();
+    assert_eq!(state.records, expected);
+    assert_eq!(
+        store.account("222222222222").await.unwrap(),
+        Some(first[1].record.clone())
+    );
+    assert_eq!(store.account("999999999999").await.unwrap(), None);
+
+    // Run 2 read rev 1 of all three; meanwhile someone else moved 222 to rev 2.
+    let mut theirs = record("222222222222", LinkState::Linked, 2);
+    theirs.last_changed = at("2026-11-27T12:30:00.000Z");
+    let outcome = store
+        .commit(&[AccountChange {
+            expected_rev: Some(1),
+            record: theirs.clone(),
+            events: vec![event(
+                "222222222222",
+                "run-x",
+                "2026-11-27T12:30:00.000Z",
+                1,
+                ChangeKind::Linked,
+            )],
+            alert: None,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(outcome.written, 1);
+
+    let stale = |id: &str, state: LinkState| {
+        let record = record(id, state, 2);
+        AccountChange {
+            expected_rev: Some(1),
+            alert: Some(alert(&record, "run-2")),
+            events: vec![event(
+                id,
+                "run-2",
+                "2026-11-27T13:00:00.000Z",
+                1,
+                ChangeKind::Unlinked,
+            )],
+            record,
+        }
+    };
+    let second = vec![
+        stale("111111111111", LinkState::Unlinked),
+        stale("222222222222", LinkState::Unlinked),
+        stale("333333333333", LinkState::Unlinked),
+    ];
+    let outcome = store.commit(&second).await.unwrap();
+    assert_eq!(outcome.written, 2);
+    assert_eq!(outcome.conflicts, vec!["222222222222".to_string()]);
+
+    assert_eq!(store.account("222222222222").await.unwrap(), Some(theirs));
+    let kinds: Vec<ChangeKind> = store
+        .history("222222222222")
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, [ChangeKind::Discovered, ChangeKind::Linked]);
+    let queued: Vec<String> = store
+        .pending_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(
+        queued,
+        [
+            "run-1#222222222222",
+            "run-1#333333333333",
+            "run-2#111111111111",
+            "run-2#333333333333"
+        ]
+    );
+    assert_eq!(
+        store.account("111111111111").await.unwrap(),
+        Some(second[0].record.clone())
+    );
+
+    // A new item expected where one exists is a conflict too.
+    let outcome = store
+        .commit(&[discovered("111111111111", LinkState::Linked, "run-3")])
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.written, outcome.conflicts),
+        (0, vec!["111111111111".to_string()])
+    );
+}
+
+/// The server says which action failed a transaction, which the conflict handling reads.
+#[tokio::test]
+async fn canceled_transaction_names_the_failed_action() {
+    let moto = Moto::start();
+    let (_store, client) = moto.store().await;
+    let put = |sk: &str, condition: &str| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name("apnwatch-test")
+                    .item("pk", AttributeValue::S("PROBE".into()))
+                    .item("sk", AttributeValue::S(sk.into()))
+                    .condition_expression(condition)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    client
+        .transact_write_items()
+        .transact_items(put("a", "attribute_not_exists(pk)"))
+        .send()
+        .await
+        .unwrap();
+    let err = client
+        .transact_write_items()
+        .transact_items(put("b", "attribute_not_exists(pk)"))
+        .transact_items(put("a", "attribute_not_exists(pk)"))
+        .send()
+        .await
+        .unwrap_err();
+    let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
+        err.as_service_error()
+    else {
+        panic!("unexpected {err:?}");
+    };
+    let codes: Vec<Option<&str>> = canceled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code())
+        .collect();
+    assert_eq!(codes, [Some("None"), Some("ConditionalCheckFailed")]);
+}
+
+/// Sixty new accounts with three events and an alert each take three transactions; all of
+/// them are stored, the index lists the current unlinked ones only and history is in order.
+#[tokio::test]
+async fn many_accounts_index_and_history() {
+    let moto = Moto::start();
+    let (store, _) = moto.store().await;
+
+    let changes: Vec<AccountChange> = (0..60)
+        .map(|i| {
+            let id = format!("{:012}", 100_000_000_000u64 + i);
+            let state = if i % 3 == 0 {
+                LinkState::Linked
+            } else {
+                LinkState::Unlinked
+            };
+            let mut record = record(&id, state, 1);
+            record.removed = i == 1;
+            AccountChange {
+                expected_rev: None,
+                alert: Some(alert(&record, "run-1")),
+                // Written out of order on purpose; seq 10 must sort after seq 2.
+                events: vec![
+                    event(
+                        &id,
+                        "run-1",
+                        "2026-11-27T12:00:00.000Z",
+                        10,
+                        ChangeKind::Moved,
+                    ),
+                    event(
+                        &id,
+                        "run-1",
+                        "2026-11-27T12:00:00.000Z",
+                        2,
+                        ChangeKind::Discovered,
+                    ),
+                    event(
+                        &id,
+                        "run-0",
+                        "2026-11-26T12:00:00.000Z",
+                        1,
+                        ChangeKind::Renamed,
+                    ),
+                ],
+                record,
+            }
+        })
+        .collect();
+    let outcome = store.commit(&changes).await.unwrap();
+    assert_eq!((outcome.written, outcome.conflicts.len()), (60, 0));
+
+    assert_eq!(store.load().await.unwrap().records.len(), 60);
+    assert_eq!(store.accounts(None).await.unwrap().len(), 60);
+    let unlinked = store.accounts(Some(LinkState::Unlinked)).await.unwrap();
+    assert_eq!(unlinked.len(), 39, "40 unlinked, one of them removed");
+    assert!(unlinked
+        .iter()
+        .all(|r| r.link.state == LinkState::Unlinked && !r.removed));
+    assert_eq!(
+        store.accounts(Some(LinkState::Linked)).await.unwrap().len(),
+        20
+    );
+    assert!(store
+        .accounts(Some(LinkState::Exempt))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let history = store.history("100000000005").await.unwrap();
+    let order: Vec<(String, u32)> = history.iter().map(|e| (e.run_id.clone(), e.seq)).collect();
+    assert_eq!(
+        order,
+        [
+            ("run-0".into(), 1),
+            ("run-1".into(), 2),
+            ("run-1".into(), 10)
+        ]
+    );
+    assert_eq!(history[2], changes[5].events[0]);
+    assert!(store.history("999999999999").await.unwrap().is_empty());
+
+    assert_eq!(store.pending_alerts().await.unwrap().len(), 60);
+}
+
+/// Acknowledged alerts leave the outbox (in batches, duplicates and unknown ids ignored);
+/// the others stay queued.
+#[tokio::test]
+async fn ack_removes_only_sent_alerts() {
+    let moto = Moto::start();
+    let (store, _) = moto.store().await;
+    let changes: Vec<AccountChange> = (0..40)
+        .map(|i| {
+            discovered(
+                &format!("{:012}", 200_000_000_000u64 + i),
+                LinkState::Unlinked,
+                "run-1",
+            )
+        })
+        .collect();
+    store.commit(&changes).await.unwrap();
+    let queued = store.pending_alerts().await.unwrap();
+    assert_eq!(queued.len(), 40);
+    assert_eq!(queued[0], changes[0].alert.clone().unwrap());
+
+    let mut sent: Vec<String> = queued[..30].iter().map(|a| a.id.clone()).collect();
+    sent.push(queued[0].id.clone());
+    sent.push("run-0#000000000000".into());
+    store.ack_alerts(&sent).await.unwrap();
+    let left: Vec<String> = store
+        .pending_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    let expected: Vec<String> = queued[30..].iter().map(|a| a.id.clone()).collect();
+    assert_eq!(left, expected);
+    store.ack_alerts(&[]).await.unwrap();
+}
+
+/// One run at a time holds the publish lease; it frees up when released or after five
+/// minutes, and a run cannot release another run's lease.
+#[tokio::test]
+async fn publish_lease_is_exclusive() {
+    let moto = Moto::start();
+    let (store, _) = moto.store().await;
+    let now = at("2026-11-27T12:00:00.000Z");
+    let minutes = |m: i64| now + chrono::Duration::minutes(m);
+
+    assert!(store.acquire_publish_lease("run-a", now).await.unwrap());
+    assert!(!store
+        .acquire_publish_lease("run-b", minutes(1))
+        .await
+        .unwrap());
+    assert!(store
+        .acquire_publish_lease("run-a", minutes(1))
+        .await
+        .unwrap());
+    // run-a's renewed lease lasts until 12:06.
+    assert!(!store
+        .acquire_publish_lease("run-b", minutes(5))
+        .await
+        .unwrap());
+    assert!(store
+        .acquire_publish_lease("run-b", minutes(7))
+        .await
+        .unwrap());
+
+    store.release_publish_lease("run-a").await.unwrap();
+    assert!(!store
+        .acquire_publish_lease("run-c", minutes(8))
+        .await
+        .unwrap());
+    store.release_publish_lease("run-b").await.unwrap();
+    assert!(store
+        .acquire_publish_lease("run-c", minutes(8))
+        .await
+        .unwrap());
+}
+
+/// Runs list most recent first, as many as asked; a table with a run but no account is no
+/// longer a first run.
+#[tokio::test]
+async fn runs_most_recent_first() {
+    let moto = Moto::start();
+    let (store, client) = moto.store().await;
+    for (run, started) in [
+        ("run-2", "2026-11-27T10:00:00.000Z"),
+        ("run-1", "2026-11-27T09:00:00.000Z"),
+        ("run-4", "2026-11-27T12:00:00.000Z"),
+        ("run-3", "2026-11-27T11:00:00.000Z"),
+    ] {
+        store.put_run(&run_summary(run, started)).await.unwrap();
+    }
+    let ids = |runs: Vec<RunSummary>| runs.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.runs(3).await.unwrap()),
+        ["run-4", "run-3", "run-2"]
+    );
+    assert_eq!(ids(store.runs(10).await.unwrap()).len(), 4);
+    assert!(store.runs(0).await.unwrap().is_empty());
+    assert_eq!(
+        store.runs(1).await.unwrap(),
+        [run_summary("run-4", "2026-11-27T12:00:00.000Z")]
+    );
+    assert!(!store.load().await.unwrap().first_run);
+
+    let item = client
+        .get_item()
+        .table_name("apnwatch-test")
+        .key("pk", AttributeValue::S("RUNS".into()))
+        .key(
+            "sk",
+            AttributeValue::S("2026-11-27T12:00:00.000Z#run-4".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    let in_days = (expires - Utc::now().timestamp()) as f64 / 86_400.0;
+    assert!((89.9..=90.1).contains(&in_days), "{in_days}");
+}
+
+/// An item someone edited into an unknown shape is reported with its key, not skipped.
+#[tokio::test]
+async fn corrupt_item_is_named() {
+    let moto = Moto::start();
+    let (store, client) = moto.store().await;
+    store
+        .commit(&[discovered("111111111111", LinkState::Linked, "run-1")])
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name("apnwatch-test")
+        .key("pk", AttributeValue::S("ACCOUNTS".into()))
+        .key("sk", AttributeValue::S("ACCOUNT#111111111111".into()))
+        .update_expression("SET link_state = :s")
+        .expression_attribute_values(":s", AttributeValue::S("MAYBE".into()))
+        .send()
+        .await
+        .unwrap();
+    match store.load().await.unwrap_err() {
+        Error::CorruptItem { key, reason, .. } => {
+            assert_eq!(key, "pk=ACCOUNTS, sk=ACCOUNT#111111111111");
+            assert!(reason.contains("MAYBE"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
