@@ -95,8 +95,7 @@ impl OrganizationsSource {
 
         let roots = self
             .pages("ListRoots", |token| async move {
-                self
-                    .client
+                self.client
                     .list_roots()
                     .set_next_token(token)
                     .send()
@@ -200,8 +199,7 @@ impl OrganizationsSource {
         let id = parent.id.as_str();
         let ous = self
             .pages("ListOrganizationalUnitsForParent", |token| async move {
-                self
-                    .client
+                self.client
                     .list_organizational_units_for_parent()
                     .parent_id(id)
                     .set_next_token(token)
@@ -212,8 +210,7 @@ impl OrganizationsSource {
             .await?;
         let accounts = self
             .pages("ListAccountsForParent", |token| async move {
-                self
-                    .client
+                self.client
                     .list_accounts_for_parent()
                     .parent_id(id)
                     .set_next_token(token)
@@ -222,15 +219,20 @@ impl OrganizationsSource {
                     .map(|out| (out.accounts.unwrap_or_default(), out.next_token))
             })
             .await?;
-        debug!(parent_id = id, depth = parent.depth, ous = ous.len(), accounts = accounts.len(), "listed unit");
+        debug!(
+            parent_id = id,
+            depth = parent.depth,
+            ous = ous.len(),
+            accounts = accounts.len(),
+            "listed unit"
+        );
         Ok((parent, ous, accounts))
     }
 
     async fn tags(&self, account_id: &str) -> Result<BTreeMap<String, String>, Error> {
         let tags = self
             .pages("ListTagsForResource", |token| async move {
-                self
-                    .client
+                self.client
                     .list_tags_for_resource()
                     .resource_id(account_id)
                     .set_next_token(token)
@@ -275,9 +277,8 @@ impl OrgSource for OrganizationsSource {
 }
 
 fn account(a: types::Account, parent: &Parent, management_id: &str) -> Result<Account, Error> {
-    let id = a
-        .id
-        .ok_or_else(|| malformed("ListAccountsForParent", "no account id"))?;
+    let id =
+        a.id.ok_or_else(|| malformed("ListAccountsForParent", "no account id"))?;
     Ok(Account {
         is_management: id == management_id,
         name: a.name.unwrap_or_default(),
@@ -361,8 +362,10 @@ mod tests {
     /// Each known failure gets a hint that says what to do.
     #[test]
     fn known_failures_have_actionable_hints() {
-        assert!(hint("ListRoots", &code("AWSOrganizationsNotInUseException"))
-            .contains("management account or a delegated administrator"));
+        assert!(
+            hint("ListRoots", &code("AWSOrganizationsNotInUseException"))
+                .contains("management account or a delegated administrator")
+        );
         assert!(hint("ListRoots", &code("TooManyRequestsException"))
             .contains("lower APNWATCH_ORG_CONCURRENCY"));
         assert!(hint("ListRoots", &Failure::Unreachable).contains("VPC endpoint or NAT"));

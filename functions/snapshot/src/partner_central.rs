@@ -61,7 +61,12 @@ impl PartnerCentralAdapter {
                 .send()
         })
         .await
-        .map(|pages| pages.into_iter().flat_map(|p| p.connection_summaries).collect())
+        .map(|pages| {
+            pages
+                .into_iter()
+                .flat_map(|p| p.connection_summaries)
+                .collect()
+        })
     }
 
     async fn invitations(&self) -> Result<Vec<ConnectionInvitationSummary>, Error> {
@@ -131,7 +136,9 @@ trait NextToken {
     fn next_token(&self) -> Option<&str>;
 }
 
-impl NextToken for aws_sdk_partnercentralaccount::operation::list_connections::ListConnectionsOutput {
+impl NextToken
+    for aws_sdk_partnercentralaccount::operation::list_connections::ListConnectionsOutput
+{
     fn next_token(&self) -> Option<&str> {
         self.next_token.as_deref()
     }
@@ -255,12 +262,17 @@ mod tests {
         ConnectionSummary::builder()
             .catalog("AWS")
             .id(format!("conn-{account}"))
-            .arn(format!("arn:aws:partnercentral:us-east-1::connection/{account}"))
+            .arn(format!(
+                "arn:aws:partnercentral:us-east-1::connection/{account}"
+            ))
             .other_participant_account_id(account)
             .updated_at(DateTime::from_secs(0))
             .connection_types(
                 ConnectionType::Subsidiary,
-                ConnectionTypeSummary::builder().status(status).build().unwrap(),
+                ConnectionTypeSummary::builder()
+                    .status(status)
+                    .build()
+                    .unwrap(),
             )
             .build()
             .unwrap()

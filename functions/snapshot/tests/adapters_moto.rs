@@ -16,9 +16,7 @@ use apnwatch::aws::{
     PARTNER_CENTRAL_SESSION_NAME,
 };
 use apnwatch::error::Error;
-use apnwatch::model::{
-    AccountState, AlertReason, LinkSource, LinkState, OrgTree, PendingAlert,
-};
+use apnwatch::model::{AccountState, AlertReason, LinkSource, LinkState, OrgTree, PendingAlert};
 use apnwatch::notify::SnsNotifier;
 use apnwatch::org::OrganizationsSource;
 use apnwatch::partner_central::PartnerCentralAdapter;
@@ -59,7 +57,10 @@ impl Moto {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {addr}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         moto
@@ -194,7 +195,11 @@ async fn seed(cfg: &SdkConfig) -> Seeded {
     )
     .await;
     let suspended = create("closing".into(), vec![], sandbox).await;
-    org.close_account().account_id(&suspended).send().await.unwrap();
+    org.close_account()
+        .account_id(&suspended)
+        .send()
+        .await
+        .unwrap();
 
     Seeded {
         deep_ou: chain[4].clone(),
@@ -233,7 +238,10 @@ async fn snapshot_walks_a_five_level_organization_with_tags() {
     assert_eq!(deep_unit.depth, 5);
     assert_eq!(deep_unit.path, "Root/Workloads/Prod/Team/Service/Deep");
     let root = tree.units.iter().find(|u| u.id == tree.root_id).unwrap();
-    assert_eq!((root.depth, root.parent_id.as_deref(), root.path.as_str()), (0, None, "Root"));
+    assert_eq!(
+        (root.depth, root.parent_id.as_deref(), root.path.as_str()),
+        (0, None, "Root")
+    );
 
     let deep = account(&tree, &seeded.deep_account);
     assert_eq!(deep.ou_path, "Root/Workloads/Prod/Team/Service/Deep");
@@ -241,7 +249,10 @@ async fn snapshot_walks_a_five_level_organization_with_tags() {
     assert_eq!(deep.ou_ids[0], tree.root_id);
     assert_eq!(deep.ou_ids[5], seeded.deep_ou);
     assert_eq!(deep.parent_id, seeded.deep_ou);
-    assert_eq!(deep.tags.get("apn-link").map(String::as_str), Some("exempt"));
+    assert_eq!(
+        deep.tags.get("apn-link").map(String::as_str),
+        Some("exempt")
+    );
 
     for id in &seeded.prod_accounts {
         let a = account(&tree, id);
@@ -261,7 +272,10 @@ async fn snapshot_walks_a_five_level_organization_with_tags() {
         ])
     );
     assert_eq!(tagged.ou_path, "Root/Sandbox");
-    assert_eq!(account(&tree, &seeded.suspended).state, AccountState::Suspended);
+    assert_eq!(
+        account(&tree, &seeded.suspended).state,
+        AccountState::Suspended
+    );
 
     let management: Vec<_> = tree.accounts.iter().filter(|a| a.is_management).collect();
     assert_eq!(management.len(), 1);
@@ -291,7 +305,11 @@ async fn snapshot_walks_a_five_level_organization_with_tags() {
     assert!(tree2.accounts.iter().all(|a| a.tags.is_empty()));
     assert_eq!(tree2.units, tree.units);
     assert_eq!(
-        tree2.accounts.iter().map(|a| &a.ou_path).collect::<Vec<_>>(),
+        tree2
+            .accounts
+            .iter()
+            .map(|a| &a.ou_path)
+            .collect::<Vec<_>>(),
         tree.accounts.iter().map(|a| &a.ou_path).collect::<Vec<_>>()
     );
 }
@@ -306,7 +324,9 @@ async fn account_without_organization_fails_with_deploy_hint() {
         .await
         .unwrap_err();
     match &err {
-        Error::Organizations { operation, hint, .. } => {
+        Error::Organizations {
+            operation, hint, ..
+        } => {
             assert_eq!(*operation, "DescribeOrganization");
             assert!(hint.contains("not in an organization"), "{hint}");
         }
@@ -333,7 +353,10 @@ async fn unreachable_organizations_endpoint_says_check_network() {
     let Error::Organizations { hint, .. } = &err else {
         panic!("unexpected error {err:?}")
     };
-    assert!(hint.contains("could not reach the Organizations endpoint"), "{hint}");
+    assert!(
+        hint.contains("could not reach the Organizations endpoint"),
+        "{hint}"
+    );
     assert!(std::error::Error::source(&err).is_some());
 }
 
@@ -360,6 +383,34 @@ async fn org_role_is_assumed_with_its_session_name() {
         .await
         .unwrap();
     assert_eq!(tree.accounts.len(), 2);
+}
+
+/// A role that cannot be assumed fails the walk with the credentials hint, not a network
+/// or permission one.
+#[tokio::test]
+async fn unassumable_org_role_says_check_the_role() {
+    let port = free_port(); // STS unreachable: AssumeRole cannot succeed
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .region("us-east-1")
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .load()
+        .await;
+    let role = "arn:aws:iam::123456789012:role/missing";
+    let assumed = assume_role_config(&base, role, ORG_SESSION_NAME, None, None).await;
+    let err = OrganizationsSource::new(organizations_client(&assumed), 4)
+        .snapshot(false)
+        .await
+        .unwrap_err();
+    let Error::Organizations {
+        operation, hint, ..
+    } = &err
+    else {
+        panic!("unexpected error {err:?}")
+    };
+    assert_eq!(*operation, "DescribeOrganization");
+    assert!(hint.contains("APNWATCH_ORG_ROLE_ARN"), "{hint}");
 }
 
 async fn seed_small(cfg: &SdkConfig) {
@@ -503,16 +554,19 @@ async fn missing_topic_keeps_alerts_queued_with_hint() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Partner Central (in-test fake of its JSON protocol, plus STS GetCallerIdentity)
+// Partner Central, on two fakes:
+// - `infra/fake_partner_central.py`, the shared fake, for the fixture format, realistic
+//   error answers and the deployed-like wiring;
+// - an in-test fake that also answers STS GetCallerIdentity, records the SigV4 scope of
+//   every request and can serve an empty first page that still carries a token.
 // ---------------------------------------------------------------------------------------
 
-/// The fake's data, in the shape of the shared fixture (`infra/fake_partner_central.py`).
+/// The in-test fake's data.
 #[derive(Clone)]
 struct Fixture {
     page_size: usize,
     /// Serve an empty page that still carries a token before the real first page.
     leading_empty_page: bool,
-    fail: Option<&'static str>,
     caller_account: &'static str,
     connections: Vec<(&'static str, &'static str)>,
     invitations: Vec<(&'static str, &'static str)>,
@@ -597,7 +651,11 @@ async fn serve(
         let target = headers.get("x-amz-target").cloned().unwrap_or_default();
         let (status, content_type, payload) = respond(&fixture, &target, &body);
         log.lock().unwrap().push(Seen {
-            target: if target.is_empty() { body.clone() } else { target },
+            target: if target.is_empty() {
+                body.clone()
+            } else {
+                target
+            },
             body: serde_json::from_str(&body).unwrap_or(Value::Null),
             authorization: headers.get("authorization").cloned().unwrap_or_default(),
         });
@@ -623,13 +681,6 @@ fn respond(f: &Fixture, target: &str, body: &str) -> (&'static str, &'static str
         return ("200 OK", "text/xml", xml);
     }
     const JSON: &str = "application/x-amz-json-1.0";
-    if let Some(code) = f.fail {
-        let status = match code {
-            "InternalServerException" => "500 Internal Server Error",
-            _ => "400 Bad Request",
-        };
-        return (status, JSON, json!({"__type": code, "message": "injected"}).to_string());
-    }
     let req: Value = serde_json::from_str(body).unwrap();
     let token = req["NextToken"].as_str();
     let (items, key): (Vec<Value>, &str) = match target {
@@ -669,7 +720,11 @@ fn respond(f: &Fixture, target: &str, body: &str) -> (&'static str, &'static str
     // Token "empty" is the optional leading empty page; "p<N>" starts at item N.
     let start = match token {
         None if f.leading_empty_page => {
-            return ("200 OK", JSON, json!({key: [], "NextToken": "empty"}).to_string())
+            return (
+                "200 OK",
+                JSON,
+                json!({key: [], "NextToken": "empty"}).to_string(),
+            )
         }
         None | Some("empty") => 0,
         Some(t) => t.trim_start_matches('p').parse().unwrap(),
@@ -686,7 +741,6 @@ fn fixture() -> Fixture {
     Fixture {
         page_size: 2,
         leading_empty_page: true,
-        fail: None,
         caller_account: "999988887777",
         connections: vec![
             ("111111111111", "ACTIVE"),
@@ -731,7 +785,10 @@ async fn partner_central_links_follow_every_page() {
         .unwrap();
 
     assert_eq!(links.primary_account_id, "999988887777");
-    assert_eq!(links.active, set(&["111111111111", "333333333333", "444444444444"]));
+    assert_eq!(
+        links.active,
+        set(&["111111111111", "333333333333", "444444444444"])
+    );
     assert_eq!(links.canceled, set(&["222222222222"]));
     assert_eq!(links.pending, set(&["555555555555"]));
 
@@ -745,7 +802,11 @@ async fn partner_central_links_follow_every_page() {
     for s in &connections {
         assert_eq!(s.body["Catalog"], "Sandbox");
         assert_eq!(s.body["ConnectionType"], "SUBSIDIARY");
-        assert!(s.authorization.contains("/us-east-1/"), "{}", s.authorization);
+        assert!(
+            s.authorization.contains("/us-east-1/"),
+            "{}",
+            s.authorization
+        );
     }
     let invitations: Vec<&Seen> = seen
         .iter()
@@ -758,100 +819,14 @@ async fn partner_central_links_follow_every_page() {
         assert_eq!(s.body["ConnectionType"], "SUBSIDIARY");
     }
     // STS stays in the configured region.
-    let sts_call = seen.iter().find(|s| s.target.contains("GetCallerIdentity")).unwrap();
-    assert!(sts_call.authorization.contains("/eu-west-1/sts/"), "{}", sts_call.authorization);
-}
-
-/// Each injected failure maps to a hint that says what to fix.
-#[tokio::test]
-async fn partner_central_failures_have_hints() {
-    for (code, expect) in [
-        (
-            "AccessDeniedException",
-            "grant partnercentral:ListConnections",
-        ),
-        ("ThrottlingException", "kept throttling"),
-        ("ValidationException", "APNWATCH_PARTNER_CENTRAL_CATALOG"),
-        ("InternalServerException", "internal error"),
-    ] {
-        let fake = FakePartnerCentral::start(Fixture {
-            fail: Some(code),
-            ..fixture()
-        })
-        .await;
-        // Quick retries: the throttling and internal errors are retried before failing.
-        let cfg = fake_config(
-            &fake.url,
-            RetryConfig::standard()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(1)),
-        )
-        .await;
-        let (pc, sts) = partner_central_clients(&cfg);
-        let err = PartnerCentralAdapter::new(pc, sts, "AWS")
-            .links()
-            .await
-            .unwrap_err();
-        let Error::PartnerCentral { operation, hint, .. } = &err else {
-            panic!("unexpected error {err:?}")
-        };
-        assert!(
-            *operation == "ListConnections" || *operation == "ListConnectionInvitations",
-            "{operation}"
-        );
-        assert!(hint.contains(expect), "{code}: {hint}");
-        assert_eq!(err.kind(), "PartnerCentralError");
-    }
-}
-
-/// `AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT` redirects the Partner Central client even
-/// though its region is forced to us-east-1.
-#[tokio::test]
-async fn partner_central_endpoint_env_var_is_honoured() {
-    let fake = FakePartnerCentral::start(fixture()).await;
-    // Only this test sets these; every other test sets its endpoint in code, which wins
-    // over the environment.
-    std::env::set_var("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", &fake.url);
-    std::env::set_var("AWS_ENDPOINT_URL_STS", &fake.url);
-    let cfg = aws_config::defaults(BehaviorVersion::latest())
-        .region("ap-southeast-2")
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await;
-    let (pc, sts) = partner_central_clients(&cfg);
-    std::env::remove_var("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT");
-    std::env::remove_var("AWS_ENDPOINT_URL_STS");
-    let links = PartnerCentralAdapter::new(pc, sts, "AWS")
-        .links()
-        .await
-        .unwrap();
-    assert_eq!(links.primary_account_id, "999988887777");
-    assert!(fake
-        .seen()
+    let sts_call = seen
         .iter()
-        .any(|s| s.target == "PartnerCentralAccount.ListConnections"
-            && s.authorization.contains("/us-east-1/")));
-}
-
-/// The Partner Central session is an assumed role (with external id) whose account is the
-/// primary account.
-#[tokio::test]
-async fn partner_central_role_session_names_the_primary_account() {
-    let moto = Moto::start();
-    let base = sdk_config(&moto.url).await;
-    let assumed = assume_role_config(
-        &base,
-        "arn:aws:iam::444455556666:role/partner-central-reader",
-        PARTNER_CENTRAL_SESSION_NAME,
-        Some("apn-link-watch"),
-        Some("us-east-1"),
-    )
-    .await;
-    let (_, sts) = partner_central_clients(&assumed);
-    let who = sts.get_caller_identity().send().await.unwrap();
-    assert_eq!(who.account(), Some("444455556666"));
-    assert_eq!(
-        who.arn(),
-        Some("arn:aws:sts::444455556666:assumed-role/partner-central-reader/apn-link-watch-partner-central")
+        .find(|s| s.target.contains("GetCallerIdentity"))
+        .unwrap();
+    assert!(
+        sts_call.authorization.contains("/eu-west-1/sts/"),
+        "{}",
+        sts_call.authorization
     );
 }
+
