@@ -28,14 +28,13 @@ import hashlib
 import json
 import sys
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SERVICE = "PartnerCentralAccount"
 LIST_CONNECTIONS = f"{SERVICE}.ListConnections"
 LIST_INVITATIONS = f"{SERVICE}.ListConnectionInvitations"
 CONTENT_TYPE = "application/x-amz-json-1.0"
-# The partner's primary account in Partner Central; only appears inside ARNs.
-PRIMARY_ACCOUNT = "999988887777"
 DEFAULT_TIME = "2026-11-01T12:00:00Z"
 
 # Error code -> (HTTP status, extra members the SDK's error shape reads).
@@ -60,17 +59,18 @@ class ApiError(Exception):
 
 
 def stable_id(prefix: str, *parts: str) -> str:
-    digest = hashlib.sha256("/".join(parts).encode()).hexdigest()[:16]
+    """`<prefix>-` + 13 alphanumerics, the documented id pattern (pac-..., pacinv-...)."""
+    digest = hashlib.sha256("/".join(parts).encode()).hexdigest()[:13]
     return f"{prefix}-{digest}"
 
 
 def connection_summary(catalog: str, entry: dict) -> dict:
     account_id = entry["account_id"]
-    conn_id = entry.get("id") or stable_id("pc", catalog, "connection", account_id)
+    conn_id = entry.get("id") or stable_id("pac", catalog, "connection", account_id)
     return {
         "Catalog": catalog,
         "Id": conn_id,
-        "Arn": f"arn:aws:partnercentral:us-east-1:{PRIMARY_ACCOUNT}:catalog/{catalog}/connection/{conn_id}",
+        "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{catalog}/connection/{conn_id}",
         "OtherParticipantAccountId": account_id,
         "UpdatedAt": entry.get("updated_at", DEFAULT_TIME),
         "ConnectionTypes": {
@@ -84,11 +84,11 @@ def connection_summary(catalog: str, entry: dict) -> dict:
 
 def invitation_summary(catalog: str, entry: dict) -> dict:
     account_id = entry["account_id"]
-    inv_id = entry.get("id") or stable_id("ci", catalog, "invitation", account_id)
+    inv_id = entry.get("id") or stable_id("pacinv", catalog, "invitation", account_id)
     out = {
         "Catalog": catalog,
         "Id": inv_id,
-        "Arn": f"arn:aws:partnercentral:us-east-1:{PRIMARY_ACCOUNT}:catalog/{catalog}/connection-invitation/{inv_id}",
+        "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{catalog}/connection-invitation/{inv_id}",
         "ConnectionType": "SUBSIDIARY",
         "CreatedAt": entry.get("created_at", DEFAULT_TIME),
         "UpdatedAt": entry.get("updated_at", DEFAULT_TIME),
@@ -99,7 +99,7 @@ def invitation_summary(catalog: str, entry: dict) -> dict:
         "Status": entry["status"],
     }
     if entry["status"] == "ACCEPTED":
-        out["ConnectionId"] = stable_id("pc", catalog, "connection", account_id)
+        out["ConnectionId"] = stable_id("pac", catalog, "connection", account_id)
     return out
 
 
@@ -225,7 +225,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", stable_id("req", str(id(self)), self.path))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         if error_code:
             self.send_header("x-amzn-ErrorType", error_code)
         self.end_headers()

@@ -76,6 +76,7 @@ impl OrganizationsSource {
     }
 
     async fn walk(&self, with_tags: bool) -> Result<OrgTree, Error> {
+        let calls_before = self.calls();
         self.count();
         let org = self
             .client
@@ -179,7 +180,7 @@ impl OrganizationsSource {
             organization_id = %organization_id,
             units = units.len(),
             accounts = accounts.len(),
-            calls = self.calls(),
+            calls = self.calls() - calls_before,
             "organization walked"
         );
         Ok(OrgTree {

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use tracing::{info, warn};
 
 use crate::alert::{build_messages, AlertContext, AlertMessage};
@@ -71,7 +71,8 @@ where
     S: Store,
     N: Notifier,
 {
-    let started_at = Utc::now();
+    // The table keeps milliseconds; a report with the same precision matches what is stored.
+    let started_at = Utc::now().trunc_subsecs(3);
     let run_id = uuid::Uuid::now_v7().to_string();
     let notifier = match (options.dry_run, deps.notifier) {
         (false, None) => return Err(missing_topic().into()),
@@ -114,7 +115,7 @@ where
         summary.changes = events.len();
         summary.alerts = alerts.len();
         summary.messages = messages.len();
-        summary.finished_at = Utc::now();
+        summary.finished_at = Utc::now().trunc_subsecs(3);
         return Ok(RunReport {
             organization_id: tree.organization_id,
             summary,
@@ -140,7 +141,7 @@ where
     };
     summary.alerts = alerts.len();
     summary.messages = messages.len();
-    summary.finished_at = Utc::now();
+    summary.finished_at = Utc::now().trunc_subsecs(3);
     // The run record is written even when publishing failed: `apnwatch runs` should show it.
     deps.store.put_run(&summary).await?;
     published?;

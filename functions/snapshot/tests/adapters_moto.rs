@@ -4,16 +4,18 @@
 //! it by PID when it ends, passing or panicking.
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apnwatch::alert::{build_messages, AlertContext, SCHEMA};
 use apnwatch::aws::{
-    assume_role_config, organizations_client, partner_central_clients, ORG_SESSION_NAME,
-    PARTNER_CENTRAL_SESSION_NAME,
+    assume_role_config, base_sdk_config, organizations_client, partner_central_clients,
+    ORG_SESSION_NAME, PARTNER_CENTRAL_SESSION_NAME,
 };
 use apnwatch::error::Error;
 use apnwatch::model::{AccountState, AlertReason, LinkSource, LinkState, OrgTree, PendingAlert};
@@ -830,3 +832,219 @@ async fn partner_central_links_follow_every_page() {
     );
 }
 
+/// `infra/fake_partner_central.py` on a kernel-chosen 127.0.0.1 port, stopped by PID.
+struct PyFake {
+    child: Child,
+    url: String,
+    dir: PathBuf,
+}
+
+impl PyFake {
+    fn start(fixture: Value) -> PyFake {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/fake_partner_central.py");
+        let dir = std::env::temp_dir().join(format!(
+            "apnwatch-fake-pc-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("fixture.json"), fixture.to_string()).unwrap();
+        let child = Command::new("python3")
+            .arg(&script)
+            .args(["--port", "0", "--fixture"])
+            .arg(dir.join("fixture.json"))
+            .arg("--log")
+            .arg(dir.join("requests.jsonl"))
+            .arg("--port-file")
+            .arg(dir.join("port"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start fake_partner_central.py");
+        let mut fake = PyFake {
+            child,
+            url: String::new(),
+            dir,
+        };
+        let mut ready = String::new();
+        std::io::BufReader::new(fake.child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready", "fake Partner Central did not start");
+        let port = std::fs::read_to_string(fake.dir.join("port")).unwrap();
+        fake.url = format!("http://127.0.0.1:{}", port.trim());
+        fake
+    }
+
+    /// Every request the fake received: `{"target": ..., "body": ...}`.
+    fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for PyFake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn shared_fixture() -> Value {
+    json!({
+        "catalog": "AWS",
+        "page_size": 2,
+        "fail": null,
+        "connections": [
+            {"account_id": "111111111111", "status": "ACTIVE"},
+            {"account_id": "222222222222", "status": "CANCELED"},
+            {"account_id": "333333333333", "status": "ACTIVE"},
+            {"account_id": "333333333333", "status": "CANCELED"},
+            {"account_id": "444444444444", "status": "ACTIVE"}
+        ],
+        "invitations": [
+            {"account_id": "555555555555", "status": "PENDING"},
+            {"account_id": "444444444444", "status": "PENDING"},
+            {"account_id": "666666666666", "status": "EXPIRED"},
+            {"account_id": "777777777777", "status": "REJECTED"}
+        ]
+    })
+}
+
+/// Each failure the shared fake injects maps to a hint that says what to fix; throttling
+/// that stops within the SDK's retries is not a failure at all.
+#[tokio::test]
+async fn partner_central_failures_have_hints() {
+    let quick_retries = || {
+        RetryConfig::standard()
+            .with_max_attempts(2)
+            .with_initial_backoff(Duration::from_millis(1))
+    };
+    let cases = [
+        ("AccessDeniedException", "AWS", "grant partnercentral:List"),
+        ("ThrottlingException", "AWS", "kept throttling"),
+        ("InternalServerException", "AWS", "internal error"),
+        // The fake rejects a catalog the partner is not registered in.
+        ("", "Sandbox", "APNWATCH_PARTNER_CENTRAL_CATALOG"),
+    ];
+    let sts_fake = FakePartnerCentral::start(fixture()).await;
+    for (fail, catalog, expect) in cases {
+        let mut fx = shared_fixture();
+        if !fail.is_empty() {
+            fx["fail"] = json!(fail);
+        }
+        let fake = PyFake::start(fx);
+        let (pc, _) = partner_central_clients(&fake_config(&fake.url, quick_retries()).await);
+        let (_, sts) = partner_central_clients(&fake_config(&sts_fake.url, quick_retries()).await);
+        let err = PartnerCentralAdapter::new(pc, sts, catalog)
+            .links()
+            .await
+            .unwrap_err();
+        let Error::PartnerCentral {
+            operation, hint, ..
+        } = &err
+        else {
+            panic!("unexpected error {err:?}")
+        };
+        assert!(operation.starts_with("ListConnection"), "{operation}");
+        assert!(hint.contains(expect), "{fail}: {hint}");
+        assert_eq!(err.kind(), "PartnerCentralError");
+    }
+
+    let mut fx = shared_fixture();
+    fx["fail"] = json!("ThrottlingException");
+    fx["fail_count"] = json!(1);
+    let fake = PyFake::start(fx);
+    let (pc, _) = partner_central_clients(&fake_config(&fake.url, quick_retries()).await);
+    let (_, sts) = partner_central_clients(&fake_config(&sts_fake.url, quick_retries()).await);
+    let links = PartnerCentralAdapter::new(pc, sts, "AWS")
+        .links()
+        .await
+        .unwrap();
+    assert_eq!(links.active.len(), 3);
+}
+
+/// Sets environment variables for one test and removes them when it ends, even by panic.
+struct EnvGuard(Vec<&'static str>);
+
+impl EnvGuard {
+    fn set(vars: &[(&'static str, &str)]) -> EnvGuard {
+        for (k, v) in vars {
+            std::env::set_var(k, v);
+        }
+        EnvGuard(vars.iter().map(|(k, _)| *k).collect())
+    }
+}
+
+impl Drop for EnvGuard {
+    fn drop(&mut self) {
+        for k in &self.0 {
+            std::env::remove_var(k);
+        }
+    }
+}
+
+/// Wired as deployed: the base configuration comes from the environment, the Partner
+/// Central role is assumed with its external id, `AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT`
+/// redirects the client despite its forced us-east-1, and the session's account is the
+/// primary account.
+#[tokio::test]
+async fn partner_central_session_wired_from_environment() {
+    let moto = Moto::start();
+    let fake = PyFake::start(shared_fixture());
+    // Only this test sets these, for its whole run: the credentials chain reads them
+    // lazily, at the first call. Every other test sets region, credentials and endpoint in
+    // code, which win over the environment. IMDS is off so that nothing leaves the machine.
+    let _env = EnvGuard::set(&[
+        ("AWS_REGION", "ap-southeast-2"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_ENDPOINT_URL_STS", &moto.url),
+        ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", &fake.url),
+    ]);
+    let base = base_sdk_config().await;
+    assert_eq!(base.retry_config().unwrap().max_attempts(), 8);
+    let assumed = assume_role_config(
+        &base,
+        "arn:aws:iam::999988887777:role/partner-central-reader",
+        PARTNER_CENTRAL_SESSION_NAME,
+        Some("apn-link-watch"),
+        None,
+    )
+    .await;
+    let (pc, sts) = partner_central_clients(&assumed);
+
+    let who = sts.get_caller_identity().send().await.unwrap();
+    assert_eq!(
+        who.arn(),
+        Some("arn:aws:sts::999988887777:assumed-role/partner-central-reader/apn-link-watch-partner-central")
+    );
+    let links = PartnerCentralAdapter::new(pc, sts, "AWS")
+        .links()
+        .await
+        .unwrap();
+    assert_eq!(links.primary_account_id, "999988887777");
+    assert_eq!(
+        links.active,
+        set(&["111111111111", "333333333333", "444444444444"])
+    );
+    assert_eq!(links.canceled, set(&["222222222222"]));
+    assert_eq!(links.pending, set(&["555555555555"]));
+
+    let requests = fake.requests();
+    let count = |target: &str| requests.iter().filter(|r| r["target"] == target).count();
+    // 5 connections and 2 pending invitations, 2 per page.
+    assert_eq!(count("PartnerCentralAccount.ListConnections"), 3);
+    assert_eq!(count("PartnerCentralAccount.ListConnectionInvitations"), 1);
+    assert!(requests
+        .iter()
+        .all(|r| r["body"]["Catalog"] == "AWS" && r["body"]["ConnectionType"] == "SUBSIDIARY"));
+}

@@ -66,9 +66,12 @@ fn is_throttle(code: &str) -> bool {
 fn hint_for(operation: &str, code: Option<&str>) -> String {
     match code {
         Some("ResourceNotFoundException") => HINT_MISSING_TABLE.to_string(),
-        Some("AccessDeniedException") => {
-            format!("grant dynamodb:{operation} on the table to this role")
-        }
+        Some("AccessDeniedException") => match operation {
+            // IAM has no TransactWriteItems action: each Put is authorized as a PutItem.
+            "TransactWriteItems" => "grant dynamodb:PutItem on the table to this role".into(),
+            "Query" => "grant dynamodb:Query on the table and its indexes to this role".into(),
+            _ => format!("grant dynamodb:{operation} on the table to this role"),
+        },
         Some(
             "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException",
         ) => "the AWS credentials were rejected: refresh them and check AWS_PROFILE and AWS_REGION"
@@ -355,8 +358,12 @@ mod tests {
     fn hints_are_actionable() {
         assert!(hint_for("Query", Some("ResourceNotFoundException")).contains("apnwatch init"));
         assert_eq!(
+            hint_for("GetItem", Some("AccessDeniedException")),
+            "grant dynamodb:GetItem on the table to this role"
+        );
+        assert_eq!(
             hint_for("TransactWriteItems", Some("AccessDeniedException")),
-            "grant dynamodb:TransactWriteItems on the table to this role"
+            "grant dynamodb:PutItem on the table to this role"
         );
         assert!(hint_for("Query", Some("ThrottlingException")).starts_with("throttled"));
         assert!(
