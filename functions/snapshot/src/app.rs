@@ -33,14 +33,14 @@ impl App {
     /// Partner Central.
     pub async fn new(config: Config, base: &aws_config::SdkConfig) -> Self {
         let org_sdk = match &config.org_role_arn {
-            Some(arn) => aws::assume_role_config(base, arn, "apn-link-watch-org", None, None).await,
+            Some(arn) => aws::assume_role_config(base, arn, aws::ORG_SESSION_NAME, None, None).await,
             None => base.clone(),
         };
         let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
             let pc = &config.partner_central;
             let sdk = match &pc.role_arn {
                 Some(arn) => {
-                    aws::assume_role_config(base, arn, "apn-link-watch-partner-central", pc.external_id.as_deref(), None).await
+                    aws::assume_role_config(base, arn, aws::PARTNER_CENTRAL_SESSION_NAME, pc.external_id.as_deref(), None).await
                 }
                 None => base.clone(),
             };

@@ -1,0 +1,124 @@
+# APN Link Watch: build, test, demo and deploy. `make` alone lists the targets.
+#
+# Python tools live in their own virtualenvs, pinned, so they never fight over dependencies:
+#   .venv/                 moto (the AWS emulator the tests and the demo run against) + boto3
+#   .venv-tools/<tool>/    cfn-lint, aws-sam-cli, checkov, cargo-lambda (+ zig)
+# Each install is skipped when its pinned version is already there.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+MOTO_VERSION := 5.2.5
+CFN_LINT_VERSION := 1.58.0
+SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.3.30
+CARGO_LAMBDA_VERSION := 1.9.2
+ZIGLANG_VERSION := 0.17.1
+
+VENV := .venv
+TOOLS := .venv-tools
+CFN_LINT := $(TOOLS)/cfn-lint/bin/cfn-lint
+SAM := $(TOOLS)/sam/bin/sam
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+LAMBDA_BIN := $(TOOLS)/cargo-lambda/bin
+
+# sam must not phone home nor look for real credentials: validation is offline.
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 \
+	AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+TEMPLATES := template.yaml $(wildcard infra/*.yaml)
+HAVE_NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
+
+.PHONY: help venv tools fmt-check clippy unit integration test templates demo build deploy bench moto-stop
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# ---------------------------------------------------------------------------------------------
+# Python environments. A stamp file named after the pinned version makes the install idempotent
+# and re-runs it when the pin changes.
+
+venv: $(VENV)/.moto-$(MOTO_VERSION) ## Create .venv with the pinned moto[server] (skipped when present)
+
+$(VENV)/.moto-$(MOTO_VERSION):
+	@if [[ -x $(VENV)/bin/moto_server ]] && $(VENV)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("moto") != "$(MOTO_VERSION)")' 2>/dev/null; then \
+		echo "moto $(MOTO_VERSION) already in $(VENV)"; \
+	else \
+		[[ -x $(VENV)/bin/python ]] || $(PYTHON) -m venv $(VENV); \
+		$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'; \
+	fi
+	@touch $@
+
+# One venv per tool; the .gitignore written inside keeps them out of git.
+define tool_venv
+$(TOOLS)/$(1)/.installed-$(2):
+	@mkdir -p $(TOOLS) && echo '*' > $(TOOLS)/.gitignore
+	@[[ -x $(TOOLS)/$(1)/bin/python ]] || $(PYTHON) -m venv $(TOOLS)/$(1)
+	$(TOOLS)/$(1)/bin/pip install --quiet --disable-pip-version-check $(3)
+	@touch $$@
+endef
+$(eval $(call tool_venv,cfn-lint,$(CFN_LINT_VERSION),'cfn-lint==$(CFN_LINT_VERSION)'))
+$(eval $(call tool_venv,sam,$(SAM_CLI_VERSION),'aws-sam-cli==$(SAM_CLI_VERSION)'))
+$(eval $(call tool_venv,checkov,$(CHECKOV_VERSION),'checkov==$(CHECKOV_VERSION)'))
+$(eval $(call tool_venv,cargo-lambda,$(CARGO_LAMBDA_VERSION),'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIGLANG_VERSION)'))
+
+TOOL_STAMPS := $(TOOLS)/cfn-lint/.installed-$(CFN_LINT_VERSION) \
+	$(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) \
+	$(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
+
+tools: $(TOOL_STAMPS) ## Install the pinned template checkers (cfn-lint, aws-sam-cli, checkov)
+
+# ---------------------------------------------------------------------------------------------
+# Rust checks and tests
+
+fmt-check: ## Check formatting (cargo fmt --check)
+	cargo fmt --all -- --check
+
+clippy: ## Lint every target; warnings are errors
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit: ## Unit tests only (library tests, no servers)
+ifeq ($(HAVE_NEXTEST),yes)
+	cargo nextest run --workspace --lib
+else
+	cargo test --workspace --lib
+endif
+
+# Integration tests set per-process environment variables, so each test needs its own
+# process: nextest gives that; plain cargo test gets one thread instead.
+integration: venv ## All tests, integration ones included (moto + fake Partner Central)
+ifeq ($(HAVE_NEXTEST),yes)
+	cargo nextest run --workspace
+else
+	@echo "cargo-nextest not found: running cargo test single-threaded"
+	cargo test --workspace -- --test-threads=1
+endif
+
+templates: $(TOOL_STAMPS) ## Lint the CloudFormation/SAM templates (cfn-lint, sam validate --lint, checkov)
+	$(CFN_LINT) $(TEMPLATES)
+	$(SAM_ENV) $(SAM) validate --lint --template-file template.yaml --region us-east-1
+	$(CHECKOV) --framework cloudformation --skip-download --quiet --compact $(addprefix -f ,$(TEMPLATES))
+
+test: venv fmt-check clippy integration templates ## Everything CI runs: fmt, clippy, all tests, template checks
+
+# ---------------------------------------------------------------------------------------------
+# Demo, build, deploy
+
+demo: venv ## Run the CLI end to end against moto and the fake Partner Central
+	bash infra/demo.sh
+
+moto-stop: ## Stop a moto server left running by infra/moto.sh
+	bash infra/moto.sh stop
+
+build: $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## Build the Lambda (arm64) with cargo-lambda into target/lambda/snapshot/
+	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" cargo lambda build --release --arm64 --bin snapshot
+
+deploy: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## sam build && sam deploy --guided (needs AWS credentials)
+	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
+
+bench: ## Run infra/bench.sh when there is one
+	@if [[ -f infra/bench.sh ]]; then bash infra/bench.sh; else echo "no infra/bench.sh yet: nothing to benchmark"; fi

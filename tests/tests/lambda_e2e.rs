@@ -1,0 +1,611 @@
+//! The Lambda itself, end to end: the `snapshot` binary runs under `cargo lambda watch` (the
+//! Lambda runtime API emulator) with a deployed function's environment pointed at moto, and
+//! is invoked over HTTP with the payloads in `infra/events/`, exactly as EventBridge or a
+//! person would invoke it. What is checked is what users see: the invoke result, the table,
+//! the alert a subscriber receives, the error a bad payload gets, the JSON logs.
+//!
+//! Needs cargo-lambda (`make lambda-tools`: `<workspace>/.venv-lambda/bin/cargo-lambda`, or
+//! `$CARGO_LAMBDA`) and moto (`make venv`), and one process per test (cargo-nextest), like
+//! every test using the harness.
+//!
+//! `cargo lambda watch` runs the function in a session of its own, so it is started through
+//! `infra/lambda_e2e_support/watch_supervisor.py`, which stops the watcher and everything it
+//! started when this test drops its handle, panics, or dies.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use integration_tests::{free_port, s, workspace_dir, Item, TempDir, World, MOTO_ACCOUNT};
+use serde_json::Value;
+
+/// The function's name in the emulator: the binary's name.
+const FUNCTION: &str = "snapshot";
+const PACKAGE: &str = "apn-link-watch";
+/// Building the function (`cargo build`) on a cold target directory.
+const BUILD_DEADLINE: Duration = Duration::from_secs(900);
+/// The watcher answering on its port.
+const LISTEN_DEADLINE: Duration = Duration::from_secs(60);
+/// One invoke, including the watcher's own `cargo run` freshness check and the cold start.
+const INVOKE_DEADLINE: Duration = Duration::from_secs(300);
+
+/// A scheduled run invoked over the Lambda API stores the organization and alerts once; a
+/// malformed payload is refused as BadEvent without touching the table; a manual `{}` rerun
+/// changes and publishes nothing.
+#[tokio::test]
+async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events() {
+    let cargo_lambda = cargo_lambda();
+    build_function();
+
+    let world = World::start().await;
+    let org = &world.org;
+    let workloads = org.ou(&org.root_id, "Workloads").await;
+    let prod = org.ou(&workloads, "Prod").await;
+    let sandbox = org.ou(&org.root_id, "Sandbox").await;
+    let linked = org
+        .account(&prod, "prod-linked", &[("apn-link", "linked")])
+        .await;
+    let prod_api = org.account(&prod, "prod-api", &[("team", "api")]).await;
+    let sandbox_dev = org.account(&sandbox, "sandbox-dev", &[]).await;
+    let management = org.management_account_id.clone();
+    assert_eq!(management, MOTO_ACCOUNT);
+    let unlinked: BTreeSet<String> = [&management, &prod_api, &sandbox_dev]
+        .into_iter()
+        .cloned()
+        .collect();
+
+    let watch = Watch::start(
+        &cargo_lambda,
+        &[
+            ("AWS_ENDPOINT_URL", world.moto.url.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            // What Lambda gives a function: its role's session credentials as variables.
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_SESSION_TOKEN", "test"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/nonexistent/apnwatch-lambda-e2e"),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/apnwatch-lambda-e2e",
+            ),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("APNWATCH_TABLE", world.table.name.as_str()),
+            ("APNWATCH_TOPIC_ARN", world.alerts.topic_arn.as_str()),
+        ],
+    );
+
+    // --- The schedule's own event.
+    let (status, result) = watch.invoke(&event_file("scheduled-event.json"));
+    assert_eq!(status, 200, "scheduled invoke failed: {result}");
+    let run_id = result["run_id"].as_str().expect("run_id").to_string();
+    assert!(!run_id.is_empty(), "{result}");
+    assert_eq!(result["organization_id"], org.id.as_str(), "{result}");
+    assert_eq!(result["dry_run"], false, "{result}");
+    assert_eq!(result["accounts"], 4, "{result}");
+    assert_eq!(result["linked"], 1, "{result}");
+    assert_eq!(result["unlinked"], 3, "{result}");
+    assert_eq!(result["pending"], 0, "{result}");
+    assert_eq!(result["exempt"], 0, "{result}");
+    assert_eq!(result["alerts"], 3, "{result}");
+    assert_eq!(result["messages"], 1, "{result}");
+    let alerted: BTreeSet<String> = result["alerted"]
+        .as_array()
+        .expect("alerted")
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(alerted, unlinked, "{result}");
+
+    // Nothing the watcher or the function opened listens beyond loopback.
+    let listening = watch.listening_sockets();
+    assert!(
+        listening.iter().any(|l| l.port == watch.port),
+        "the invoke port {} is not among the watcher's sockets {listening:?}",
+        watch.port
+    );
+    for l in &listening {
+        assert!(
+            l.loopback,
+            "{} socket bound to {} (hex, /proc/net) port {} listens beyond loopback",
+            l.protocol, l.address, l.port
+        );
+    }
+
+    // The table: one current item per account, with where it sits and why it is (un)linked.
+    let items = world.table.items().await;
+    let accounts: BTreeMap<String, &Item> = items
+        .iter()
+        .filter(|((pk, _), _)| pk == "ACCOUNTS")
+        .map(|(_, item)| (s(item, "account_id"), item))
+        .collect();
+    let ids: BTreeSet<&str> = accounts.keys().map(String::as_str).collect();
+    let expected_ids: BTreeSet<&str> = [&management, &linked, &prod_api, &sandbox_dev]
+        .into_iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(ids, expected_ids);
+    let linked_item = accounts[&linked];
+    assert_eq!(s(linked_item, "sk"), format!("ACCOUNT#{linked}"));
+    assert_eq!(s(linked_item, "name"), "prod-linked");
+    assert_eq!(s(linked_item, "email"), "prod-linked@example.com");
+    assert_eq!(s(linked_item, "ou_path"), "Root/Workloads/Prod");
+    assert_eq!(s(linked_item, "link_state"), "LINKED");
+    assert_eq!(s(linked_item, "link_source"), "tag");
+    assert_eq!(s(linked_item, "gsi1pk"), "LINK#LINKED");
+    for id in &unlinked {
+        let item = accounts[id];
+        assert_eq!(s(item, "link_state"), "UNLINKED", "{id}: {item:?}");
+        assert_eq!(s(item, "gsi1pk"), "LINK#UNLINKED", "{id}: {item:?}");
+        assert_eq!(item.get("removed"), Some(&AttributeValue::Bool(false)));
+        let history = format!("HISTORY#{id}");
+        assert!(
+            items.keys().any(|(pk, _)| *pk == history),
+            "no history for {id}"
+        );
+    }
+    assert_eq!(s(accounts[&sandbox_dev], "ou_path"), "Root/Sandbox");
+    assert_eq!(
+        accounts[&management].get("is_management"),
+        Some(&AttributeValue::Bool(true))
+    );
+    let runs: Vec<&String> = items
+        .keys()
+        .filter(|(pk, _)| pk == "RUNS")
+        .map(|(_, sk)| sk)
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(runs[0].ends_with(&format!("#{run_id}")), "{runs:?}");
+    assert!(
+        !items.keys().any(|(pk, _)| pk == "OUTBOX"),
+        "alerts stayed queued after a successful publish"
+    );
+
+    // The alert, as the SQS subscriber got it.
+    let received = world.alerts.received().await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    let message = &received[0];
+    assert_eq!(
+        message.subject,
+        format!(
+            "APN Link Watch: baseline: 3 unlinked accounts in {}",
+            org.id
+        )
+    );
+    assert_eq!(message.message["schema"], "apn-link-watch/alert/v1");
+    assert_eq!(message.message["run_id"], run_id.as_str());
+    assert_eq!(message.message["organization_id"], org.id.as_str());
+    let in_message: BTreeSet<String> = message.account_ids().into_iter().collect();
+    assert_eq!(in_message, unlinked);
+    let api_alert = message.alert(&prod_api);
+    assert_eq!(api_alert["reason"], "BASELINE", "{api_alert}");
+    assert_eq!(api_alert["link_state"], "UNLINKED", "{api_alert}");
+    assert_eq!(api_alert["name"], "prod-api", "{api_alert}");
+    assert_eq!(api_alert["ou_path"], "Root/Workloads/Prod", "{api_alert}");
+
+    // AWS_LAMBDA_LOG_FORMAT=JSON reached the function: its log lines are JSON.
+    let log = watch.output();
+    assert!(
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|l| l["fields"]["message"] == "invoked"),
+        "no JSON `invoked` log line from the function:\n{log}"
+    );
+
+    // --- A payload that is no EventBridge event: refused before any read or write.
+    let before = world.table.items().await;
+    let (status, error) = watch.invoke(&event_file("malformed.json"));
+    // The emulator answers a function error with 500 and the runtime's error document.
+    assert_eq!(status, 500, "malformed payload was not refused: {error}");
+    assert_eq!(error["errorType"], "BadEvent", "{error}");
+    let text = error["errorMessage"].as_str().unwrap_or_default();
+    assert!(text.contains("EventBridge event"), "{error}");
+    assert!(text.contains("{}"), "{error}");
+    assert_eq!(world.table.items().await, before, "a refused invoke wrote");
+    assert!(world.alerts.received().await.is_empty());
+
+    // --- A manual run by hand: nothing changed, so no history and no alert.
+    let (status, rerun) = watch.invoke(&event_file("manual.json"));
+    assert_eq!(status, 200, "manual invoke failed: {rerun}");
+    assert_ne!(rerun["run_id"], run_id.as_str());
+    assert_eq!(rerun["accounts"], 4, "{rerun}");
+    assert_eq!(rerun["changes"], 0, "{rerun}");
+    assert_eq!(rerun["messages"], 0, "{rerun}");
+    assert!(world.alerts.received().await.is_empty());
+}
+
+fn event_file(name: &str) -> Vec<u8> {
+    let path = workspace_dir().join("infra/events").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// `$CARGO_LAMBDA`, else `<workspace>/.venv-lambda/bin/cargo-lambda` (`make lambda-tools`).
+fn cargo_lambda() -> PathBuf {
+    if let Some(path) = std::env::var_os("CARGO_LAMBDA") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "CARGO_LAMBDA={} is not a file",
+            path.display()
+        );
+        return path;
+    }
+    let candidates = [
+        workspace_dir().join(".venv-lambda/bin/cargo-lambda"),
+        // Where `make build` installs the same pinned cargo-lambda for `cargo lambda build`.
+        workspace_dir().join(".venv-tools/cargo-lambda/bin/cargo-lambda"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "cargo-lambda not found at {}: run `make lambda-tools` (or set CARGO_LAMBDA)",
+                candidates[0].display()
+            )
+        })
+}
+
+/// Builds the function before the watcher starts, so a compile error fails here with
+/// cargo's output rather than as an invoke that never answers. The watcher's own
+/// `cargo run` then finds it fresh.
+fn build_function() {
+    let started = Instant::now();
+    let mut child = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--package", PACKAGE, "--bin", FUNCTION])
+        .current_dir(workspace_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cargo build");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stderr.read_to_string(&mut out);
+        let _ = tx.send(out);
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for cargo build") {
+            break status;
+        }
+        if started.elapsed() > BUILD_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("cargo build --bin {FUNCTION} took over {BUILD_DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let output = rx.recv().unwrap_or_default();
+    assert!(
+        status.success(),
+        "cargo build --bin {FUNCTION} failed ({status}):\n{output}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// cargo lambda watch
+// ---------------------------------------------------------------------------------------
+
+/// `cargo lambda watch` on 127.0.0.1, behind the supervisor. Dropping it closes the
+/// supervisor's stdin, which stops the watcher and the function.
+struct Watch {
+    supervisor: Child,
+    /// Closed on drop: the supervisor's signal to stop everything.
+    stdin: Option<ChildStdin>,
+    port: u16,
+    dir: TempDir,
+}
+
+/// A socket some process of the watcher's tree listens on.
+#[derive(Debug)]
+struct Listening {
+    protocol: &'static str,
+    address: String,
+    port: u16,
+    loopback: bool,
+}
+
+impl Watch {
+    /// Starts the watcher with exactly `env` as the function's configuration: every
+    /// inherited `AWS_*` and `APNWATCH_*` variable is removed, so the developer's shell
+    /// cannot reroute the function.
+    fn start(cargo_lambda: &PathBuf, env: &[(&str, &str)]) -> Watch {
+        let dir = TempDir::new("lambda-watch");
+        let env_file = dir.path().join("function.env");
+        let lines: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&env_file, lines).expect("write the env file");
+        let log = dir.path().join("watch.log");
+        let port = free_port();
+
+        let mut command = Command::new("python3");
+        command
+            .arg(workspace_dir().join("infra/lambda_e2e_support/watch_supervisor.py"))
+            .arg("--log")
+            .arg(&log)
+            .arg("--")
+            .arg(cargo_lambda)
+            .args(["lambda", "watch", "--invoke-address", "127.0.0.1"])
+            .args(["--invoke-port", &port.to_string()])
+            .arg("--env-file")
+            .arg(&env_file)
+            .args(["--ignore-changes", "--package", PACKAGE, "--bin", FUNCTION])
+            .current_dir(workspace_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, _) in std::env::vars_os() {
+            let name = key.to_string_lossy();
+            if name.starts_with("AWS_") || name.starts_with("APNWATCH_") {
+                command.env_remove(&key);
+            }
+        }
+        let mut supervisor = command
+            .spawn()
+            .expect("start python3 infra/lambda_e2e_support/watch_supervisor.py");
+        let stdin = supervisor.stdin.take();
+        let stdout = supervisor.stdout.take().expect("piped stdout");
+        // Owned from here on: Drop stops it even if a wait below panics.
+        let mut watch = Watch {
+            supervisor,
+            stdin,
+            port,
+            dir,
+        };
+
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        match rx.recv_timeout(LISTEN_DEADLINE) {
+            Ok(line) if line.starts_with("started ") => {}
+            Ok(line) => panic!(
+                "the watch supervisor did not start cargo-lambda (printed {line:?}):\n{}",
+                watch.output()
+            ),
+            Err(_) => panic!("the watch supervisor printed nothing in {LISTEN_DEADLINE:?}"),
+        }
+        watch.wait_until_listening();
+        watch
+    }
+
+    fn wait_until_listening(&mut self) {
+        let deadline = Instant::now() + LISTEN_DEADLINE;
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.supervisor.try_wait() {
+                panic!(
+                    "cargo lambda watch exited with {status} before listening:\n{}",
+                    self.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not listen on 127.0.0.1:{} within {LISTEN_DEADLINE:?}:\n{}",
+                self.port,
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Invokes the function through the Lambda Invoke API path and returns the HTTP status
+    /// and the JSON document it answered (the result, or the runtime's error document).
+    fn invoke(&self, payload: &[u8]) -> (u16, Value) {
+        let path = format!("/2015-03-31/functions/{FUNCTION}/invocations");
+        let mut conn =
+            TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the watcher");
+        conn.set_read_timeout(Some(INVOKE_DEADLINE))
+            .expect("timeout");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.port,
+            payload.len()
+        );
+        conn.write_all(head.as_bytes()).expect("send the invoke");
+        conn.write_all(payload).expect("send the payload");
+        let mut response = Vec::new();
+        if let Err(e) = conn.read_to_end(&mut response) {
+            panic!(
+                "no answer to the invoke within {INVOKE_DEADLINE:?} ({e}):\n{}",
+                self.output()
+            );
+        }
+        let (status, body) = parse_response(&response).unwrap_or_else(|| {
+            panic!(
+                "not an HTTP response: {}",
+                String::from_utf8_lossy(&response)
+            )
+        });
+        let document = serde_json::from_slice(&body).unwrap_or_else(|e| {
+            panic!(
+                "invoke answered {status} with a body that is not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&body),
+                self.output()
+            )
+        });
+        (status, document)
+    }
+
+    /// What the watcher and the function printed so far.
+    fn output(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("watch.log")).unwrap_or_default()
+    }
+
+    /// Every listening TCP socket and unconnected UDP socket held by a process below the
+    /// supervisor (the watcher and the function it spawned), read from /proc.
+    fn listening_sockets(&self) -> Vec<Listening> {
+        let mut inodes = HashSet::new();
+        for pid in descendants(self.supervisor.id()) {
+            let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                continue;
+            };
+            for fd in fds.flatten() {
+                let Ok(target) = std::fs::read_link(fd.path()) else {
+                    continue;
+                };
+                let target = target.to_string_lossy().into_owned();
+                if let Some(inode) = target
+                    .strip_prefix("socket:[")
+                    .and_then(|t| t.strip_suffix(']'))
+                {
+                    inodes.insert(inode.to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (protocol, table) in [
+            ("tcp", "/proc/net/tcp"),
+            ("tcp6", "/proc/net/tcp6"),
+            ("udp", "/proc/net/udp"),
+            ("udp6", "/proc/net/udp6"),
+        ] {
+            let text = std::fs::read_to_string(table).unwrap_or_default();
+            for row in text.lines().skip(1) {
+                let f: Vec<&str> = row.split_whitespace().collect();
+                if f.len() < 10 || !inodes.contains(f[9]) {
+                    continue;
+                }
+                let (local, remote, state) = (f[1], f[2], f[3]);
+                let listens = if protocol.starts_with("tcp") {
+                    state == "0A"
+                } else {
+                    remote
+                        .split(':')
+                        .next()
+                        .is_some_and(|a| a.bytes().all(|b| b == b'0'))
+                };
+                if !listens {
+                    continue;
+                }
+                let (address, port) = local.split_once(':').expect("address:port");
+                out.push(Listening {
+                    protocol,
+                    loopback: is_loopback(address),
+                    address: address.to_string(),
+                    port: u16::from_str_radix(port, 16).expect("hex port"),
+                });
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- cargo lambda watch output ---\n{}", self.output());
+        }
+        // EOF on its stdin: the supervisor stops the watcher and the function, then exits.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.supervisor.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.supervisor.kill();
+        let _ = self.supervisor.wait();
+    }
+}
+
+/// PIDs of every live process below `root`, from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut children: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command name may hold spaces and parentheses: parse after the last ')'.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut todo = vec![root];
+    while let Some(pid) = todo.pop() {
+        for &child in children.get(&pid).map(Vec::as_slice).unwrap_or_default() {
+            found.push(child);
+            todo.push(child);
+        }
+    }
+    found
+}
+
+/// /proc/net address (hex, in host byte order per 32-bit word) on the loopback interface:
+/// 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104.
+fn is_loopback(hex: &str) -> bool {
+    let words: Vec<[u8; 4]> = (0..hex.len() / 8)
+        .map(|i| {
+            u32::from_str_radix(&hex[i * 8..i * 8 + 8], 16)
+                .expect("hex address")
+                .to_le_bytes()
+        })
+        .collect();
+    match words.as_slice() {
+        [v4] => v4[0] == 127,
+        [a, b, c, d] => {
+            let bytes: Vec<u8> = [a, b, c, d]
+                .iter()
+                .flat_map(|w| w.iter().copied())
+                .collect();
+            let v6 = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).expect("16 bytes"));
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        _ => false,
+    }
+}
+
+/// Status and body of an HTTP/1.1 response read to the end (plain or chunked body).
+fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body = &raw[split + 4..];
+    let chunked = head.lines().skip(1).any(|l| {
+        l.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("transfer-encoding")
+                && v.trim().eq_ignore_ascii_case("chunked")
+        })
+    });
+    if !chunked {
+        return Some((status, body.to_vec()));
+    }
+    let mut out = Vec::new();
+    let mut rest = body;
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = String::from_utf8_lossy(&rest[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Some((status, out));
+        }
+        out.extend_from_slice(rest.get(..size)?);
+        rest = rest.get(size + 2..)?;
+    }
+}
