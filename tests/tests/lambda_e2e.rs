@@ -70,11 +70,8 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
             ("AWS_SECRET_ACCESS_KEY", "test"),
             ("AWS_SESSION_TOKEN", "test"),
             ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/nonexistent/apnwatch-lambda-e2e"),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/apnwatch-lambda-e2e",
-            ),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
             ("APNWATCH_TABLE", world.table.name.as_str()),
             ("APNWATCH_TOPIC_ARN", world.alerts.topic_arn.as_str()),
@@ -217,6 +214,7 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
     assert_eq!(rerun["accounts"], 4, "{rerun}");
     assert_eq!(rerun["changes"], 0, "{rerun}");
     assert_eq!(rerun["messages"], 0, "{rerun}");
+    assert_eq!(rerun["account_writes"], 0, "an unchanged organization rewrites no account: {rerun}");
     assert!(world.alerts.received().await.is_empty());
 }
 

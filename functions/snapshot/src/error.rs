@@ -6,7 +6,7 @@ use crate::config::ConfigError;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
@@ -92,6 +92,14 @@ impl Error {
             cause = c.source();
         }
         s.replace('\n', " ")
+    }
+}
+
+/// The runtime logs a failed invoke with `{:?}`: show the one-line reason with its causes,
+/// not the SDK's dump of the raw HTTP response.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind(), self.one_line())
     }
 }
 

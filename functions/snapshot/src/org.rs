@@ -299,8 +299,10 @@ fn account(a: types::Account, parent: &Parent, management_id: &str) -> Result<Ac
     })
 }
 
+/// Milliseconds, the precision the table stores: a finer value would differ from the stored
+/// one on every run and rewrite every account though nothing changed.
 fn to_chrono(t: &aws_sdk_organizations::primitives::DateTime) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+    DateTime::from_timestamp_millis(t.to_millis().ok()?)
 }
 
 /// The one mapping from an SDK error of any Organizations call to [`Error::Organizations`].
