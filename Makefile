@@ -87,22 +87,24 @@ else
 	cargo test --workspace --lib
 endif
 
-# Integration tests set per-process environment variables, so each test needs its own
-# process: nextest gives that; plain cargo test gets one thread instead.
-integration: venv ## All tests, integration ones included (moto + fake Partner Central)
-ifeq ($(HAVE_NEXTEST),yes)
-	cargo nextest run --workspace
-else
-	@echo "cargo-nextest not found: running cargo test single-threaded"
-	cargo test --workspace -- --test-threads=1
+# Integration tests set per-process environment variables (the SDK's own AWS_ENDPOINT_URL
+# path, as deployed), so each test needs its own process: nextest gives exactly that. The CLI
+# binary is built first because two tests run it as a user would; the Lambda end-to-end test
+# needs cargo-lambda.
+integration: venv $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## All tests, integration ones included (moto + fake Partner Central + cargo lambda watch)
+ifneq ($(HAVE_NEXTEST),yes)
+	@echo "cargo-nextest is required (one process per test): cargo install cargo-nextest --locked" >&2; exit 1
 endif
+	cargo build --workspace --bins
+	cargo nextest run --workspace
 
 templates: $(TOOL_STAMPS) ## Lint the CloudFormation/SAM templates (cfn-lint, sam validate --lint, checkov)
 	$(CFN_LINT) $(TEMPLATES)
 	$(SAM_ENV) $(SAM) validate --lint --template-file template.yaml --region us-east-1
 	$(CHECKOV) --framework cloudformation --skip-download --quiet --compact $(addprefix -f ,$(TEMPLATES))
 
-test: venv fmt-check clippy integration templates ## Everything CI runs: fmt, clippy, all tests, template checks
+# Template checks run before the tests so the test summary closes the output.
+test: venv fmt-check clippy templates integration ## Everything CI runs: fmt, clippy, template checks, all tests
 
 # ---------------------------------------------------------------------------------------------
 # Demo, build, deploy
@@ -116,9 +118,11 @@ moto-stop: ## Stop a moto server left running by infra/moto.sh
 build: $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## Build the Lambda (arm64) with cargo-lambda into target/lambda/snapshot/
 	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" cargo lambda build --release --arm64 --bin snapshot
 
+# SAM's build output goes under target/ (ignored by git) instead of .aws-sam/.
+SAM_BUILD := target/sam/build
 deploy: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## sam build && sam deploy --guided (needs AWS credentials)
-	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
-	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
+	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --build-dir $(SAM_BUILD) --cache-dir target/sam/cache
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --template-file $(SAM_BUILD)/template.yaml
 
 bench: ## Run infra/bench.sh when there is one
 	@if [[ -f infra/bench.sh ]]; then bash infra/bench.sh; else echo "no infra/bench.sh yet: nothing to benchmark"; fi

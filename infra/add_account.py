@@ -15,7 +15,9 @@ import json
 import os
 import sys
 
-from seed_demo import TAG_KEY, client
+# Importing the sibling script must not leave a __pycache__ in the work tree.
+sys.dont_write_bytecode = True
+from seed_demo import TAG_KEY, client  # noqa: E402
 
 
 def find_ou(org, path: str) -> str:

@@ -18,7 +18,9 @@ import os
 import sys
 import time
 
-from seed_demo import client
+# Importing the sibling script must not leave a __pycache__ in the work tree.
+sys.dont_write_bytecode = True
+from seed_demo import client  # noqa: E402
 
 
 def setup(args) -> int:

@@ -5,6 +5,7 @@
 #   queue subscriber receives it; then a new account appears and a second snapshot alerts on it.
 # Both servers are stopped by their PIDs when the script ends, whether it succeeds or fails.
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -99,8 +100,9 @@ export APNWATCH_TOPIC_ARN="$TOPIC_ARN"
 export APNWATCH_LINK_SOURCES=partner-central,tag,list
 export APNWATCH_LINK_TAG_KEY=apn-link
 export APNWATCH_PARTNER_CENTRAL_CATALOG=AWS
-export APNWATCH_EXEMPT_OUS="$(json "$STATE/seed.json" sandbox_ou_id)"
-export APNWATCH_LINKED_ACCOUNTS="$(json "$STATE/seed.json" accounts.network.id)"
+APNWATCH_EXEMPT_OUS="$(json "$STATE/seed.json" sandbox_ou_id)"
+APNWATCH_LINKED_ACCOUNTS="$(json "$STATE/seed.json" accounts.network.id)"
+export APNWATCH_EXEMPT_OUS APNWATCH_LINKED_ACCOUNTS
 export APNWATCH_EXEMPT_ACCOUNTS=""
 echo "APNWATCH_EXEMPT_OUS=$APNWATCH_EXEMPT_OUS (Root/Sandbox), APNWATCH_LINKED_ACCOUNTS=$APNWATCH_LINKED_ACCOUNTS (network)"
 

@@ -214,7 +214,10 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
     assert_eq!(rerun["accounts"], 4, "{rerun}");
     assert_eq!(rerun["changes"], 0, "{rerun}");
     assert_eq!(rerun["messages"], 0, "{rerun}");
-    assert_eq!(rerun["account_writes"], 0, "an unchanged organization rewrites no account: {rerun}");
+    assert_eq!(
+        rerun["account_writes"], 0,
+        "an unchanged organization rewrites no account: {rerun}"
+    );
     assert!(world.alerts.received().await.is_empty());
 }
 

@@ -33,14 +33,23 @@ impl App {
     /// Partner Central.
     pub async fn new(config: Config, base: &aws_config::SdkConfig) -> Self {
         let org_sdk = match &config.org_role_arn {
-            Some(arn) => aws::assume_role_config(base, arn, aws::ORG_SESSION_NAME, None, None).await,
+            Some(arn) => {
+                aws::assume_role_config(base, arn, aws::ORG_SESSION_NAME, None, None).await
+            }
             None => base.clone(),
         };
         let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
             let pc = &config.partner_central;
             let sdk = match &pc.role_arn {
                 Some(arn) => {
-                    aws::assume_role_config(base, arn, aws::PARTNER_CENTRAL_SESSION_NAME, pc.external_id.as_deref(), None).await
+                    aws::assume_role_config(
+                        base,
+                        arn,
+                        aws::PARTNER_CENTRAL_SESSION_NAME,
+                        pc.external_id.as_deref(),
+                        None,
+                    )
+                    .await
                 }
                 None => base.clone(),
             };
@@ -49,13 +58,24 @@ impl App {
         } else {
             None
         };
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(base), config.table.clone(), config.run_retention_days);
+        let store = DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(base),
+            config.table.clone(),
+            config.run_retention_days,
+        );
         let notifier = config
             .topic_arn
             .as_ref()
             .map(|arn| SnsNotifier::new(aws_sdk_sns::Client::new(base), arn.clone()));
-        let org = OrganizationsSource::new(aws::organizations_client(&org_sdk), config.org_concurrency);
-        Self { config, org, partner_central, store, notifier }
+        let org =
+            OrganizationsSource::new(aws::organizations_client(&org_sdk), config.org_concurrency);
+        Self {
+            config,
+            org,
+            partner_central,
+            store,
+            notifier,
+        }
     }
 
     /// One run, the same code path for the Lambda and `apnwatch snapshot`.

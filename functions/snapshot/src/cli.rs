@@ -60,7 +60,8 @@ pub enum Command {
 }
 
 fn parse_link_state(s: &str) -> Result<LinkState, String> {
-    LinkState::parse(&s.to_ascii_uppercase()).ok_or_else(|| format!("{s:?} is not one of LINKED, PENDING, UNLINKED, EXEMPT"))
+    LinkState::parse(&s.to_ascii_uppercase())
+        .ok_or_else(|| format!("{s:?} is not one of LINKED, PENDING, UNLINKED, EXEMPT"))
 }
 
 /// Runs one command and returns what to print on stdout.
@@ -73,27 +74,41 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
             Ok(if json {
                 to_json(&serde_json::json!({ "table": table, "created": outcome.created }))
             } else if outcome.created {
-                format!("created table {table} (keys pk/sk, index by-link-state, TTL on expires_at)")
+                format!(
+                    "created table {table} (keys pk/sk, index by-link-state, TTL on expires_at)"
+                )
             } else {
                 format!("table {table} already exists; TTL is on")
             })
         }
         Command::Snapshot { dry_run } => {
             let report = app.run(RunOptions { dry_run: *dry_run }).await?;
-            Ok(if json { to_json(&SnapshotView::from(&report)) } else { views::snapshot_text(&report) })
+            Ok(if json {
+                to_json(&SnapshotView::from(&report))
+            } else {
+                views::snapshot_text(&report)
+            })
         }
         Command::Accounts { unlinked, state } => {
-            let filter = if *unlinked { Some(LinkState::Unlinked) } else { *state };
+            let filter = if *unlinked {
+                Some(LinkState::Unlinked)
+            } else {
+                *state
+            };
             let records = app.store().accounts(filter).await?;
             Ok(if json {
-                to_json(&serde_json::json!({ "accounts": records.iter().map(AccountView::from).collect::<Vec<_>>() }))
+                to_json(
+                    &serde_json::json!({ "accounts": records.iter().map(AccountView::from).collect::<Vec<_>>() }),
+                )
             } else {
                 views::accounts_table(&records)
             })
         }
         Command::History { account_id } => {
             if !is_account_id(account_id) {
-                return Err(Error::NotFound(format!("{account_id:?} is not an account id: expected 12 digits")));
+                return Err(Error::NotFound(format!(
+                    "{account_id:?} is not an account id: expected 12 digits"
+                )));
             }
             let events = app.store().history(account_id).await?;
             if events.is_empty() && app.store().account(account_id).await?.is_none() {
@@ -103,7 +118,9 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
                 )));
             }
             Ok(if json {
-                to_json(&serde_json::json!({ "history": events.iter().map(EventView::from).collect::<Vec<_>>() }))
+                to_json(
+                    &serde_json::json!({ "history": events.iter().map(EventView::from).collect::<Vec<_>>() }),
+                )
             } else {
                 views::history_table(&events)
             })
@@ -111,7 +128,9 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
         Command::Runs { limit } => {
             let runs = app.store().runs(usize::from(*limit)).await?;
             Ok(if json {
-                to_json(&serde_json::json!({ "runs": runs.iter().map(RunView::from).collect::<Vec<_>>() }))
+                to_json(
+                    &serde_json::json!({ "runs": runs.iter().map(RunView::from).collect::<Vec<_>>() }),
+                )
             } else {
                 views::runs_table(&runs)
             })

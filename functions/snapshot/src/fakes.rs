@@ -10,7 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use crate::alert::AlertMessage;
 use crate::error::Error;
 use crate::link::PartnerCentralLinks;
-use crate::model::{AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary};
+use crate::model::{
+    AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
+};
 use crate::ports::{CommitOutcome, Notifier, OrgSource, PartnerCentralSource, Store, StoredState};
 
 fn fake_error(what: &str) -> crate::error::BoxError {
@@ -26,7 +28,10 @@ pub struct FakeOrg {
 
 impl FakeOrg {
     pub fn new(tree: OrgTree) -> Self {
-        Self { tree: Mutex::new(tree), fail: Mutex::new(false) }
+        Self {
+            tree: Mutex::new(tree),
+            fail: Mutex::new(false),
+        }
     }
 }
 
@@ -92,7 +97,10 @@ impl FakeStore {
 impl Store for FakeStore {
     async fn load(&self) -> Result<StoredState, Error> {
         let t = self.table.lock().unwrap();
-        Ok(StoredState { records: t.accounts.clone(), first_run: t.accounts.is_empty() && t.runs.is_empty() })
+        Ok(StoredState {
+            records: t.accounts.clone(),
+            first_run: t.accounts.is_empty() && t.runs.is_empty(),
+        })
     }
 
     async fn commit(&self, changes: &[AccountChange]) -> Result<CommitOutcome, Error> {
@@ -107,7 +115,8 @@ impl Store for FakeStore {
                 outcome.conflicts.push(c.record.account.id.clone());
                 continue;
             }
-            t.accounts.insert(c.record.account.id.clone(), c.record.clone());
+            t.accounts
+                .insert(c.record.account.id.clone(), c.record.clone());
             t.account_writes += 1;
             t.history.extend(c.events.iter().cloned());
             if let Some(a) = &c.alert {
@@ -133,7 +142,11 @@ impl Store for FakeStore {
 
     async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
         let t = self.table.lock().unwrap();
-        Ok(t.history.iter().filter(|e| e.account_id == account_id).cloned().collect())
+        Ok(t.history
+            .iter()
+            .filter(|e| e.account_id == account_id)
+            .cloned()
+            .collect())
     }
 
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
@@ -156,7 +169,14 @@ impl Store for FakeStore {
     }
 
     async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
-        Ok(self.table.lock().unwrap().outbox.values().cloned().collect())
+        Ok(self
+            .table
+            .lock()
+            .unwrap()
+            .outbox
+            .values()
+            .cloned()
+            .collect())
     }
 
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {

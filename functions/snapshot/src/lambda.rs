@@ -23,14 +23,20 @@ pub enum Trigger {
 /// Checks the payload shape. EventBridge envelopes always carry `source` and `detail-type`.
 pub fn trigger(payload: &Value) -> Result<Trigger, Error> {
     let Value::Object(map) = payload else {
-        return Err(Error::BadEvent(format!("expected a JSON object, got {}", kind(payload))));
+        return Err(Error::BadEvent(format!(
+            "expected a JSON object, got {}",
+            kind(payload)
+        )));
     };
     if map.is_empty() {
         return Ok(Trigger::Manual);
     }
     match (map.get("source"), map.get("detail-type")) {
         (Some(Value::String(source)), Some(Value::String(detail_type))) => {
-            Ok(Trigger::EventBridge { source: source.clone(), detail_type: detail_type.clone() })
+            Ok(Trigger::EventBridge {
+                source: source.clone(),
+                detail_type: detail_type.clone(),
+            })
         }
         _ => {
             let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
@@ -72,7 +78,13 @@ mod tests {
     fn scheduled_event_is_accepted() {
         let ev = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
             "account": "123456789012", "time": "2026-11-27T12:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});
-        assert_eq!(trigger(&ev).unwrap(), Trigger::EventBridge { source: "aws.events".into(), detail_type: "Scheduled Event".into() });
+        assert_eq!(
+            trigger(&ev).unwrap(),
+            Trigger::EventBridge {
+                source: "aws.events".into(),
+                detail_type: "Scheduled Event".into()
+            }
+        );
     }
 
     /// `{}` is a manual run.
@@ -84,7 +96,13 @@ mod tests {
     /// Anything else is refused with a message that says what was expected.
     #[test]
     fn other_payloads_are_refused_clearly() {
-        for bad in [json!(null), json!("run"), json!([1]), json!({"Records": []}), json!({"source": 1, "detail-type": "x"})] {
+        for bad in [
+            json!(null),
+            json!("run"),
+            json!([1]),
+            json!({"Records": []}),
+            json!({"source": 1, "detail-type": "x"}),
+        ] {
             let e = trigger(&bad).unwrap_err();
             assert_eq!(e.kind(), "BadEvent");
             assert!(e.to_string().contains("EventBridge event"), "{e}");

@@ -8,6 +8,8 @@ use lambda_runtime::{service_fn, tracing, Error};
 async fn main() -> Result<(), Error> {
     // JSON lines when the function's LogFormat is JSON (AWS_LAMBDA_LOG_FORMAT).
     tracing::init_default_subscriber();
-    let app = App::from_env().await.inspect_err(|e| tracing::error!(error = %e.one_line(), "cannot start"))?;
+    let app = App::from_env()
+        .await
+        .inspect_err(|e| tracing::error!(error = %e.one_line(), "cannot start"))?;
     lambda_runtime::run(service_fn(|event| apnwatch::lambda::handler(&app, event))).await
 }

@@ -21,7 +21,10 @@ use crate::config::{Config, ConfigError, ENV_LINK_SOURCES, ENV_TOPIC_ARN};
 use crate::diff::{diff, RunContext};
 use crate::error::Error;
 use crate::link::resolve;
-use crate::model::{Account, AccountChange, ChangeEvent, LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary};
+use crate::model::{
+    Account, AccountChange, ChangeEvent, LinkDecision, LinkSource, LinkState, PendingAlert,
+    RunSummary,
+};
 use crate::ports::{Notifier, OrgSource, PartnerCentralSource, Store};
 
 /// A conflicting account is re-read and re-diffed at most this often; past it, the next run
@@ -64,7 +67,11 @@ pub struct Deps<'a, O, P, S, N> {
     pub notifier: Option<&'a N>,
 }
 
-pub async fn run_once<O, P, S, N>(config: &Config, deps: Deps<'_, O, P, S, N>, options: RunOptions) -> Result<RunReport, Error>
+pub async fn run_once<O, P, S, N>(
+    config: &Config,
+    deps: Deps<'_, O, P, S, N>,
+    options: RunOptions,
+) -> Result<RunReport, Error>
 where
     O: OrgSource,
     P: PartnerCentralSource,
@@ -95,9 +102,18 @@ where
     let resolved: Vec<(Account, LinkDecision)> = tree
         .accounts
         .iter()
-        .map(|a| (a.clone(), resolve(a, &config.rules, partner_central.as_ref())))
+        .map(|a| {
+            (
+                a.clone(),
+                resolve(a, &config.rules, partner_central.as_ref()),
+            )
+        })
         .collect();
-    let ctx = RunContext { run_id: run_id.clone(), now: started_at, first_run: previous.first_run };
+    let ctx = RunContext {
+        run_id: run_id.clone(),
+        now: started_at,
+        first_run: previous.first_run,
+    };
     let changes = diff(&previous.records, &resolved, &ctx);
     let alert_ctx = AlertContext {
         organization_id: tree.organization_id.clone(),
@@ -105,7 +121,14 @@ where
         tag_key: config.rules.tag_key.clone(),
     };
     let mut summary = count(&resolved, &run_id, started_at, options.dry_run);
-    info!(run_id, accounts = summary.accounts, unlinked = summary.unlinked, changed = changes.len(), first_run = previous.first_run, "snapshot taken");
+    info!(
+        run_id,
+        accounts = summary.accounts,
+        unlinked = summary.unlinked,
+        changed = changes.len(),
+        first_run = previous.first_run,
+        "snapshot taken"
+    );
 
     if options.dry_run {
         let mut alerts: Vec<PendingAlert> = deps.store.pending_alerts().await?;
@@ -131,7 +154,13 @@ where
     let (written, unsettled) = commit_all(deps.store, changes, &resolved, &ctx).await?;
     let events: Vec<ChangeEvent> = written.iter().flat_map(|c| c.events.clone()).collect();
     summary.changes = events.len();
-    info!(run_id, account_writes = written.len(), events = events.len(), unsettled = unsettled.len(), "changes stored");
+    info!(
+        run_id,
+        account_writes = written.len(),
+        events = events.len(),
+        unsettled = unsettled.len(),
+        "changes stored"
+    );
 
     let notifier = notifier.expect("checked above: a real run has a notifier");
     let published = publish_pending(deps.store, notifier, &alert_ctx, &run_id).await;
@@ -145,7 +174,12 @@ where
     // The run record is written even when publishing failed: `apnwatch runs` should show it.
     deps.store.put_run(&summary).await?;
     published?;
-    info!(run_id, alerts = summary.alerts, messages = summary.messages, "run finished");
+    info!(
+        run_id,
+        alerts = summary.alerts,
+        messages = summary.messages,
+        "run finished"
+    );
 
     Ok(RunReport {
         organization_id: tree.organization_id,
@@ -160,10 +194,18 @@ where
 }
 
 fn missing_topic() -> ConfigError {
-    ConfigError::Missing { var: ENV_TOPIC_ARN, hint: "set it to the SNS topic ARN that receives alerts, or use a dry run" }
+    ConfigError::Missing {
+        var: ENV_TOPIC_ARN,
+        hint: "set it to the SNS topic ARN that receives alerts, or use a dry run",
+    }
 }
 
-fn count(resolved: &[(Account, LinkDecision)], run_id: &str, started_at: chrono::DateTime<Utc>, dry_run: bool) -> RunSummary {
+fn count(
+    resolved: &[(Account, LinkDecision)],
+    run_id: &str,
+    started_at: chrono::DateTime<Utc>,
+    dry_run: bool,
+) -> RunSummary {
     let n = |s: LinkState| resolved.iter().filter(|(_, d)| d.state == s).count();
     RunSummary {
         run_id: run_id.to_string(),
@@ -194,23 +236,35 @@ async fn commit_all<S: Store>(
         }
         let outcome = store.commit(&changes).await?;
         let conflicts: BTreeSet<String> = outcome.conflicts.into_iter().collect();
-        let (lost, won): (Vec<_>, Vec<_>) = changes.into_iter().partition(|c| conflicts.contains(&c.record.account.id));
+        let (lost, won): (Vec<_>, Vec<_>) = changes
+            .into_iter()
+            .partition(|c| conflicts.contains(&c.record.account.id));
         written.extend(won);
         if lost.is_empty() {
             return Ok((written, Vec::new()));
         }
-        warn!(round, accounts = lost.len(), "another run changed these accounts first; re-reading them");
+        warn!(
+            round,
+            accounts = lost.len(),
+            "another run changed these accounts first; re-reading them"
+        );
         let mut previous = BTreeMap::new();
         for id in &conflicts {
             if let Some(record) = store.account(id).await? {
                 previous.insert(id.clone(), record);
             }
         }
-        let current: Vec<(Account, LinkDecision)> =
-            resolved.iter().filter(|(a, _)| conflicts.contains(&a.id)).cloned().collect();
+        let current: Vec<(Account, LinkDecision)> = resolved
+            .iter()
+            .filter(|(a, _)| conflicts.contains(&a.id))
+            .cloned()
+            .collect();
         changes = diff(&previous, &current, ctx);
     }
-    let unsettled: Vec<String> = changes.iter().map(|c| c.record.account.id.clone()).collect();
+    let unsettled: Vec<String> = changes
+        .iter()
+        .map(|c| c.record.account.id.clone())
+        .collect();
     if !unsettled.is_empty() {
         warn!(accounts = ?unsettled, "accounts still contended; the next run records them");
     }
@@ -237,7 +291,10 @@ async fn publish_pending<S: Store, N: Notifier>(
         wait *= 2;
     }
     if !leased {
-        info!(run_id, "another run is publishing; queued alerts go out with it or with the next run");
+        info!(
+            run_id,
+            "another run is publishing; queued alerts go out with it or with the next run"
+        );
         return Ok((Vec::new(), Vec::new()));
     }
 
@@ -263,7 +320,10 @@ async fn publish_outbox<S: Store, N: Notifier>(
         info!(message_id, alerts = message.alert_ids.len(), subject = %message.subject, "alert published");
         sent_ids.extend(message.alert_ids.iter().cloned());
     }
-    let alerts = pending.into_iter().filter(|a| sent_ids.contains(&a.id)).collect();
+    let alerts = pending
+        .into_iter()
+        .filter(|a| sent_ids.contains(&a.id))
+        .collect();
     Ok((alerts, messages))
 }
 

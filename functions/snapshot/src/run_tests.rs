@@ -10,7 +10,11 @@ fn config() -> Config {
         table: "t".into(),
         topic_arn: Some("arn:aws:sns:us-east-1:123456789012:t".into()),
         rules: LinkRules::default(),
-        partner_central: crate::config::PartnerCentralConfig { catalog: "AWS".into(), role_arn: None, external_id: None },
+        partner_central: crate::config::PartnerCentralConfig {
+            catalog: "AWS".into(),
+            role_arn: None,
+            external_id: None,
+        },
         org_role_arn: None,
         org_concurrency: 4,
         run_retention_days: 90,
@@ -18,7 +22,11 @@ fn config() -> Config {
 }
 
 fn account(id: &str, linked: bool) -> Account {
-    let tags = if linked { [("apn-link".to_string(), "linked".to_string())].into() } else { Default::default() };
+    let tags = if linked {
+        [("apn-link".to_string(), "linked".to_string())].into()
+    } else {
+        Default::default()
+    };
     Account {
         id: id.into(),
         name: format!("team-{id}"),
@@ -53,11 +61,21 @@ struct World {
 
 impl World {
     fn new(accounts: Vec<Account>) -> Self {
-        Self { org: FakeOrg::new(tree(accounts)), pc: FakePartnerCentral::default(), store: FakeStore::default(), sns: FakeNotifier::default() }
+        Self {
+            org: FakeOrg::new(tree(accounts)),
+            pc: FakePartnerCentral::default(),
+            store: FakeStore::default(),
+            sns: FakeNotifier::default(),
+        }
     }
 
     async fn run(&self, dry_run: bool) -> Result<RunReport, Error> {
-        let deps = Deps { org: &self.org, partner_central: Some(&self.pc), store: &self.store, notifier: Some(&self.sns) };
+        let deps = Deps {
+            org: &self.org,
+            partner_central: Some(&self.pc),
+            store: &self.store,
+            notifier: Some(&self.sns),
+        };
         run_once(&config(), deps, RunOptions { dry_run }).await
     }
 
@@ -69,14 +87,25 @@ impl World {
 /// The first run stores every account and sends one baseline message naming the unlinked.
 #[tokio::test]
 async fn first_run_sends_a_baseline_of_unlinked_accounts() {
-    let w = World::new(vec![account("111111111111", true), account("222222222222", false), account("333333333333", false)]);
+    let w = World::new(vec![
+        account("111111111111", true),
+        account("222222222222", false),
+        account("333333333333", false),
+    ]);
     let report = w.run(false).await.unwrap();
     assert_eq!(report.account_writes, 3);
     let sent = w.published();
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].subject.contains("baseline: 2 unlinked"), "{}", sent[0].subject);
+    assert!(
+        sent[0].subject.contains("baseline: 2 unlinked"),
+        "{}",
+        sent[0].subject
+    );
     assert_eq!(sent[0].alert_ids.len(), 2);
-    assert!(w.store.snapshot().outbox.is_empty(), "published alerts leave the outbox");
+    assert!(
+        w.store.snapshot().outbox.is_empty(),
+        "published alerts leave the outbox"
+    );
     assert_eq!(w.store.snapshot().runs.len(), 1);
 }
 
@@ -97,8 +126,16 @@ async fn rerun_without_changes_publishes_nothing() {
 async fn new_account_alerts_once() {
     let w = World::new(vec![account("111111111111", true)]);
     w.run(false).await.unwrap();
-    assert!(w.published().is_empty(), "everything linked: no baseline message");
-    w.org.tree.lock().unwrap().accounts.push(account("222222222222", false));
+    assert!(
+        w.published().is_empty(),
+        "everything linked: no baseline message"
+    );
+    w.org
+        .tree
+        .lock()
+        .unwrap()
+        .accounts
+        .push(account("222222222222", false));
     w.run(false).await.unwrap();
     w.run(false).await.unwrap();
     let sent = w.published();
@@ -128,8 +165,15 @@ async fn partner_central_failure_changes_nothing() {
     let mut cfg = config();
     cfg.rules.sources = vec![LinkSource::PartnerCentral, LinkSource::Tag];
     *w.pc.fail.lock().unwrap() = true;
-    let deps = Deps { org: &w.org, partner_central: Some(&w.pc), store: &w.store, notifier: Some(&w.sns) };
-    let err = run_once(&cfg, deps, RunOptions::default()).await.unwrap_err();
+    let deps = Deps {
+        org: &w.org,
+        partner_central: Some(&w.pc),
+        store: &w.store,
+        notifier: Some(&w.sns),
+    };
+    let err = run_once(&cfg, deps, RunOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), "PartnerCentralError");
     assert!(w.store.snapshot().accounts.is_empty());
     assert!(w.published().is_empty());
@@ -142,7 +186,11 @@ async fn failed_publish_is_sent_by_the_next_run() {
     *w.sns.fail.lock().unwrap() = true;
     let err = w.run(false).await.unwrap_err();
     assert_eq!(err.kind(), "NotifyError");
-    assert_eq!(w.store.snapshot().accounts.len(), 1, "state is stored before publishing");
+    assert_eq!(
+        w.store.snapshot().accounts.len(),
+        1,
+        "state is stored before publishing"
+    );
     assert_eq!(w.store.snapshot().outbox.len(), 1);
     *w.sns.fail.lock().unwrap() = false;
     w.run(false).await.unwrap();
@@ -158,22 +206,42 @@ async fn failed_publish_is_sent_by_the_next_run() {
 async fn concurrent_run_does_not_duplicate_the_alert() {
     let w = World::new(vec![account("111111111111", true)]);
     w.run(false).await.unwrap();
-    w.org.tree.lock().unwrap().accounts.push(account("222222222222", false));
+    w.org
+        .tree
+        .lock()
+        .unwrap()
+        .accounts
+        .push(account("222222222222", false));
     // The other run stores the new account and its alert between our read and our write.
     let id = "222222222222";
-    let ctx = RunContext { run_id: "other-run".into(), now: Utc::now(), first_run: false };
-    let current = vec![(account(id, false), resolve(&account(id, false), &config().rules, None))];
+    let ctx = RunContext {
+        run_id: "other-run".into(),
+        now: Utc::now(),
+        first_run: false,
+    };
+    let current = vec![(
+        account(id, false),
+        resolve(&account(id, false), &config().rules, None),
+    )];
     let theirs = diff(&BTreeMap::new(), &current, &ctx).remove(0);
-    let record = (theirs.record, theirs.alert.expect("a new unlinked account alerts"));
+    let record = (
+        theirs.record,
+        theirs.alert.expect("a new unlinked account alerts"),
+    );
     *w.store.before_commit.lock().unwrap() = Some(Box::new(move |t| {
-        t.accounts.insert(record.0.account.id.clone(), record.0.clone());
+        t.accounts
+            .insert(record.0.account.id.clone(), record.0.clone());
         t.outbox.insert(record.1.id.clone(), record.1.clone());
     }));
     let report = w.run(false).await.unwrap();
     assert_eq!(report.account_writes, 0, "the other run's record stands");
     let sent = w.published();
     assert_eq!(sent.len(), 1, "one message");
-    assert_eq!(sent[0].alert_ids.len(), 1, "one alert for the new account, not two");
+    assert_eq!(
+        sent[0].alert_ids.len(),
+        1,
+        "one alert for the new account, not two"
+    );
 }
 
 /// A dry run computes the alert but writes and publishes nothing.
@@ -192,8 +260,15 @@ async fn dry_run_writes_nothing() {
 #[tokio::test]
 async fn real_run_needs_a_topic() {
     let w = World::new(vec![]);
-    let deps = Deps { org: &w.org, partner_central: Some(&w.pc), store: &w.store, notifier: None::<&FakeNotifier> };
-    let err = run_once(&config(), deps, RunOptions::default()).await.unwrap_err();
+    let deps = Deps {
+        org: &w.org,
+        partner_central: Some(&w.pc),
+        store: &w.store,
+        notifier: None::<&FakeNotifier>,
+    };
+    let err = run_once(&config(), deps, RunOptions::default())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("APNWATCH_TOPIC_ARN"), "{err}");
 }
 
@@ -201,7 +276,8 @@ async fn real_run_needs_a_topic() {
 #[tokio::test(start_paused = true)]
 async fn held_lease_defers_publishing() {
     let w = World::new(vec![account("111111111111", false)]);
-    w.store.table.lock().unwrap().lease = Some(("other".into(), Utc::now() + chrono::Duration::minutes(5)));
+    w.store.table.lock().unwrap().lease =
+        Some(("other".into(), Utc::now() + chrono::Duration::minutes(5)));
     let report = w.run(false).await.unwrap();
     assert!(report.alerts.is_empty());
     assert!(w.published().is_empty());

@@ -182,11 +182,31 @@ fn table(header: &[&str]) -> Table {
 }
 
 pub fn accounts_table(records: &[AccountRecord]) -> String {
-    let mut t = table(&["ACCOUNT", "NAME", "OU PATH", "STATE", "LINK", "SOURCE", "FIRST SEEN"]);
+    let mut t = table(&[
+        "ACCOUNT",
+        "NAME",
+        "OU PATH",
+        "STATE",
+        "LINK",
+        "SOURCE",
+        "FIRST SEEN",
+    ]);
     for r in records {
         let v = AccountView::from(r);
-        let state = if v.removed { format!("{} (removed)", v.state) } else { v.state };
-        t.add_row(vec![v.account_id, v.name, v.ou_path, state, v.link_state, v.link_source, v.first_seen]);
+        let state = if v.removed {
+            format!("{} (removed)", v.state)
+        } else {
+            v.state
+        };
+        t.add_row(vec![
+            v.account_id,
+            v.name,
+            v.ou_path,
+            state,
+            v.link_state,
+            v.link_source,
+            v.first_seen,
+        ]);
     }
     format!("{t}\n{} account(s)", records.len())
 }
@@ -194,13 +214,22 @@ pub fn accounts_table(records: &[AccountRecord]) -> String {
 pub fn history_table(events: &[ChangeEvent]) -> String {
     let mut t = table(&["AT", "KIND", "BEFORE", "AFTER", "DETAIL"]);
     for e in events.iter().map(EventView::from) {
-        t.add_row(vec![e.at, e.kind, e.before.unwrap_or_default(), e.after.unwrap_or_default(), e.detail]);
+        t.add_row(vec![
+            e.at,
+            e.kind,
+            e.before.unwrap_or_default(),
+            e.after.unwrap_or_default(),
+            e.detail,
+        ]);
     }
     t.to_string()
 }
 
 pub fn runs_table(runs: &[RunSummary]) -> String {
-    let mut t = table(&["STARTED", "RUN", "ACCOUNTS", "LINKED", "PENDING", "UNLINKED", "EXEMPT", "CHANGES", "ALERTS"]);
+    let mut t = table(&[
+        "STARTED", "RUN", "ACCOUNTS", "LINKED", "PENDING", "UNLINKED", "EXEMPT", "CHANGES",
+        "ALERTS",
+    ]);
     for r in runs.iter().map(RunView::from) {
         t.add_row(vec![
             r.started_at,
@@ -245,14 +274,34 @@ pub fn snapshot_text(r: &RunReport) -> String {
                 e.detail.clone(),
             ]);
         }
-        out.push_str(&format!("{}\n{t}\n", if v.dry_run { "Would record:" } else { "Recorded:" }));
+        out.push_str(&format!(
+            "{}\n{t}\n",
+            if v.dry_run {
+                "Would record:"
+            } else {
+                "Recorded:"
+            }
+        ));
     }
     if !v.alerted.is_empty() {
         let mut t = table(&["ACCOUNT", "NAME", "OU PATH", "LINK", "WHY"]);
         for a in &v.alerted {
-            t.add_row(vec![a.account_id.clone(), a.name.clone(), a.ou_path.clone(), a.link_state.clone(), a.reason.clone()]);
+            t.add_row(vec![
+                a.account_id.clone(),
+                a.name.clone(),
+                a.ou_path.clone(),
+                a.link_state.clone(),
+                a.reason.clone(),
+            ]);
         }
-        out.push_str(&format!("{}\n{t}\n", if v.dry_run { "Would alert:" } else { "Alerted:" }));
+        out.push_str(&format!(
+            "{}\n{t}\n",
+            if v.dry_run {
+                "Would alert:"
+            } else {
+                "Alerted:"
+            }
+        ));
     }
     out
 }
