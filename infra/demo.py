@@ -43,6 +43,7 @@ def render_alert(a: dict) -> str:
         f"  State:       {a.get('state')}\n"
         f"  Link state:  {a.get('link_state')} ({a.get('link_source')}: {a.get('link_detail')})\n"
         f"  Why:         {a.get('why')}\n"
+        f"  What to do:  {a.get('what_to_do')}\n"
     )
 
 

@@ -118,6 +118,10 @@ step "apnwatch accounts"
 step "The alert a subscriber received"
 "$PY" infra/demo.py --endpoint "$MOTO_URL" receive --queue-url "$QUEUE_URL" --require
 
+step "apnwatch snapshot again (nothing changed: no account write, no message)"
+"$APNWATCH" snapshot
+"$PY" infra/demo.py --endpoint "$MOTO_URL" receive --queue-url "$QUEUE_URL"
+
 step "A team creates a new account"
 "$PY" infra/add_account.py --endpoint "$MOTO_URL" --name dev-new-service --ou-path Root/Workloads/Dev >"$STATE/new-account.json"
 NEW_ID="$(json "$STATE/new-account.json" id)"

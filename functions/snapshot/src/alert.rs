@@ -61,8 +61,11 @@ pub fn build_messages(alerts: &[PendingAlert], ctx: &AlertContext) -> Vec<AlertM
     let mut current: Vec<&PendingAlert> = Vec::new();
     let mut size = BASE_BYTES;
     for alert in sorted {
-        let cost =
-            (email_block(alert, &ctx.tag_key).len() + machine_alert(alert).len()) * 2 * 3 / 2;
+        let cost = (email_block(alert, &ctx.tag_key).len()
+            + machine_alert(alert, &ctx.tag_key).len())
+            * 2
+            * 3
+            / 2;
         if !current.is_empty() && size + cost > MAX_MESSAGE_BYTES {
             parts.push(std::mem::take(&mut current));
             size = BASE_BYTES;
@@ -157,6 +160,9 @@ fn truncate_chars(s: &str, max: usize) -> String {
 
 pub fn why(alert: &PendingAlert) -> &'static str {
     match alert.reason {
+        AlertReason::Baseline if alert.link_state == LinkState::Pending => {
+            "first run of APN Link Watch: the account has not accepted its link invitation yet"
+        }
         AlertReason::Baseline => "first run of APN Link Watch: this account is not linked",
         AlertReason::NewAccount => "the account appeared in the organization since the last run",
         AlertReason::LinkLost => "the account was linked (or exempt) and no longer is",
@@ -293,25 +299,29 @@ fn escape_md(s: &str) -> String {
 #[derive(Serialize)]
 struct MachineAlert<'a> {
     why: &'static str,
+    what_to_do: String,
     #[serde(flatten)]
     alert: &'a PendingAlert,
 }
 
-fn machine_alert(a: &PendingAlert) -> String {
-    serde_json::to_string(&MachineAlert {
-        why: why(a),
-        alert: a,
-    })
-    .expect("plain data serializes")
+impl<'a> MachineAlert<'a> {
+    fn new(alert: &'a PendingAlert, tag_key: &str) -> Self {
+        Self {
+            why: why(alert),
+            what_to_do: what_to_do(alert, tag_key),
+            alert,
+        }
+    }
+}
+
+fn machine_alert(a: &PendingAlert, tag_key: &str) -> String {
+    serde_json::to_string(&MachineAlert::new(a, tag_key)).expect("plain data serializes")
 }
 
 fn machine_json(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts: usize) -> String {
     let list: Vec<MachineAlert> = alerts
         .iter()
-        .map(|a| MachineAlert {
-            why: why(a),
-            alert: a,
-        })
+        .map(|a| MachineAlert::new(a, &ctx.tag_key))
         .collect();
     json!({
         "schema": SCHEMA,

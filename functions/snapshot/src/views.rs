@@ -249,7 +249,7 @@ pub fn runs_table(runs: &[RunSummary]) -> String {
 pub fn snapshot_text(r: &RunReport) -> String {
     let v = SnapshotView::from(r);
     let mut out = format!(
-        "{}run {} of {}: {} accounts ({} linked, {} pending, {} unlinked, {} exempt), {} change(s), {} account write(s), {} alert(s) in {} message(s)\n",
+        "{}run {} of {}: {} accounts ({} linked, {} pending, {} unlinked, {} exempt), {} change(s), {} account write(s), {} alert(s) in {} message(s), {} Organizations call(s)\n",
         if v.dry_run { "DRY " } else { "" },
         v.run_id,
         v.organization_id,
@@ -261,7 +261,8 @@ pub fn snapshot_text(r: &RunReport) -> String {
         v.changes,
         v.account_writes,
         v.alerts,
-        v.messages
+        v.messages,
+        v.organizations_calls
     );
     if !r.events.is_empty() {
         let mut t = table(&["ACCOUNT", "KIND", "BEFORE", "AFTER", "DETAIL"]);
