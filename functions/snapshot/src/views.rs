@@ -132,20 +132,14 @@ impl From<&PendingAlert> for AlertView {
     }
 }
 
-/// `apnwatch snapshot --json` and the Lambda's result.
+/// `apnwatch snapshot --json` and the Lambda's result: the run's counts (as in `runs`) plus
+/// what it did.
 #[derive(Debug, Serialize)]
 pub struct SnapshotView {
-    pub run_id: String,
+    #[serde(flatten)]
+    pub run: RunView,
     pub organization_id: String,
     pub dry_run: bool,
-    pub accounts: usize,
-    pub linked: usize,
-    pub pending: usize,
-    pub unlinked: usize,
-    pub exempt: usize,
-    pub changes: usize,
-    pub alerts: usize,
-    pub messages: usize,
     pub account_writes: usize,
     pub organizations_calls: u64,
     pub events: Vec<EventView>,
@@ -154,19 +148,10 @@ pub struct SnapshotView {
 
 impl From<&RunReport> for SnapshotView {
     fn from(r: &RunReport) -> Self {
-        let s = &r.summary;
         Self {
-            run_id: s.run_id.clone(),
+            run: RunView::from(&r.summary),
             organization_id: r.organization_id.clone(),
-            dry_run: s.dry_run,
-            accounts: s.accounts,
-            linked: s.linked,
-            pending: s.pending,
-            unlinked: s.unlinked,
-            exempt: s.exempt,
-            changes: s.changes,
-            alerts: s.alerts,
-            messages: s.messages,
+            dry_run: r.summary.dry_run,
             account_writes: r.account_writes,
             organizations_calls: r.organizations_calls,
             events: r.events.iter().map(EventView::from).collect(),
@@ -251,17 +236,17 @@ pub fn snapshot_text(r: &RunReport) -> String {
     let mut out = format!(
         "{}run {} of {}: {} accounts ({} linked, {} pending, {} unlinked, {} exempt), {} change(s), {} account write(s), {} alert(s) in {} message(s), {} Organizations call(s)\n",
         if v.dry_run { "DRY " } else { "" },
-        v.run_id,
+        v.run.run_id,
         v.organization_id,
-        v.accounts,
-        v.linked,
-        v.pending,
-        v.unlinked,
-        v.exempt,
-        v.changes,
+        v.run.accounts,
+        v.run.linked,
+        v.run.pending,
+        v.run.unlinked,
+        v.run.exempt,
+        v.run.changes,
         v.account_writes,
-        v.alerts,
-        v.messages,
+        v.run.alerts,
+        v.run.messages,
         v.organizations_calls
     );
     if !r.events.is_empty() {

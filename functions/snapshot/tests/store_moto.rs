@@ -2,10 +2,6 @@
 //! free 127.0.0.1 port and stopped by its PID when the test ends, passing or panicking.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use apnwatch::error::Error;
 use apnwatch::model::{
@@ -14,58 +10,22 @@ use apnwatch::model::{
 };
 use apnwatch::ports::Store;
 use apnwatch::store::DynamoStore;
-use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TimeToLiveStatus, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-struct Moto {
-    child: Child,
-    url: String,
+mod common;
+use common::Moto;
+
+/// The DynamoDB side of the shared moto server.
+trait MotoDynamo {
+    async fn client(&self) -> aws_sdk_dynamodb::Client;
+    async fn store(&self) -> (DynamoStore, aws_sdk_dynamodb::Client);
 }
 
-impl Moto {
-    fn start() -> Moto {
-        let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
-        assert!(bin.exists(), "moto_server not found at {}", bin.display());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        // Owned from here, so Drop stops it even if the wait below panics.
-        let moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-
+impl MotoDynamo for Moto {
     async fn client(&self) -> aws_sdk_dynamodb::Client {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .region("us-east-1")
-            .endpoint_url(&self.url)
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .load()
-            .await;
-        aws_sdk_dynamodb::Client::new(&config)
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
 
     /// A store on a freshly created table.
@@ -74,14 +34,6 @@ impl Moto {
         let store = DynamoStore::new(client.clone(), "apnwatch-test", 90);
         assert!(store.create_table().await.unwrap().created);
         (store, client)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        // `Child::kill` signals exactly this PID.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
