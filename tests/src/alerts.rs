@@ -1,0 +1,131 @@
+//! The alert topic with an SQS queue subscribed to it, standing in for every subscriber
+//! (email, Slack), and what such a subscriber received ([`Received`]).
+
+use aws_config::SdkConfig;
+use serde_json::Value;
+
+use crate::moto::{MOTO_ACCOUNT, REGION};
+
+pub const TOPIC: &str = "apn-link-watch";
+const QUEUE: &str = "apn-link-watch-alerts";
+
+/// The alert topic and a queue subscribed to it, standing in for every subscriber.
+pub struct Alerts {
+    sqs: aws_sdk_sqs::Client,
+    pub topic_arn: String,
+    queue_url: String,
+}
+
+/// One message as an SQS subscriber got it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub subject: String,
+    /// The `sqs` key of the published document: schema `apn-link-watch/alert/v1`.
+    pub message: Value,
+}
+
+impl Received {
+    pub fn alerts(&self) -> &[Value] {
+        self.message["alerts"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Account ids in the message, in its order.
+    pub fn account_ids(&self) -> Vec<String> {
+        self.alerts()
+            .iter()
+            .map(|a| a["account_id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// The alert entry for one account.
+    pub fn alert(&self, account_id: &str) -> &Value {
+        self.alerts()
+            .iter()
+            .find(|a| a["account_id"] == account_id)
+            .unwrap_or_else(|| panic!("no alert for {account_id} in {}", self.message))
+    }
+}
+
+impl Alerts {
+    pub(crate) async fn create(cfg: &SdkConfig) -> Alerts {
+        let sns = aws_sdk_sns::Client::new(cfg);
+        let sqs = aws_sdk_sqs::Client::new(cfg);
+        let topic_arn = sns
+            .create_topic()
+            .name(TOPIC)
+            .send()
+            .await
+            .expect("CreateTopic")
+            .topic_arn
+            .expect("topic ARN");
+        assert_eq!(
+            topic_arn,
+            crate::moto::topic_arn(TOPIC),
+            "moto's topic ARN format"
+        );
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(QUEUE)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url
+            .expect("queue URL");
+        let queue_arn = format!("arn:aws:sqs:{REGION}:{MOTO_ACCOUNT}:{QUEUE}");
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .expect("Subscribe");
+        Alerts {
+            sqs,
+            topic_arn,
+            queue_url,
+        }
+    }
+
+    /// Every message delivered since the last call, removed from the queue. moto delivers
+    /// to SQS inside `Publish`, so whatever a finished run published is already there.
+    pub async fn received(&self) -> Vec<Received> {
+        let mut out = Vec::new();
+        loop {
+            let batch = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            let messages = batch.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                // Without raw delivery the body is SNS's envelope; `Message` is our `sqs` key.
+                let envelope: Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope");
+                let message: Value =
+                    serde_json::from_str(envelope["Message"].as_str().expect("envelope Message"))
+                        .expect("the sqs key is JSON");
+                out.push(Received {
+                    subject: envelope["Subject"].as_str().unwrap_or_default().to_string(),
+                    message,
+                });
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().expect("receipt handle"))
+                    .send()
+                    .await
+                    .expect("DeleteMessage");
+            }
+        }
+    }
+}

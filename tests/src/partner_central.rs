@@ -1,0 +1,111 @@
+//! `infra/fake_partner_central.py` as a test drives it: started from a fixture on a
+//! kernel-chosen port, the fixture replaced between runs, and the requests it received.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+
+use serde_json::Value;
+
+use crate::env::{stop, workspace_dir, TempDir, START_DEADLINE};
+
+/// `infra/fake_partner_central.py` on a kernel-chosen port. It re-reads its fixture on every
+/// request, so [`FakePartnerCentral::set_fixture`] takes effect on the next run.
+pub struct FakePartnerCentral {
+    child: Child,
+    pub url: String,
+    dir: TempDir,
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct PcRequest {
+    /// `PartnerCentralAccount.<Operation>`.
+    pub target: String,
+    pub body: Value,
+}
+
+impl FakePartnerCentral {
+    pub fn start(fixture: Value) -> FakePartnerCentral {
+        let script = workspace_dir().join("infra/fake_partner_central.py");
+        assert!(script.exists(), "{} is missing", script.display());
+        let dir = TempDir::new("partner-central");
+        let port_file = dir.path().join("port");
+        write_fixture(&dir, &fixture);
+        let child = Command::new("python3")
+            .arg(&script)
+            .args(["--port", "0", "--port-file"])
+            .arg(&port_file)
+            .arg("--fixture")
+            .arg(dir.path().join("fixture.json"))
+            .arg("--log")
+            .arg(dir.path().join("requests.jsonl"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start python3 infra/fake_partner_central.py");
+        // Owned from here on: Drop stops it even if the wait below panics.
+        let mut fake = FakePartnerCentral {
+            child,
+            url: String::new(),
+            dir,
+        };
+        let stdout = fake.child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        match rx.recv_timeout(START_DEADLINE) {
+            Ok(line) if line.trim() == "ready" => {}
+            Ok(line) => panic!("fake Partner Central did not start (printed {line:?})"),
+            Err(_) => panic!("fake Partner Central not ready within {START_DEADLINE:?}"),
+        }
+        let port = std::fs::read_to_string(&port_file).expect("port file");
+        fake.url = format!("http://127.0.0.1:{}", port.trim());
+        fake
+    }
+
+    /// Replaces the fixture (atomically: the fake may be reading it).
+    pub fn set_fixture(&self, fixture: &Value) {
+        write_fixture(&self.dir, fixture);
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<PcRequest> {
+        let log =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        log.lines()
+            .map(|line| {
+                let v: Value = serde_json::from_str(line).expect("request log line");
+                PcRequest {
+                    target: v["target"].as_str().unwrap_or_default().to_string(),
+                    body: v["body"].clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Requests of one operation, e.g. `ListConnections`.
+    pub fn requests_of(&self, operation: &str) -> Vec<PcRequest> {
+        let target = format!("PartnerCentralAccount.{operation}");
+        self.requests()
+            .into_iter()
+            .filter(|r| r.target == target)
+            .collect()
+    }
+}
+
+impl Drop for FakePartnerCentral {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+fn write_fixture(dir: &TempDir, fixture: &Value) {
+    let tmp = dir.path().join("fixture.json.tmp");
+    std::fs::write(&tmp, fixture.to_string()).expect("write fixture");
+    std::fs::rename(&tmp, dir.path().join("fixture.json")).expect("replace fixture");
+}

@@ -1,0 +1,194 @@
+//! The HTTP proxy in front of moto that the product's clients talk to: it forwards one
+//! request at a time (so conditional writes are atomic as on DynamoDB) and can fail one
+//! Organizations operation after some calls (so a walk fails midway).
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// An HTTP proxy in front of moto that the product's clients talk to (`AWS_ENDPOINT_URL`).
+///
+/// It forwards one request at a time. moto's server handles requests on parallel threads
+/// and evaluates a conditional write and applies it in separate steps, so two runs racing
+/// for the same item (the publish lease, a new account) could both succeed; on DynamoDB a
+/// single request is atomic. Serializing requests restores that guarantee, which the
+/// concurrency tests depend on, without hiding anything else: requests of concurrent runs
+/// still interleave freely.
+///
+/// [`Proxy::fail`] arms a fault: from then on one Organizations operation is answered with
+/// `AccessDeniedException` (which the SDK does not retry) after a number of calls went
+/// through, so a walk fails midway.
+pub struct Proxy {
+    pub url: String,
+    port: u16,
+    rule: Arc<Mutex<Option<Fault>>>,
+    stopping: Arc<AtomicBool>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Fault {
+    /// `X-Amz-Target`, e.g. `AWSOrganizationsV20161128.ListAccountsForParent`.
+    target: String,
+    let_through: usize,
+    seen: AtomicUsize,
+}
+
+impl Proxy {
+    pub fn start(upstream_port: u16) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let rule: Arc<Mutex<Option<Fault>>> = Arc::new(Mutex::new(None));
+        let stopping = Arc::new(AtomicBool::new(false));
+        let upstream_lock = Arc::new(Mutex::new(()));
+        let accept = {
+            let rule = rule.clone();
+            let stopping = stopping.clone();
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stopping.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let rule = rule.clone();
+                    let upstream_lock = upstream_lock.clone();
+                    std::thread::spawn(move || {
+                        let _ = proxy_one(conn, upstream_port, &rule, &upstream_lock);
+                    });
+                }
+            })
+        };
+        Proxy {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            rule,
+            stopping,
+            accept: Some(accept),
+        }
+    }
+
+    /// From now on, answer Organizations `operation` with AccessDeniedException once
+    /// `let_through` more calls of it went through.
+    pub fn fail(&self, operation: &str, let_through: usize) {
+        *self.rule.lock().unwrap() = Some(Fault {
+            target: format!("AWSOrganizationsV20161128.{operation}"),
+            let_through,
+            seen: AtomicUsize::new(0),
+        });
+    }
+
+    /// Forward everything again.
+    pub fn heal(&self) {
+        *self.rule.lock().unwrap() = None;
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// One request per connection (`Connection: close` both ways keeps the framing trivial).
+fn proxy_one(
+    mut client: TcpStream,
+    upstream_port: u16,
+    rule: &Mutex<Option<Fault>>,
+    upstream_lock: &Mutex<()>,
+) -> std::io::Result<()> {
+    let (head, body) = read_request(&mut client)?;
+    let target = header(&head, "x-amz-target").unwrap_or_default();
+    let inject = match &*rule.lock().unwrap() {
+        Some(f) if f.target == target => f.seen.fetch_add(1, Ordering::SeqCst) >= f.let_through,
+        _ => false,
+    };
+    if inject {
+        let payload = format!(
+            r#"{{"__type":"AccessDeniedException","Message":"injected by the test proxy for {target}"}}"#
+        );
+        let response = format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             x-amzn-RequestId: injected\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+            payload.len()
+        );
+        client.write_all(response.as_bytes())?;
+        return client.shutdown(Shutdown::Both);
+    }
+    let response = {
+        let _one_at_a_time = upstream_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
+        upstream.write_all(with_connection_close(&head).as_bytes())?;
+        upstream.write_all(&body)?;
+        let mut response = Vec::new();
+        upstream.read_to_end(&mut response)?;
+        response
+    };
+    let split = find(&response, b"\r\n\r\n").map_or(response.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    client.write_all(with_connection_close(&head).as_bytes())?;
+    client.write_all(&response[split..])?;
+    client.shutdown(Shutdown::Both)
+}
+
+/// Reads one request: the head (through the blank line) and a `Content-Length` body.
+fn read_request(conn: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let length: usize = header(&head, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[end..].to_vec();
+    while body.len() < length {
+        let n = conn.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok((head, body))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().skip(1).find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}
+
+/// `head` (ending in a blank line) without its `Connection` header, plus `Connection: close`.
+fn with_connection_close(head: &str) -> String {
+    let mut out = String::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        let is_connection = line
+            .split_once(':')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("connection"));
+        if !is_connection {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    out
+}
