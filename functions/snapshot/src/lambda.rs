@@ -65,6 +65,8 @@ pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Erro
     let trigger = trigger(&event.payload)?;
     info!(request_id = %event.context.request_id, ?trigger, "invoked");
     let report = app.run(RunOptions::default()).await?;
+    // stdout, not the tracing subscriber: CloudWatch reads EMF from the raw line.
+    println!("{}", crate::metrics::emf(&report));
     Ok(serde_json::to_value(SnapshotView::from(&report)).expect("views are plain data"))
 }
 

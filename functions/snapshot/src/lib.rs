@@ -12,7 +12,7 @@
 //! - [`diff`]: previous vs. current snapshot, to records, events and alerts (pure).
 //! - [`store`]: DynamoDB adapter: schema, conditional writes, outbox, queries.
 //! - [`alert`]: the alert text in every subscriber's format (pure).
-//! - [`notify`]: SNS adapter.
+//! - [`notify`]: SNS adapter; [`metrics`]: the run's CloudWatch metrics (EMF).
 //! - [`run`]: one run: walk, resolve, diff, store, notify.
 //! - [`ports`]: the traits the run needs; [`fakes`] implements them in memory.
 //! - [`aws`]: SDK configuration, role assumption and client construction; [`app`] wires it.
@@ -29,6 +29,7 @@ pub mod error;
 pub mod fakes;
 pub mod lambda;
 pub mod link;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod org;
