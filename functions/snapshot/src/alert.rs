@@ -54,9 +54,9 @@ pub fn build_messages(alerts: &[PendingAlert], ctx: &AlertContext) -> Vec<AlertM
         (reason_rank(a.reason), &a.account_id).cmp(&(reason_rank(b.reason), &b.account_id))
     });
 
-    // Greedy split on an upper bound of each alert's share of the body (it appears in the
-    // text twice and the JSON twice, escaped once more inside the outer document), so the
-    // split is linear instead of re-rendering every growing part.
+    // Greedy split on an estimate of each alert's share of the body (it appears in the text
+    // twice and the JSON twice, escaped once more inside the outer document), so the split is
+    // linear instead of re-rendering every growing part.
     let mut parts: Vec<Vec<&PendingAlert>> = Vec::new();
     let mut current: Vec<&PendingAlert> = Vec::new();
     let mut size = BASE_BYTES;
@@ -64,8 +64,8 @@ pub fn build_messages(alerts: &[PendingAlert], ctx: &AlertContext) -> Vec<AlertM
         let cost = (email_block(alert, &ctx.tag_key).len()
             + machine_alert(alert, &ctx.tag_key).len())
             * 2
-            * 3
-            / 2;
+            * 5
+            / 4;
         if !current.is_empty() && size + cost > MAX_MESSAGE_BYTES {
             parts.push(std::mem::take(&mut current));
             size = BASE_BYTES;
@@ -76,12 +76,27 @@ pub fn build_messages(alerts: &[PendingAlert], ctx: &AlertContext) -> Vec<AlertM
     if !current.is_empty() {
         parts.push(current);
     }
-    let total = parts.len();
-    parts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| render(p, ctx, i + 1, total))
-        .collect()
+    // The estimate is close, not a bound: halve any part that still renders too large.
+    loop {
+        let total = parts.len();
+        let rendered: Vec<AlertMessage> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| render(p, ctx, i + 1, total))
+            .collect();
+        let too_big = rendered
+            .iter()
+            .zip(&parts)
+            .position(|(m, p)| m.body.len() > MAX_MESSAGE_BYTES && p.len() > 1);
+        match too_big {
+            None => return rendered,
+            Some(i) => {
+                let half = parts[i].len() / 2;
+                let second = parts[i].split_off(half);
+                parts.insert(i + 1, second);
+            }
+        }
+    }
 }
 
 fn reason_rank(r: AlertReason) -> u8 {

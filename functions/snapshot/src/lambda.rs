@@ -11,6 +11,9 @@ use crate::error::Error;
 use crate::run::RunOptions;
 use crate::views::SnapshotView;
 
+/// Events and alerted accounts listed in the invoke result; the counts are always complete.
+pub const RESULT_LIST_LIMIT: usize = 100;
+
 /// What started the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
@@ -67,7 +70,10 @@ pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Erro
     let report = app.run(RunOptions::default()).await?;
     // stdout, not the tracing subscriber: CloudWatch reads EMF from the raw line.
     println!("{}", crate::metrics::emf(&report));
-    Ok(serde_json::to_value(SnapshotView::from(&report)).expect("views are plain data"))
+    Ok(
+        serde_json::to_value(SnapshotView::capped(&report, RESULT_LIST_LIMIT))
+            .expect("views are plain data"),
+    )
 }
 
 #[cfg(test)]

@@ -163,17 +163,21 @@ where
     );
 
     let notifier = notifier.expect("checked above: a real run has a notifier");
-    let published = publish_pending(deps.store, notifier, &alert_ctx, &run_id).await;
-    let (alerts, messages) = match &published {
-        Ok((a, m)) => (a.clone(), m.clone()),
-        Err(_) => (Vec::new(), Vec::new()),
-    };
+    // Taken apart by value: at a large baseline the message bodies run to tens of MiB.
+    let (published, publish_error) =
+        match publish_pending(deps.store, notifier, &alert_ctx, &run_id).await {
+            Ok(sent) => (sent, None),
+            Err(e) => ((Vec::new(), Vec::new()), Some(e)),
+        };
+    let (alerts, messages) = published;
     summary.alerts = alerts.len();
     summary.messages = messages.len();
     summary.finished_at = Utc::now().trunc_subsecs(3);
     // The run record is written even when publishing failed: `apnwatch runs` should show it.
     deps.store.put_run(&summary).await?;
-    published?;
+    if let Some(e) = publish_error {
+        return Err(e);
+    }
     info!(
         run_id,
         alerts = summary.alerts,

@@ -144,6 +144,23 @@ pub struct SnapshotView {
     pub organizations_calls: u64,
     pub events: Vec<EventView>,
     pub alerted: Vec<AlertView>,
+    /// Events and alerted accounts left out of the lists above (see [`SnapshotView::capped`]).
+    pub events_omitted: usize,
+    pub alerted_omitted: usize,
+}
+
+impl SnapshotView {
+    /// At most `max` events and alerted accounts: a Lambda result is capped at 6 MB, which a
+    /// first run of ~20,000 accounts would pass, failing an invoke whose work all succeeded.
+    /// The table and the alert hold the full lists.
+    pub fn capped(r: &RunReport, max: usize) -> Self {
+        let mut v = Self::from(r);
+        v.events_omitted = v.events.len().saturating_sub(max);
+        v.alerted_omitted = v.alerted.len().saturating_sub(max);
+        v.events.truncate(max);
+        v.alerted.truncate(max);
+        v
+    }
 }
 
 impl From<&RunReport> for SnapshotView {
@@ -156,6 +173,8 @@ impl From<&RunReport> for SnapshotView {
             organizations_calls: r.organizations_calls,
             events: r.events.iter().map(EventView::from).collect(),
             alerted: r.alerts.iter().map(AlertView::from).collect(),
+            events_omitted: 0,
+            alerted_omitted: 0,
         }
     }
 }
@@ -290,4 +309,51 @@ pub fn snapshot_text(r: &RunReport) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ChangeKind, RunSummary};
+
+    /// A capped view keeps the counts whole and says how many list entries it left out.
+    #[test]
+    fn capped_view_counts_what_it_leaves_out() {
+        let event = |i: u32| ChangeEvent {
+            account_id: format!("{i:012}"),
+            at: "2026-11-27T12:00:00Z".parse().unwrap(),
+            run_id: "r".into(),
+            seq: 0,
+            kind: ChangeKind::Discovered,
+            before: None,
+            after: Some("UNLINKED".into()),
+            detail: String::new(),
+        };
+        let report = RunReport {
+            organization_id: "o-abc123def4".into(),
+            summary: RunSummary {
+                run_id: "r".into(),
+                accounts: 250,
+                changes: 250,
+                ..RunSummary::default()
+            },
+            events: (0..250).map(event).collect(),
+            alerts: vec![],
+            messages: vec![],
+            account_writes: 250,
+            unsettled: vec![],
+            organizations_calls: 0,
+        };
+        let v = SnapshotView::capped(&report, 100);
+        assert_eq!(
+            (v.events.len(), v.events_omitted, v.run.changes),
+            (100, 150, 250)
+        );
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(
+            json["accounts"], 250,
+            "run counts are flattened into the top level"
+        );
+        assert_eq!(SnapshotView::from(&report).events_omitted, 0);
+    }
 }
