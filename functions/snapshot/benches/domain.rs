@@ -19,6 +19,7 @@ use apnwatch::config::{Config, LinkRules};
 use apnwatch::diff::{diff, RunContext};
 use apnwatch::error::Error;
 use apnwatch::fakes::FakePartnerCentral;
+use apnwatch::lambda::RESULT_LIST_LIMIT;
 use apnwatch::link::resolve;
 use apnwatch::model::{
     Account, AccountChange, AccountRecord, AccountState, ChangeEvent, LinkDecision, LinkSource,
@@ -167,10 +168,10 @@ fn bench_size(n: usize) {
         ),
     );
 
-    // The Lambda returns the run's view (every event, every alerted account) as its result.
+    // The Lambda returns the run's view, its lists capped, as its result.
     let report_first = run_report(&baseline, alerts, messages, n);
     let (t, size) = measure(iters, || {
-        serde_json::to_string(&SnapshotView::from(&report_first))
+        serde_json::to_string(&SnapshotView::capped(&report_first, RESULT_LIST_LIMIT))
             .expect("views serialize")
             .len()
     });
@@ -268,7 +269,8 @@ fn whole_run_child(spec: &str) {
             .await
             .expect("an in-memory run succeeds");
         // What the Lambda handler returns.
-        let result = serde_json::to_value(SnapshotView::from(&report)).expect("views serialize");
+        let result = serde_json::to_value(SnapshotView::capped(&report, RESULT_LIST_LIMIT))
+            .expect("views serialize");
         let bytes = result.to_string().len();
         (report, bytes)
     });
