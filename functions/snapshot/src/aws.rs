@@ -11,7 +11,7 @@ use aws_sdk_sts::config::SharedCredentialsProvider;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 // ---------------------------------------------------------------------------------------
-// SDK configuration and clients (adapters helper)
+// SDK configuration and clients
 // ---------------------------------------------------------------------------------------
 
 /// Session name of the role assumed for Organizations (`APNWATCH_ORG_ROLE_ARN`); shows in
