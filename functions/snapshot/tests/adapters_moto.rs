@@ -716,6 +716,18 @@ fn set(ids: &[&str]) -> std::collections::BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
+/// What the Partner Central fixtures of these tests mean once read: the caller is the primary
+/// account, ACTIVE wins over CANCELED for the same account, and only PENDING invitations count.
+fn assert_fixture_links(links: &apnwatch::link::PartnerCentralLinks) {
+    assert_eq!(links.primary_account_id, "999988887777");
+    assert_eq!(
+        links.active,
+        set(&["111111111111", "333333333333", "444444444444"])
+    );
+    assert_eq!(links.canceled, set(&["222222222222"]));
+    assert_eq!(links.pending, set(&["555555555555"]));
+}
+
 /// Active, canceled and pending SUBSIDIARY links are read across every page (empty first
 /// pages included), with the catalog and filters sent, in us-east-1 whatever the region.
 #[tokio::test]
@@ -728,13 +740,7 @@ async fn partner_central_links_follow_every_page() {
         .await
         .unwrap();
 
-    assert_eq!(links.primary_account_id, "999988887777");
-    assert_eq!(
-        links.active,
-        set(&["111111111111", "333333333333", "444444444444"])
-    );
-    assert_eq!(links.canceled, set(&["222222222222"]));
-    assert_eq!(links.pending, set(&["555555555555"]));
+    assert_fixture_links(&links);
 
     let seen = fake.seen();
     let connections: Vec<&Seen> = seen
@@ -973,13 +979,7 @@ async fn partner_central_session_wired_from_environment() {
         .links()
         .await
         .unwrap();
-    assert_eq!(links.primary_account_id, "999988887777");
-    assert_eq!(
-        links.active,
-        set(&["111111111111", "333333333333", "444444444444"])
-    );
-    assert_eq!(links.canceled, set(&["222222222222"]));
-    assert_eq!(links.pending, set(&["555555555555"]));
+    assert_fixture_links(&links);
 
     let requests = fake.requests();
     let count = |target: &str| requests.iter().filter(|r| r["target"] == target).count();
