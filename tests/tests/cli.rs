@@ -6,7 +6,7 @@ use std::process::Command;
 use apnwatch::cli::{execute, Cli};
 use apnwatch::config::ALL_VARS;
 use clap::Parser;
-use integration_tests::{apnwatch_binary, app, set_env, World};
+use integration_tests::{apnwatch_binary, app, scrub_aws_env, set_env, World};
 use serde_json::Value;
 
 /// Parses `args` like the binary does, runs them against a freshly built app and returns
@@ -249,6 +249,7 @@ async fn init_creates_the_table_once() {
 async fn binary_without_table_fails_with_one_line() {
     let mut cmd = Command::new(apnwatch_binary());
     cmd.args(["accounts", "--json"]);
+    scrub_aws_env(&mut cmd);
     for var in ALL_VARS {
         cmd.env_remove(var);
     }
@@ -268,8 +269,9 @@ async fn binary_snapshot_then_accounts_print_json() {
     let world = World::start().await;
     let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
     let run = |args: &[&str]| {
-        // The environment set by the harness (endpoints, credentials, table, topic) is inherited.
-        let out = Command::new(apnwatch_binary())
+        // The world's environment (endpoints, credentials, table, topic), as deployed.
+        let out = world
+            .command(apnwatch_binary())
             .args(args)
             .output()
             .expect("run apnwatch");

@@ -4,9 +4,9 @@
 //! person would invoke it. What is checked is what users see: the invoke result, the table,
 //! the alert a subscriber receives, the error a bad payload gets, the JSON logs.
 //!
-//! Needs cargo-lambda (`make lambda-tools`: `<workspace>/.venv-lambda/bin/cargo-lambda`, or
-//! `$CARGO_LAMBDA`) and moto (`make venv`), and one process per test (cargo-nextest), like
-//! every test using the harness.
+//! Needs cargo-lambda (`make build` or `make integration` installs the pinned one into
+//! `<workspace>/.venv-tools/cargo-lambda/bin/cargo-lambda`; or set `$CARGO_LAMBDA`) and moto
+//! (`make venv`).
 //!
 //! `cargo lambda watch` runs the function in a session of its own, so it is started through
 //! `infra/lambda_e2e_support/watch_supervisor.py`, which stops the watcher and everything it
@@ -21,14 +21,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{free_port, s, workspace_dir, Item, TempDir, World, MOTO_ACCOUNT};
+use integration_tests::{
+    cargo_build, free_port, s, scrub_aws_env, workspace_dir, Item, TempDir, World, MOTO_ACCOUNT,
+};
 use serde_json::Value;
 
 /// The function's name in the emulator: the binary's name.
 const FUNCTION: &str = "snapshot";
 const PACKAGE: &str = "apn-link-watch";
-/// Building the function (`cargo build`) on a cold target directory.
-const BUILD_DEADLINE: Duration = Duration::from_secs(900);
 /// The watcher answering on its port.
 const LISTEN_DEADLINE: Duration = Duration::from_secs(60);
 /// One invoke, including the watcher's own `cargo run` freshness check and the cold start.
@@ -226,7 +226,8 @@ fn event_file(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// `$CARGO_LAMBDA`, else `<workspace>/.venv-lambda/bin/cargo-lambda` (`make lambda-tools`).
+/// `$CARGO_LAMBDA`, else `<workspace>/.venv-tools/cargo-lambda/bin/cargo-lambda`, where the
+/// Makefile installs the pinned cargo-lambda.
 fn cargo_lambda() -> PathBuf {
     if let Some(path) = std::env::var_os("CARGO_LAMBDA") {
         let path = PathBuf::from(path);
@@ -237,59 +238,20 @@ fn cargo_lambda() -> PathBuf {
         );
         return path;
     }
-    let candidates = [
-        workspace_dir().join(".venv-lambda/bin/cargo-lambda"),
-        // Where `make build` installs the same pinned cargo-lambda for `cargo lambda build`.
-        workspace_dir().join(".venv-tools/cargo-lambda/bin/cargo-lambda"),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "cargo-lambda not found at {}: run `make lambda-tools` (or set CARGO_LAMBDA)",
-                candidates[0].display()
-            )
-        })
+    let path = workspace_dir().join(".venv-tools/cargo-lambda/bin/cargo-lambda");
+    assert!(
+        path.is_file(),
+        "cargo-lambda not found at {}: run `make build` once (or set CARGO_LAMBDA)",
+        path.display()
+    );
+    path
 }
 
 /// Builds the function before the watcher starts, so a compile error fails here with
 /// cargo's output rather than as an invoke that never answers. The watcher's own
 /// `cargo run` then finds it fresh.
 fn build_function() {
-    let started = Instant::now();
-    let mut child = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--package", PACKAGE, "--bin", FUNCTION])
-        .current_dir(workspace_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cargo build");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut out = String::new();
-        let _ = stderr.read_to_string(&mut out);
-        let _ = tx.send(out);
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for cargo build") {
-            break status;
-        }
-        if started.elapsed() > BUILD_DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("cargo build --bin {FUNCTION} took over {BUILD_DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let output = rx.recv().unwrap_or_default();
-    assert!(
-        status.success(),
-        "cargo build --bin {FUNCTION} failed ({status}):\n{output}"
-    );
+    cargo_build(&["--package", PACKAGE, "--bin", FUNCTION]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -343,12 +305,7 @@ impl Watch {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for (key, _) in std::env::vars_os() {
-            let name = key.to_string_lossy();
-            if name.starts_with("AWS_") || name.starts_with("APNWATCH_") {
-                command.env_remove(&key);
-            }
-        }
+        scrub_aws_env(&mut command);
         let mut supervisor = command
             .spawn()
             .expect("start python3 infra/lambda_e2e_support/watch_supervisor.py");

@@ -40,10 +40,14 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// IMDS), with the retry policy above. `AWS_ENDPOINT_URL` and the service-specific
 /// `AWS_ENDPOINT_URL_<SERVICE>` variables are honoured by every client built from it.
 pub async fn base_sdk_config() -> SdkConfig {
+    sdk_loader().load().await
+}
+
+/// The loader behind [`base_sdk_config`], before it reads anything: the integration tests
+/// load it with their own environment map instead of the process environment.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .load()
-        .await
 }
 
 /// `base` with credentials of `role_arn`, assumed with `base`'s credentials.
