@@ -2,9 +2,9 @@
 //! product's environment, kept per test rather than in the process), temporary directories,
 //! and the start deadline and stop helper every server shares.
 
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -104,5 +104,8 @@ pub fn cargo_build(args: &[&str]) {
         std::thread::sleep(Duration::from_millis(100));
     };
     let output = rx.recv().unwrap_or_default();
-    assert!(status.success(), "cargo build {args:?} failed ({status}):\n{output}");
+    assert!(
+        status.success(),
+        "cargo build {args:?} failed ({status}):\n{output}"
+    );
 }

@@ -58,4 +58,4 @@ pub use org::Org;
 pub use partner_central::{FakePartnerCentral, PcRequest};
 pub use proxy::Proxy;
 pub use table::{s, Item, Table};
-pub use world::{apnwatch_binary, app, scrub_aws_env, sdk_config, World, TABLE};
+pub use world::{apnwatch_binary, app, deployed_env, scrub_aws_env, sdk_config, World, TABLE};

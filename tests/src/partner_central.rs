@@ -23,6 +23,8 @@ pub struct PcRequest {
     /// `PartnerCentralAccount.<Operation>`.
     pub target: String,
     pub body: Value,
+    /// The SigV4 `Authorization` header: its scope names the region the request was signed for.
+    pub authorization: String,
 }
 
 impl FakePartnerCentral {
@@ -83,6 +85,7 @@ impl FakePartnerCentral {
                 PcRequest {
                     target: v["target"].as_str().unwrap_or_default().to_string(),
                     body: v["body"].clone(),
+                    authorization: v["authorization"].as_str().unwrap_or_default().to_string(),
                 }
             })
             .collect()

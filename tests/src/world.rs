@@ -193,15 +193,12 @@ pub(crate) fn set_vars(vars: &Vars, changes: &[(&str, Option<&str>)]) {
 /// environment.
 pub async fn sdk_config(env: &BTreeMap<String, String>) -> aws_config::SdkConfig {
     let env: HashMap<String, String> = env.clone().into_iter().collect();
-    apnwatch::aws::sdk_loader()
-        .env(Env::from(env))
-        .load()
-        .await
+    apnwatch::aws::sdk_loader().env(Env::from(env)).load().await
 }
 
 /// The environment of a deployed function, pointed at `endpoint`. Profiles and IMDS are
 /// switched off so nothing but these values configures the SDK.
-fn deployed_env(endpoint: &str) -> BTreeMap<String, String> {
+pub fn deployed_env(endpoint: &str) -> BTreeMap<String, String> {
     let nowhere = std::env::temp_dir().join("apnwatch-tests-no-such-aws-config");
     let nowhere = nowhere.to_string_lossy().into_owned();
     [
@@ -234,6 +231,10 @@ pub fn apnwatch_binary() -> PathBuf {
     BUILT.get_or_init(|| {
         crate::env::cargo_build(&["--package", "apn-link-watch", "--bin", "apnwatch"]);
     });
-    assert!(bin.exists(), "{} is missing after cargo build", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing after cargo build",
+        bin.display()
+    );
     bin
 }

@@ -14,8 +14,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TimeToLiveStatus, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-mod common;
-use common::Moto;
+use integration_tests::{harness_sdk_config, Moto};
 
 /// The DynamoDB side of the shared moto server.
 trait MotoDynamo {
@@ -25,7 +24,7 @@ trait MotoDynamo {
 
 impl MotoDynamo for Moto {
     async fn client(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+        aws_sdk_dynamodb::Client::new(&harness_sdk_config(&self.url).await)
     }
 
     /// A store on a freshly created table.
