@@ -26,6 +26,7 @@
 //!   and the start deadline and stop helper the servers share.
 //! - [`moto`]: [`Moto`], moto's account, region and ARNs ([`topic_arn`]), and
 //!   [`harness_sdk_config`] for the harness's own clients.
+//! - [`http`]: the one piece of hand-written HTTP/1.1 (proxying, invoking the emulator).
 //! - [`proxy`]: the [`Proxy`] in front of moto (one request at a time, fault injection).
 //! - [`partner_central`]: [`FakePartnerCentral`] and the requests it received.
 //! - [`org`]: [`Org`], the organization seeded through the Organizations API.
@@ -42,6 +43,7 @@
 
 pub mod alerts;
 pub mod env;
+pub mod http;
 pub mod moto;
 pub mod org;
 pub mod partner_central;

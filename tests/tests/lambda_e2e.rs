@@ -13,7 +13,7 @@
 //! started when this test drops its handle, panics, or dies.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::{
-    cargo_build, free_port, s, scrub_aws_env, workspace_dir, Item, TempDir, World, MOTO_ACCOUNT,
+    cargo_build, free_port, http, s, scrub_aws_env, workspace_dir, Item, TempDir, World,
+    MOTO_ACCOUNT,
 };
 use serde_json::Value;
 
@@ -363,26 +364,14 @@ impl Watch {
     /// and the JSON document it answered (the result, or the runtime's error document).
     fn invoke(&self, payload: &[u8]) -> (u16, Value) {
         let path = format!("/2015-03-31/functions/{FUNCTION}/invocations");
-        let mut conn =
-            TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the watcher");
-        conn.set_read_timeout(Some(INVOKE_DEADLINE))
-            .expect("timeout");
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            self.port,
-            payload.len()
-        );
-        conn.write_all(head.as_bytes()).expect("send the invoke");
-        conn.write_all(payload).expect("send the payload");
-        let mut response = Vec::new();
-        if let Err(e) = conn.read_to_end(&mut response) {
-            panic!(
+        let response = match http::post(self.port, &path, payload, INVOKE_DEADLINE) {
+            Ok(response) => response,
+            Err(e) => panic!(
                 "no answer to the invoke within {INVOKE_DEADLINE:?} ({e}):\n{}",
                 self.output()
-            );
-        }
-        let (status, body) = parse_response(&response).unwrap_or_else(|| {
+            ),
+        };
+        let (status, body) = http::parse_response(&response).unwrap_or_else(|| {
             panic!(
                 "not an HTTP response: {}",
                 String::from_utf8_lossy(&response)
@@ -535,35 +524,5 @@ fn is_loopback(hex: &str) -> bool {
             v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
         _ => false,
-    }
-}
-
-/// Status and body of an HTTP/1.1 response read to the end (plain or chunked body).
-fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let body = &raw[split + 4..];
-    let chunked = head.lines().skip(1).any(|l| {
-        l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("transfer-encoding")
-                && v.trim().eq_ignore_ascii_case("chunked")
-        })
-    });
-    if !chunked {
-        return Some((status, body.to_vec()));
-    }
-    let mut out = Vec::new();
-    let mut rest = body;
-    loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = String::from_utf8_lossy(&rest[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return Some((status, out));
-        }
-        out.extend_from_slice(rest.get(..size)?);
-        rest = rest.get(size + 2..)?;
     }
 }
