@@ -9,7 +9,6 @@ mod items;
 mod schema;
 
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -32,8 +31,7 @@ pub use schema::{
     table_definition, IndexDefinition, InitOutcome, TableDefinition, LINK_STATE_INDEX,
 };
 
-/// Our own attempts on top of the SDK's retries, for throttling and transaction conflicts.
-const MAX_TRIES: u32 = 6;
+/// The pause before resending what the SDK does not retry (see `commit`).
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// Long enough for one run to publish its alerts; a crashed run blocks others this long.
@@ -92,10 +90,7 @@ fn backoff_delay(attempt: u32, random: f64) -> Duration {
 }
 
 async fn backoff(attempt: u32) {
-    // A fresh RandomState is randomly keyed: enough randomness for jitter without a crate.
-    let bits = std::collections::hash_map::RandomState::new().hash_one(attempt) >> 11;
-    let random = bits as f64 / (1u64 << 53) as f64;
-    tokio::time::sleep(backoff_delay(attempt, random)).await;
+    tokio::time::sleep(backoff_delay(attempt, fastrand::f64())).await;
 }
 
 /// The DynamoDB implementation of [`Store`].
