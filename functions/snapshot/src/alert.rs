@@ -485,6 +485,62 @@ mod tests {
         );
     }
 
+    /// Compares `actual` with the golden file `golden/<name>` of this package; with
+    /// `UPDATE_GOLDEN=1` in the environment, (re)writes the file instead.
+    fn golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+        assert!(
+            actual == expected,
+            "{} differs from what the code renders: a published format changed. If that \
+             is intended, bump the format (e.g. the schema version), rerun with \
+             UPDATE_GOLDEN=1 and review the diff.\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+
+    /// Every published format of one message, byte for byte: the email text (`default`
+    /// and `email`), the Amazon Q Developer notification (`https`) and the machine JSON
+    /// (`sqs`, `lambda`, schema `apn-link-watch/alert/v1`), for a new unlinked account, a
+    /// pending invitation and a lost link.
+    #[test]
+    fn published_formats_match_the_golden_files() {
+        let mut pending = alert("222222222222", AlertReason::LinkPending, LinkState::Pending);
+        pending.link_source = LinkSource::PartnerCentral;
+        pending.link_detail = "Partner Central connection invitation pending".into();
+        let mut lost = alert("333333333333", AlertReason::LinkLost, LinkState::Unlinked);
+        lost.state = AccountState::Suspended;
+        lost.link_source = LinkSource::PartnerCentral;
+        lost.link_detail = "link canceled in Partner Central".into();
+        let alerts = [
+            alert("111111111111", AlertReason::NewAccount, LinkState::Unlinked),
+            pending,
+            lost,
+        ];
+        let m = build_messages(&alerts, &ctx());
+        assert_eq!(m.len(), 1);
+        let doc = keys(&m[0]);
+        let text = |key: &str| doc[key].as_str().unwrap().to_string();
+        let pretty = |key: &str| {
+            let v: serde_json::Value = serde_json::from_str(&text(key)).unwrap();
+            serde_json::to_string_pretty(&v).unwrap() + "\n"
+        };
+        assert_eq!(text("default"), text("email"));
+        assert_eq!(text("sqs"), text("lambda"));
+        golden(
+            "alert-email.txt",
+            &format!("Subject: {}\n\n{}", m[0].subject, text("email")),
+        );
+        golden("alert-https.json", &pretty("https"));
+        golden("alert-sqs.json", &pretty("sqs"));
+    }
+
     /// Subjects never pass 100 characters nor carry newlines, whatever the organization id.
     #[test]
     fn subject_is_bounded_and_single_line() {
