@@ -12,7 +12,9 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::model::{AlertReason, LinkState, PendingAlert};
+use chrono::{DateTime, Utc};
+
+use crate::model::{AccountState, AlertReason, LinkSource, LinkState, PendingAlert};
 
 /// SNS's limit is 262,144 bytes; the margin covers the subject and JSON escaping overhead.
 pub const MAX_MESSAGE_BYTES: usize = 240 * 1024;
@@ -311,20 +313,44 @@ fn escape_md(s: &str) -> String {
         .collect()
 }
 
+/// One alert as the machine format (`sqs`, `lambda`, schema [`SCHEMA`]) publishes it: a
+/// view with its own field names, so renaming a field of the domain [`PendingAlert`] cannot
+/// change the published schema (the golden file `golden/alert-sqs.json` pins it).
 #[derive(Serialize)]
 struct MachineAlert<'a> {
+    account_id: &'a str,
+    name: &'a str,
+    email: &'a str,
+    ou_path: &'a str,
+    state: &'a AccountState,
+    link_state: LinkState,
+    link_source: LinkSource,
+    link_detail: &'a str,
+    reason: AlertReason,
     why: &'static str,
     what_to_do: String,
-    #[serde(flatten)]
-    alert: &'a PendingAlert,
+    id: &'a str,
+    run_id: &'a str,
+    created_at: DateTime<Utc>,
 }
 
 impl<'a> MachineAlert<'a> {
     fn new(alert: &'a PendingAlert, tag_key: &str) -> Self {
         Self {
+            account_id: &alert.account_id,
+            name: &alert.name,
+            email: &alert.email,
+            ou_path: &alert.ou_path,
+            state: &alert.state,
+            link_state: alert.link_state,
+            link_source: alert.link_source,
+            link_detail: &alert.link_detail,
+            reason: alert.reason,
             why: why(alert),
             what_to_do: what_to_do(alert, tag_key),
-            alert,
+            id: &alert.id,
+            run_id: &alert.run_id,
+            created_at: alert.created_at,
         }
     }
 }
@@ -352,7 +378,6 @@ fn machine_json(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AccountState, LinkSource};
 
     fn ctx() -> AlertContext {
         AlertContext {
