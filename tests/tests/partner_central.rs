@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use apnwatch::model::{AccountRecord, ChangeKind, LinkSource, LinkState};
-use apnwatch::ports::Store;
+use apnwatch::ports::Queries;
 use apnwatch::run::RunOptions;
 use integration_tests::{app, set_env, FakePartnerCentral, World, MOTO_ACCOUNT};
 use serde_json::{json, Value};

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use apnwatch::model::{
     AccountRecord, AccountState, ChangeEvent, ChangeKind, LinkSource, LinkState,
 };
-use apnwatch::ports::Store;
+use apnwatch::ports::Queries;
 use apnwatch::run::RunOptions;
 use integration_tests::{apnwatch_binary, app, scrub_aws_env, set_env, topic_arn, World};
 use lambda_runtime::{Context, LambdaEvent};

@@ -8,7 +8,7 @@ use apnwatch::model::{
     Account, AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
     LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary,
 };
-use apnwatch::ports::Store;
+use apnwatch::ports::{Queries, Store};
 use apnwatch::store::DynamoStore;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TimeToLiveStatus, TransactWriteItem};

@@ -22,8 +22,8 @@ use apnwatch::fakes::FakePartnerCentral;
 use apnwatch::lambda::RESULT_LIST_LIMIT;
 use apnwatch::link::resolve;
 use apnwatch::model::{
-    Account, AccountChange, AccountRecord, AccountState, ChangeEvent, LinkDecision, LinkSource,
-    LinkState, OrgTree, OrgUnit, PendingAlert, RunSummary,
+    Account, AccountChange, AccountRecord, AccountState, LinkDecision, LinkSource, LinkState,
+    OrgTree, OrgUnit, PendingAlert, RunSummary,
 };
 use apnwatch::ports::{CommitOutcome, Notifier, OrgSource, Store, StoredState};
 use apnwatch::run::{run_once, Deps, RunOptions, RunReport};
@@ -334,14 +334,6 @@ impl Store for LeanStore {
         Ok(None)
     }
 
-    async fn accounts(&self, _state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
-        Ok(Vec::new())
-    }
-
-    async fn history(&self, _account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
-        Ok(Vec::new())
-    }
-
     async fn acquire_publish_lease(
         &self,
         _owner: &str,
@@ -369,10 +361,6 @@ impl Store for LeanStore {
 
     async fn put_run(&self, _summary: &RunSummary) -> Result<(), Error> {
         Ok(())
-    }
-
-    async fn runs(&self, _limit: usize) -> Result<Vec<RunSummary>, Error> {
-        Ok(Vec::new())
     }
 }
 

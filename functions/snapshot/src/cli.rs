@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::config::is_account_id;
 use crate::error::Error;
 use crate::model::LinkState;
-use crate::ports::Store;
+use crate::ports::{Queries, Store};
 use crate::run::RunOptions;
 use crate::views::{self, AccountView, EventView, RunView, SnapshotView};
 

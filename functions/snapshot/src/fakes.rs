@@ -1,4 +1,5 @@
-//! In-memory implementations of the ports, for unit tests of a whole run without AWS. They
+//! In-memory implementations of the ports, for unit tests of a whole run without AWS (and the
+//! benchmark, through the `test-util` feature; the product never compiles them). They
 //! keep the semantics the adapters promise (conditional writes on revisions, an exclusive
 //! publish lease, an outbox) so run-level rules are tested against the same contract.
 
@@ -13,7 +14,10 @@ use crate::link::PartnerCentralLinks;
 use crate::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
-use crate::ports::{CommitOutcome, Notifier, OrgSource, PartnerCentralSource, Store, StoredState};
+use crate::ports::{
+    CommitOutcome, Notifier, OrgSource, PartnerCentralSource, Queries, Store, StoredState,
+    LEASE_SECONDS,
+};
 
 fn fake_error(what: &str) -> crate::error::BoxError {
     Box::new(std::io::Error::other(what.to_string()))
@@ -131,30 +135,13 @@ impl Store for FakeStore {
         Ok(self.table.lock().unwrap().accounts.get(account_id).cloned())
     }
 
-    async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
-        let t = self.table.lock().unwrap();
-        Ok(t.accounts
-            .values()
-            .filter(|r| link_state.is_none_or(|s| !r.removed && r.link.state == s))
-            .cloned()
-            .collect())
-    }
-
-    async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
-        let t = self.table.lock().unwrap();
-        Ok(t.history
-            .iter()
-            .filter(|e| e.account_id == account_id)
-            .cloned()
-            .collect())
-    }
-
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        // As the adapter's condition: free, expired, or the caller's own.
         let mut t = self.table.lock().unwrap();
         match &t.lease {
-            Some((_, until)) if *until > now => Ok(false),
+            Some((holder, until)) if *until >= now && holder != owner => Ok(false),
             _ => {
-                t.lease = Some((owner.to_string(), now + Duration::minutes(5)));
+                t.lease = Some((owner.to_string(), now + Duration::seconds(LEASE_SECONDS)));
                 Ok(true)
             }
         }
@@ -190,6 +177,26 @@ impl Store for FakeStore {
     async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
         self.table.lock().unwrap().runs.push(summary.clone());
         Ok(())
+    }
+}
+
+impl Queries for FakeStore {
+    async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.accounts
+            .values()
+            .filter(|r| link_state.is_none_or(|s| !r.removed && r.link.state == s))
+            .cloned()
+            .collect())
+    }
+
+    async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.history
+            .iter()
+            .filter(|e| e.account_id == account_id)
+            .cloned()
+            .collect())
     }
 
     async fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, Error> {

@@ -26,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod error;
+#[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 pub mod lambda;
 pub mod link;
