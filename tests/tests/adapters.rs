@@ -95,7 +95,8 @@ async fn snapshot_walks_a_five_level_organization_with_tags() {
     let seeded = seed(&cfg).await;
 
     let source = OrganizationsSource::new(organizations_client(&cfg), 4);
-    let tree = source.snapshot(true).await.unwrap();
+    let walk = source.snapshot(true).await.unwrap();
+    let tree = walk.tree;
 
     // management + 23 prod + tagged + deep + closing
     assert_eq!(tree.accounts.len(), 1 + PROD_ACCOUNTS + 3);
@@ -165,12 +166,13 @@ async fn snapshot_walks_a_five_level_organization_with_tags() {
     // ListTagsForResource per account.
     let units = tree.units.len() as u64;
     let accounts = tree.accounts.len() as u64;
-    assert_eq!(source.calls(), 1 + 1 + 2 * units + 1 + accounts);
+    assert_eq!(walk.calls, 1 + 1 + 2 * units + 1 + accounts);
 
     // Without tags: no ListTagsForResource at all, and the tree is otherwise the same.
     let untagged = OrganizationsSource::new(organizations_client(&cfg), 1);
-    let tree2 = untagged.snapshot(false).await.unwrap();
-    assert_eq!(untagged.calls(), 1 + 1 + 2 * units + 1);
+    let walk2 = untagged.snapshot(false).await.unwrap();
+    let tree2 = walk2.tree;
+    assert_eq!(walk2.calls, 1 + 1 + 2 * units + 1);
     assert!(tree2.accounts.iter().all(|a| a.tags.is_empty()));
     assert_eq!(tree2.units, tree.units);
     assert_eq!(
@@ -245,7 +247,7 @@ async fn org_role_is_assumed_with_its_session_name() {
         .snapshot(false)
         .await
         .unwrap();
-    assert_eq!(tree.accounts.len(), 2);
+    assert_eq!(tree.tree.accounts.len(), 2);
 }
 
 /// A role that cannot be assumed fails the walk with the credentials hint, not a network

@@ -25,7 +25,7 @@ use apnwatch::model::{
     Account, AccountChange, AccountRecord, AccountState, LinkDecision, LinkSource, LinkState,
     OrgTree, OrgUnit, PendingAlert, RunSummary,
 };
-use apnwatch::ports::{CommitOutcome, Notifier, OrgSource, Store, StoredState};
+use apnwatch::ports::{CommitOutcome, Notifier, OrgSnapshot, OrgSource, Store, StoredState};
 use apnwatch::run::{run_once, Deps, RunOptions, RunReport};
 use apnwatch::views::SnapshotView;
 use chrono::{DateTime, Utc};
@@ -298,8 +298,11 @@ fn whole_run_child(spec: &str) {
 struct LeanOrg(OrgTree);
 
 impl OrgSource for LeanOrg {
-    async fn snapshot(&self, _with_tags: bool) -> Result<OrgTree, Error> {
-        Ok(self.0.clone())
+    async fn snapshot(&self, _with_tags: bool) -> Result<OrgSnapshot, Error> {
+        Ok(OrgSnapshot {
+            tree: self.0.clone(),
+            calls: 0,
+        })
     }
 }
 

@@ -15,8 +15,8 @@ use crate::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
 use crate::ports::{
-    CommitOutcome, Notifier, OrgSource, PartnerCentralSource, Queries, Store, StoredState,
-    LEASE_SECONDS,
+    CommitOutcome, Notifier, OrgSnapshot, OrgSource, PartnerCentralSource, Queries, Store,
+    StoredState, LEASE_SECONDS,
 };
 
 fn fake_error(what: &str) -> crate::error::BoxError {
@@ -40,7 +40,7 @@ impl FakeOrg {
 }
 
 impl OrgSource for FakeOrg {
-    async fn snapshot(&self, _with_tags: bool) -> Result<OrgTree, Error> {
+    async fn snapshot(&self, _with_tags: bool) -> Result<OrgSnapshot, Error> {
         if *self.fail.lock().unwrap() {
             return Err(Error::Organizations {
                 operation: "ListAccountsForParent",
@@ -48,7 +48,10 @@ impl OrgSource for FakeOrg {
                 source: fake_error("TooManyRequestsException"),
             });
         }
-        Ok(self.tree.lock().unwrap().clone())
+        Ok(OrgSnapshot {
+            tree: self.tree.lock().unwrap().clone(),
+            calls: 0,
+        })
     }
 }
 

@@ -172,8 +172,8 @@ impl PartnerCentralSource for PartnerCentralAdapter {
     }
 }
 
-/// The sets the resolver needs, from the raw summaries. An ACTIVE connection wins over a
-/// CANCELED one and over a pending invitation for the same account.
+/// The sets the resolver needs, from the raw summaries; which status wins for one account is
+/// decided in `link` ([`PartnerCentralLinks::new`]).
 fn gather(
     primary_account_id: String,
     connections: &[ConnectionSummary],
@@ -205,7 +205,7 @@ fn gather(
         {
             continue;
         }
-        if is_account_id(&i.other_participant_identifier) {
+        if crate::config::is_account_id(&i.other_participant_identifier) {
             pending.insert(i.other_participant_identifier.clone());
         } else {
             debug!(
@@ -214,18 +214,7 @@ fn gather(
             );
         }
     }
-    canceled.retain(|a| !active.contains(a));
-    pending.retain(|a| !active.contains(a));
-    PartnerCentralLinks {
-        primary_account_id,
-        active,
-        canceled,
-        pending,
-    }
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+    PartnerCentralLinks::new(primary_account_id, active, canceled, pending)
 }
 
 /// What the user should do, by what failed.

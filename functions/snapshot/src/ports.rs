@@ -16,7 +16,15 @@ use crate::model::{
 
 /// Reads the whole organization. Fails rather than return a partial tree.
 pub trait OrgSource {
-    fn snapshot(&self, with_tags: bool) -> impl Future<Output = Result<OrgTree, Error>> + Send;
+    fn snapshot(&self, with_tags: bool) -> impl Future<Output = Result<OrgSnapshot, Error>> + Send;
+}
+
+/// One walk of the organization: the tree, and what it cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgSnapshot {
+    pub tree: OrgTree,
+    /// Organizations requests this walk made, each page counted (SDK retries are not).
+    pub calls: u64,
 }
 
 /// Reads the partner's SUBSIDIARY connections and invitations.
