@@ -294,3 +294,16 @@ async fn binary_snapshot_then_accounts_print_json() {
         .any(|x| x["account_id"] == a.as_str()));
     assert_eq!(world.alerts.received().await.len(), 1);
 }
+
+/// `history` with something that is not a 12-digit account id is a usage error from the
+/// argument parser, before any table is read.
+#[test]
+fn history_of_a_malformed_id_is_a_usage_error() {
+    let err = Cli::try_parse_from(["apnwatch", "history", "12345"]).unwrap_err();
+
+    assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+    assert!(
+        err.to_string().contains("\"12345\" is not an account id"),
+        "{err}"
+    );
+}

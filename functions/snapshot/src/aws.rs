@@ -162,6 +162,13 @@ pub(crate) enum PageError<E> {
 
 /// Calls `page` with `None`, then with each `NextToken` it returns, until there is none.
 /// A page may be empty and still carry a token (AWS does that): it is followed too.
+///
+/// Hand-written on purpose, not the SDK's `into_paginator()`: the SDK paginator stops
+/// silently, without an error, when a service hands back the token it was sent (its
+/// `stop_on_duplicate_token`, on by default, in every generated `paginator.rs`). For the
+/// walk that would mean a truncated list of accounts treated as complete, and every account
+/// after the cut recorded as REMOVED. Here a repeated token is an error ([`RepeatedToken`])
+/// and the run changes nothing.
 pub(crate) async fn all_pages<T, E, Fut>(
     mut page: impl FnMut(Option<String>) -> Fut,
 ) -> Result<Vec<T>, PageError<E>>

@@ -2,6 +2,7 @@
 //! invoke. All logic lives in the library.
 
 use apnwatch::app::App;
+use apnwatch::lambda::Failed;
 use lambda_runtime::{service_fn, tracing, Error};
 
 #[tokio::main]
@@ -10,6 +11,7 @@ async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let app = App::from_env()
         .await
-        .inspect_err(|e| tracing::error!(error = %e.one_line(), "cannot start"))?;
-    lambda_runtime::run(service_fn(|event| apnwatch::lambda::handler(&app, event))).await
+        .map_err(Failed)
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start"))?;
+    lambda_runtime::run(service_fn(|event| apnwatch::lambda::invoke(&app, event))).await
 }

@@ -79,12 +79,12 @@ impl Walk<'_> {
         self.calls.load(Ordering::Relaxed)
     }
 
-    fn count(&self) {
+    fn count_call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
     async fn walk(&self, with_tags: bool) -> Result<OrgTree, Error> {
-        self.count();
+        self.count_call();
         let org = self
             .client
             .describe_organization()
@@ -263,7 +263,7 @@ impl Walk<'_> {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         all_pages(|token| {
-            self.count();
+            self.count_call();
             page(token)
         })
         .await
