@@ -35,9 +35,9 @@ trap 'exit 130' INT TERM
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 SECONDS=0
 
-step "Building the release CLI (cargo build --release --bin apnwatch)"
+step "Building the release CLI (cargo build --release --features cli --bin apnwatch)"
 start=$SECONDS
-cargo build --release -p apn-link-watch --bin apnwatch
+cargo build --release -p apn-link-watch --features cli --bin apnwatch
 APNWATCH="${CARGO_TARGET_DIR:-$ROOT/target}/release/apnwatch"
 echo "built $APNWATCH in $((SECONDS - start)) s ($(du -k "$APNWATCH" | cut -f1) KiB)"
 

@@ -229,7 +229,14 @@ pub fn apnwatch_binary() -> PathBuf {
         .expect("test executables live in target/<profile>/deps");
     let bin = profile_dir.join(format!("apnwatch{}", std::env::consts::EXE_SUFFIX));
     BUILT.get_or_init(|| {
-        crate::env::cargo_build(&["--package", "apn-link-watch", "--bin", "apnwatch"]);
+        crate::env::cargo_build(&[
+            "--package",
+            "apn-link-watch",
+            "--features",
+            "cli",
+            "--bin",
+            "apnwatch",
+        ]);
     });
     assert!(
         bin.exists(),

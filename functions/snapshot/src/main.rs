@@ -1,6 +1,10 @@
 //! The Lambda function: configuration and clients once per cold start, then one run per
 //! invoke. All logic lives in the library.
 
+// The layout of `main`'s future nests the SDK's configuration loading and the runtime's
+// service stack deeply enough to pass rustc's default limit (128).
+#![recursion_limit = "256"]
+
 use apnwatch::app::App;
 use apnwatch::lambda::Failed;
 use lambda_runtime::{service_fn, tracing, Error};
