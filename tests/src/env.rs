@@ -2,8 +2,9 @@
 //! product's environment, kept per test rather than in the process), temporary directories,
 //! and the start deadline and stop helper every server shares.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -69,6 +70,48 @@ pub(crate) fn stop(child: &mut Child) {
 
 /// How long a server may take to start answering.
 pub(crate) const START_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Waits until something accepts connections on 127.0.0.1:`port`. Panics, with `output()`
+/// (what the server printed), when `child` exits first or `within` passes.
+pub fn wait_until_listening(
+    what: &str,
+    child: &mut Child,
+    port: u16,
+    within: Duration,
+    output: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited with {status} before listening:\n{}",
+                output()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on 127.0.0.1:{port} within {within:?}:\n{}",
+            output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The first line `child` prints on its (piped) stdout, or `None` when it prints none
+/// within `within`: how a server started on port 0 says it is ready.
+pub fn first_line(child: &mut Child, within: Duration) -> Option<String> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(within).ok()
+}
 
 /// Building a binary (`cargo build`) on a cold target directory.
 const BUILD_DEADLINE: Duration = Duration::from_secs(900);

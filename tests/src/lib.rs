@@ -54,10 +54,14 @@ pub mod world;
 pub use apnwatch;
 
 pub use alerts::{Alerts, Received, TOPIC};
-pub use env::{cargo_build, free_port, set_env, workspace_dir, TempDir};
+pub use env::{
+    cargo_build, first_line, free_port, set_env, wait_until_listening, workspace_dir, TempDir,
+};
 pub use moto::{harness_sdk_config, topic_arn, Moto, MOTO_ACCOUNT, REGION};
 pub use org::Org;
 pub use partner_central::{FakePartnerCentral, PcRequest};
 pub use proxy::Proxy;
 pub use table::{s, Item, Table};
-pub use world::{apnwatch_binary, app, deployed_env, scrub_aws_env, sdk_config, World, TABLE};
+pub use world::{
+    apnwatch_binary, app, deployed_env, records, scrub_aws_env, sdk_config, World, TABLE,
+};

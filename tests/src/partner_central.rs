@@ -1,13 +1,11 @@
 //! `infra/fake_partner_central.py` as a test drives it: started from a fixture on a
 //! kernel-chosen port, the fixture replaced between runs, and the requests it received.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 
 use serde_json::Value;
 
-use crate::env::{stop, workspace_dir, TempDir, START_DEADLINE};
+use crate::env::{first_line, stop, workspace_dir, TempDir, START_DEADLINE};
 
 /// `infra/fake_partner_central.py` on a kernel-chosen port. It re-reads its fixture on every
 /// request, so [`FakePartnerCentral::set_fixture`] takes effect on the next run.
@@ -53,17 +51,10 @@ impl FakePartnerCentral {
             url: String::new(),
             dir,
         };
-        let stdout = fake.child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        match rx.recv_timeout(START_DEADLINE) {
-            Ok(line) if line.trim() == "ready" => {}
-            Ok(line) => panic!("fake Partner Central did not start (printed {line:?})"),
-            Err(_) => panic!("fake Partner Central not ready within {START_DEADLINE:?}"),
+        match first_line(&mut fake.child, START_DEADLINE) {
+            Some(line) if line.trim() == "ready" => {}
+            Some(line) => panic!("fake Partner Central did not start (printed {line:?})"),
+            None => panic!("fake Partner Central not ready within {START_DEADLINE:?}"),
         }
         let port = std::fs::read_to_string(&port_file).expect("port file");
         fake.url = format!("http://127.0.0.1:{}", port.trim());

@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use apnwatch::app::App;
 use apnwatch::config::Config;
+use apnwatch::model::AccountRecord;
+use apnwatch::ports::Queries;
 use apnwatch::run::{RunOptions, RunReport};
 use aws_types::os_shim_internal::Env;
 
@@ -169,6 +171,20 @@ async fn app_from(env: BTreeMap<String, String>, tweak: impl FnOnce(&mut Config)
         .unwrap_or_else(|e| panic!("the test's environment is not a valid configuration: {e}"));
     tweak(&mut config);
     App::new(config, &sdk_config(&env).await).await
+}
+
+/// Current account records by id, as `apnwatch accounts` reads them (through the product's
+/// store, from the world started last on this thread).
+pub async fn records() -> BTreeMap<String, AccountRecord> {
+    app()
+        .await
+        .store()
+        .accounts(None)
+        .await
+        .expect("read accounts")
+        .into_iter()
+        .map(|r| (r.account.id.clone(), r))
+        .collect()
 }
 
 /// Runs `f` on the environment of the world started last on this thread.

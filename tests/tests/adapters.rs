@@ -411,16 +411,24 @@ async fn partner_central(
         Some(retry) => base.to_builder().retry_config(retry).build(),
         None => base,
     };
+    let (pc, sts) = primary_session_clients(&base).await;
+    PartnerCentralAdapter::new(pc, sts, catalog)
+}
+
+/// The Partner Central clients of a session on the role of [`PRIMARY`] (with its external
+/// id), assumed with `base`'s credentials through STS.
+async fn primary_session_clients(
+    base: &SdkConfig,
+) -> (aws_sdk_partnercentralaccount::Client, aws_sdk_sts::Client) {
     let assumed = assume_role_config(
-        &base,
+        base,
         &format!("arn:aws:iam::{PRIMARY}:role/partner-central-reader"),
         PARTNER_CENTRAL_SESSION_NAME,
         Some("apn-link-watch"),
         None,
     )
     .await;
-    let (pc, sts) = partner_central_clients(&assumed);
-    PartnerCentralAdapter::new(pc, sts, catalog)
+    partner_central_clients(&assumed)
 }
 
 async fn base_config(moto: &Moto, fake: &FakePartnerCentral, region: &str) -> SdkConfig {
@@ -546,15 +554,7 @@ async fn partner_central_session_wired_from_environment() {
     let fake = FakePartnerCentral::start(fixture());
     let base = base_config(&moto, &fake, "ap-southeast-2").await;
     assert_eq!(base.retry_config().unwrap().max_attempts(), 8);
-    let assumed = assume_role_config(
-        &base,
-        &format!("arn:aws:iam::{PRIMARY}:role/partner-central-reader"),
-        PARTNER_CENTRAL_SESSION_NAME,
-        Some("apn-link-watch"),
-        None,
-    )
-    .await;
-    let (pc, sts) = partner_central_clients(&assumed);
+    let (pc, sts) = primary_session_clients(&base).await;
 
     assert_eq!(
         sts.config().region().map(|r| r.as_ref()),

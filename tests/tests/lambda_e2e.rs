@@ -13,17 +13,14 @@
 //! started when this test drops its handle, panics, or dies.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::{
-    cargo_build, free_port, http, s, scrub_aws_env, workspace_dir, Item, TempDir, World,
-    MOTO_ACCOUNT,
+    cargo_build, first_line, free_port, http, s, scrub_aws_env, wait_until_listening,
+    workspace_dir, Item, TempDir, World, MOTO_ACCOUNT,
 };
 use serde_json::Value;
 
@@ -311,7 +308,6 @@ impl Watch {
             .spawn()
             .expect("start python3 infra/lambda_e2e_support/watch_supervisor.py");
         let stdin = supervisor.stdin.take();
-        let stdout = supervisor.stdout.take().expect("piped stdout");
         // Owned from here on: Drop stops it even if a wait below panics.
         let mut watch = Watch {
             supervisor,
@@ -320,44 +316,27 @@ impl Watch {
             dir,
         };
 
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        match rx.recv_timeout(LISTEN_DEADLINE) {
-            Ok(line) if line.starts_with("started ") => {}
-            Ok(line) => panic!(
+        match first_line(&mut watch.supervisor, LISTEN_DEADLINE) {
+            Some(line) if line.starts_with("started ") => {}
+            Some(line) => panic!(
                 "the watch supervisor did not start cargo-lambda (printed {line:?}):\n{}",
                 watch.output()
             ),
-            Err(_) => panic!("the watch supervisor printed nothing in {LISTEN_DEADLINE:?}"),
+            None => panic!("the watch supervisor printed nothing in {LISTEN_DEADLINE:?}"),
         }
         watch.wait_until_listening();
         watch
     }
 
     fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + LISTEN_DEADLINE;
-        loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.supervisor.try_wait() {
-                panic!(
-                    "cargo lambda watch exited with {status} before listening:\n{}",
-                    self.output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch did not listen on 127.0.0.1:{} within {LISTEN_DEADLINE:?}:\n{}",
-                self.port,
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let log = self.dir.path().join("watch.log");
+        wait_until_listening(
+            "cargo lambda watch",
+            &mut self.supervisor,
+            self.port,
+            LISTEN_DEADLINE,
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+        );
     }
 
     /// Invokes the function through the Lambda Invoke API path and returns the HTTP status

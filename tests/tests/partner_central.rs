@@ -2,12 +2,10 @@
 //! and invitations from the fake Partner Central (`infra/fake_partner_central.py`, reached
 //! through `AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT`) and the caller identity from moto's STS.
 
-use std::collections::BTreeMap;
-
 use apnwatch::model::{AccountRecord, ChangeKind, LinkSource, LinkState};
 use apnwatch::ports::Queries;
 use apnwatch::run::RunOptions;
-use integration_tests::{app, set_env, FakePartnerCentral, World, MOTO_ACCOUNT};
+use integration_tests::{app, records, set_env, FakePartnerCentral, World, MOTO_ACCOUNT};
 use serde_json::{json, Value};
 
 /// A fixture for the fake: `(account id, status)` connections and invitations.
@@ -31,18 +29,6 @@ async fn start() -> (World, FakePartnerCentral) {
         ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
     ]);
     (world, pc)
-}
-
-async fn records() -> BTreeMap<String, AccountRecord> {
-    app()
-        .await
-        .store()
-        .accounts(None)
-        .await
-        .expect("read accounts")
-        .into_iter()
-        .map(|r| (r.account.id.clone(), r))
-        .collect()
 }
 
 fn link(r: &AccountRecord) -> (LinkState, LinkSource) {

@@ -9,22 +9,9 @@ use apnwatch::model::{
 };
 use apnwatch::ports::Queries;
 use apnwatch::run::RunOptions;
-use integration_tests::{apnwatch_binary, app, scrub_aws_env, set_env, topic_arn, World};
+use integration_tests::{apnwatch_binary, app, records, scrub_aws_env, set_env, topic_arn, World};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
-
-/// Current account records by id, as `apnwatch accounts` reads them.
-async fn records() -> BTreeMap<String, AccountRecord> {
-    app()
-        .await
-        .store()
-        .accounts(None)
-        .await
-        .expect("read accounts")
-        .into_iter()
-        .map(|r| (r.account.id.clone(), r))
-        .collect()
-}
 
 async fn history(account_id: &str) -> Vec<ChangeEvent> {
     app()
