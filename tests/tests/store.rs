@@ -455,43 +455,13 @@ async fn ack_removes_only_sent_alerts() {
 }
 
 /// One run at a time holds the publish lease; it frees up when released or after five
-/// minutes, and a run cannot release another run's lease.
+/// minutes, and a run cannot release another run's lease (the contract the fake keeps too).
 #[tokio::test]
 async fn publish_lease_is_exclusive() {
     let moto = Moto::start();
     let (store, _) = moto.store().await;
-    let now = at("2026-11-27T12:00:00.000Z");
-    let minutes = |m: i64| now + chrono::Duration::minutes(m);
 
-    assert!(store.acquire_publish_lease("run-a", now).await.unwrap());
-    assert!(!store
-        .acquire_publish_lease("run-b", minutes(1))
-        .await
-        .unwrap());
-    assert!(store
-        .acquire_publish_lease("run-a", minutes(1))
-        .await
-        .unwrap());
-    // run-a's renewed lease lasts until 12:06.
-    assert!(!store
-        .acquire_publish_lease("run-b", minutes(5))
-        .await
-        .unwrap());
-    assert!(store
-        .acquire_publish_lease("run-b", minutes(7))
-        .await
-        .unwrap());
-
-    store.release_publish_lease("run-a").await.unwrap();
-    assert!(!store
-        .acquire_publish_lease("run-c", minutes(8))
-        .await
-        .unwrap());
-    store.release_publish_lease("run-b").await.unwrap();
-    assert!(store
-        .acquire_publish_lease("run-c", minutes(8))
-        .await
-        .unwrap());
+    apnwatch::fakes::check_publish_lease_contract(&store).await;
 }
 
 /// Runs list most recent first, as many as asked; a table with a run but no account is no

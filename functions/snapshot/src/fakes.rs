@@ -230,3 +230,58 @@ impl Notifier for FakeNotifier {
         Ok(format!("msg-{}", p.len()))
     }
 }
+
+/// The publish lease's contract, which [`FakeStore`] and the DynamoDB adapter both keep (the
+/// store tests run it against moto): one run at a time holds the lease; the holder may
+/// renew its own live lease; it frees up when released or [`LEASE_SECONDS`] after it was
+/// last taken; a run cannot release another run's lease.
+pub async fn check_publish_lease_contract<S: Store>(store: &S) {
+    let now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().expect("timestamp");
+    let minutes = |m: i64| now + Duration::minutes(m);
+    let lease_minutes = LEASE_SECONDS / 60;
+    let take = |owner: &'static str, at: DateTime<Utc>| {
+        let store = &store;
+        async move {
+            store
+                .acquire_publish_lease(owner, at)
+                .await
+                .expect("acquire")
+        }
+    };
+
+    assert!(take("run-a", now).await, "a free lease is taken");
+    assert!(
+        !take("run-b", minutes(1)).await,
+        "a live lease is exclusive"
+    );
+    assert!(take("run-a", minutes(1)).await, "the holder renews its own");
+    assert!(
+        !take("run-b", minutes(lease_minutes)).await,
+        "the renewed lease lasts from its renewal"
+    );
+    assert!(
+        take("run-b", minutes(lease_minutes + 2)).await,
+        "an expired lease is free"
+    );
+    store.release_publish_lease("run-a").await.expect("release");
+    assert!(
+        !take("run-c", minutes(lease_minutes + 3)).await,
+        "a run cannot release another's lease"
+    );
+    store.release_publish_lease("run-b").await.expect("release");
+    assert!(
+        take("run-c", minutes(lease_minutes + 3)).await,
+        "a released lease is free"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fake's publish lease keeps the adapter's contract.
+    #[tokio::test]
+    async fn fake_lease_keeps_the_contract() {
+        check_publish_lease_contract(&FakeStore::default()).await;
+    }
+}
