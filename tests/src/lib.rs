@@ -59,7 +59,7 @@ pub use env::{
 };
 pub use moto::{harness_sdk_config, topic_arn, Moto, MOTO_ACCOUNT, REGION};
 pub use org::Org;
-pub use partner_central::{FakePartnerCentral, PcRequest};
+pub use partner_central::{pc_fixture, FakePartnerCentral, PcRequest};
 pub use proxy::Proxy;
 pub use table::{s, Item, Table};
 pub use world::{

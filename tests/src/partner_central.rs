@@ -3,7 +3,7 @@
 
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::env::{first_line, stop, workspace_dir, TempDir, START_DEADLINE};
 
@@ -96,6 +96,19 @@ impl Drop for FakePartnerCentral {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
+}
+
+/// The fake's fixture (see `infra/fake_partner_central.py`): catalog `AWS`, two entries per
+/// page, no injected failure, and these `(account id, status)` SUBSIDIARY connections and
+/// invitations. Tests adjust the JSON for the rest (`fail`, `catalog`, ...).
+pub fn pc_fixture(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -> Value {
+    let entries = |list: &[(&str, &str)]| {
+        list.iter()
+            .map(|(id, status)| json!({"account_id": id, "status": status}))
+            .collect::<Vec<_>>()
+    };
+    json!({"catalog": "AWS", "page_size": 2, "fail": null,
+           "connections": entries(connections), "invitations": entries(invitations)})
 }
 
 fn write_fixture(dir: &TempDir, fixture: &Value) {

@@ -20,8 +20,8 @@ use apnwatch::ports::{Notifier, OrgSource, PartnerCentralSource};
 use aws_config::retry::RetryConfig;
 use aws_config::SdkConfig;
 use integration_tests::{
-    deployed_env, free_port, harness_sdk_config as sdk_config, sdk_config as function_sdk_config,
-    Alerts, FakePartnerCentral, Moto, Org, PcRequest,
+    deployed_env, free_port, harness_sdk_config as sdk_config, pc_fixture,
+    sdk_config as function_sdk_config, Alerts, FakePartnerCentral, Moto, Org, PcRequest,
 };
 use serde_json::{json, Value};
 
@@ -376,24 +376,21 @@ const PRIMARY: &str = "999988887777";
 /// What every Partner Central test reads: active, canceled (and re-activated), pending,
 /// expired and rejected SUBSIDIARY links, two per page.
 fn fixture() -> Value {
-    json!({
-        "catalog": "AWS",
-        "page_size": 2,
-        "fail": null,
-        "connections": [
-            {"account_id": "111111111111", "status": "ACTIVE"},
-            {"account_id": "222222222222", "status": "CANCELED"},
-            {"account_id": "333333333333", "status": "ACTIVE"},
-            {"account_id": "333333333333", "status": "CANCELED"},
-            {"account_id": "444444444444", "status": "ACTIVE"}
+    pc_fixture(
+        &[
+            ("111111111111", "ACTIVE"),
+            ("222222222222", "CANCELED"),
+            ("333333333333", "ACTIVE"),
+            ("333333333333", "CANCELED"),
+            ("444444444444", "ACTIVE"),
         ],
-        "invitations": [
-            {"account_id": "555555555555", "status": "PENDING"},
-            {"account_id": "444444444444", "status": "PENDING"},
-            {"account_id": "666666666666", "status": "EXPIRED"},
-            {"account_id": "777777777777", "status": "REJECTED"}
-        ]
-    })
+        &[
+            ("555555555555", "PENDING"),
+            ("444444444444", "PENDING"),
+            ("666666666666", "EXPIRED"),
+            ("777777777777", "REJECTED"),
+        ],
+    )
 }
 
 /// Wired as deployed, from a function environment in `region`: every endpoint is moto

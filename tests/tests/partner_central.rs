@@ -5,19 +5,10 @@
 use apnwatch::model::{AccountRecord, ChangeKind, LinkSource, LinkState};
 use apnwatch::ports::Queries;
 use apnwatch::run::RunOptions;
-use integration_tests::{app, records, set_env, FakePartnerCentral, World, MOTO_ACCOUNT};
+use integration_tests::{
+    app, pc_fixture as fixture, records, set_env, FakePartnerCentral, World, MOTO_ACCOUNT,
+};
 use serde_json::{json, Value};
-
-/// A fixture for the fake: `(account id, status)` connections and invitations.
-fn fixture(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -> Value {
-    let entries = |list: &[(&str, &str)]| {
-        list.iter()
-            .map(|(id, status)| json!({"account_id": id, "status": status}))
-            .collect::<Vec<_>>()
-    };
-    json!({"catalog": "AWS", "page_size": 2, "fail": null,
-           "connections": entries(connections), "invitations": entries(invitations)})
-}
 
 /// moto, the fake with an empty fixture, and the function configured to ask Partner Central
 /// first, then the tag.
