@@ -78,7 +78,7 @@ fmt-check: ## Check formatting (cargo fmt --check)
 	cargo fmt --all -- --check
 
 clippy: ## Lint every target; warnings are errors
-	cargo clippy --workspace --all-targets --features apn-link-watch/test-util -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 
 unit: ## Unit tests only (library tests, no servers)
 ifeq ($(HAVE_NEXTEST),yes)
