@@ -87,16 +87,18 @@ else
 	cargo test --workspace --lib
 endif
 
-# Integration tests set per-process environment variables (the SDK's own AWS_ENDPOINT_URL
-# path, as deployed), so each test needs its own process: nextest gives exactly that. The CLI
-# binary is built first because two tests run it as a user would; the Lambda end-to-end test
-# needs cargo-lambda.
+# Tests share nothing but the machine: each starts its own servers and keeps the product's
+# environment in its World, so plain `cargo test` runs them too; cargo-nextest, when
+# installed, runs them faster (one process per test, all in parallel). The CLI binary is
+# built first because tests run it as a user would; the Lambda end-to-end test needs
+# cargo-lambda.
 integration: venv $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## All tests, integration ones included (moto + fake Partner Central + cargo lambda watch)
-ifneq ($(HAVE_NEXTEST),yes)
-	@echo "cargo-nextest is required (one process per test): cargo install cargo-nextest --locked" >&2; exit 1
-endif
 	cargo build --workspace --bins
+ifeq ($(HAVE_NEXTEST),yes)
 	cargo nextest run --workspace
+else
+	cargo test --workspace
+endif
 
 templates: $(TOOL_STAMPS) ## Lint the CloudFormation/SAM templates (cfn-lint, sam validate --lint, checkov)
 	$(CFN_LINT) $(TEMPLATES)

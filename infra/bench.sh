@@ -4,7 +4,7 @@
 #      (infra/bench_scale.py): wall time, peak RSS, Organizations calls and account writes of
 #      a first run, an unchanged rerun, a run after adding accounts, and tags vs. no tags;
 #   2. the pure pipeline (link resolution, diff, alert text) on 1,000 / 10,000 / 50,000
-#      synthetic accounts: `cargo bench -p apn-link-watch --bench domain`.
+#      synthetic accounts: `cargo bench -p apn-link-watch --features test-util --bench domain`.
 # moto binds a free 127.0.0.1 port and is stopped by its PID when this script ends.
 # BENCH_ACCOUNTS and BENCH_OUS resize the seeded organization (defaults 1000 and 50).
 set -euo pipefail
@@ -35,9 +35,9 @@ trap 'exit 130' INT TERM
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 SECONDS=0
 
-step "Building the release CLI (cargo build --release --bin apnwatch)"
+step "Building the release CLI (cargo build --release --features cli --bin apnwatch)"
 start=$SECONDS
-cargo build --release -p apn-link-watch --bin apnwatch
+cargo build --release -p apn-link-watch --features cli --bin apnwatch
 APNWATCH="${CARGO_TARGET_DIR:-$ROOT/target}/release/apnwatch"
 echo "built $APNWATCH in $((SECONDS - start)) s ($(du -k "$APNWATCH" | cut -f1) KiB)"
 
@@ -57,8 +57,8 @@ step "The release CLI against moto (${BENCH_ACCOUNTS:-1000} accounts, ${BENCH_OU
 # moto is done: stop it now so it does not compete with the pure benchmark for the CPU.
 bash "$ROOT/infra/moto.sh" stop
 
-step "The pure pipeline (cargo bench -p apn-link-watch --bench domain)"
-cargo bench -p apn-link-watch --bench domain
+step "The pure pipeline (cargo bench -p apn-link-watch --features test-util --bench domain)"
+cargo bench -p apn-link-watch --features test-util --bench domain
 
 step "Done in ${SECONDS} s"
 echo "CLI run outputs, stderr and /usr/bin/time reports: $STATE"

@@ -42,7 +42,7 @@ for k in sys.argv[2].split("."):
 print(v)' "$@"; }
 
 step "Building the apnwatch CLI"
-cargo build --quiet -p apn-link-watch --bin apnwatch
+cargo build --quiet -p apn-link-watch --features cli --bin apnwatch
 APNWATCH="${CARGO_TARGET_DIR:-$ROOT/target}/debug/apnwatch"
 
 rm -rf "$STATE"

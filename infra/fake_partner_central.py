@@ -12,11 +12,14 @@ Fixture (JSON, re-read on every request so a test can change it between runs):
      "connections": [{"account_id": "111122223333", "status": "ACTIVE"}],
      "invitations": [{"account_id": "444455556666", "status": "PENDING"}]}
 Optional extras: "fail_count": N fails only the first N requests (then serves normally), to
-exercise the SDK's retries; per entry "name", "updated_at", "id".
+exercise the SDK's retries; "leading_empty_page": true answers a first request (no NextToken)
+with an empty page that still carries a token, as AWS APIs may; per entry "name",
+"updated_at", "id".
 
 Run: python3 infra/fake_partner_central.py --port PORT --fixture FILE --log REQUESTS.jsonl
 Prints `ready` on stdout once listening on 127.0.0.1. With --port 0 the kernel picks the port;
---port-file writes it for the caller. Each request appends {"target": ..., "body": ...} to the log.
+--port-file writes it for the caller. Each request appends {"target": ..., "body": ...,
+"authorization": ...} to the log (the SigV4 header says which region the request was signed for).
 """
 
 from __future__ import annotations
@@ -144,10 +147,10 @@ class Fake:
                 raise ValueError(f"fixture: invitation status must be one of {sorted(INVITATION_STATUSES)}: {i}")
         return fx
 
-    def log(self, target: str, body) -> None:
+    def log(self, target: str, body, authorization: str) -> None:
         if not self.log_path:
             return
-        line = json.dumps({"target": target, "body": body}, sort_keys=True)
+        line = json.dumps({"target": target, "body": body, "authorization": authorization}, sort_keys=True)
         with self.lock, open(self.log_path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
 
@@ -183,6 +186,9 @@ class Fake:
             if not isinstance(max_results, int) or not 1 <= max_results <= 100:
                 raise ApiError("ValidationException", "MaxResults must be between 1 and 100.")
             page = min(page, max_results)
+        out_key = "ConnectionSummaries" if target == LIST_CONNECTIONS else "ConnectionInvitationSummaries"
+        if not body.get("NextToken") and fx.get("leading_empty_page"):
+            return {out_key: [], "NextToken": encode_token(target, 0)}
         offset = decode_token(target, body["NextToken"]) if body.get("NextToken") else 0
 
         wanted_ids = body.get("OtherParticipantIdentifiers")
@@ -204,7 +210,6 @@ class Fake:
             items = [i for i in items if i["account_id"] in wanted_ids]
 
         chunk = items[offset : offset + page]
-        out_key = "ConnectionSummaries" if target == LIST_CONNECTIONS else "ConnectionInvitationSummaries"
         render = connection_summary if target == LIST_CONNECTIONS else invitation_summary
         out = {out_key: [render(fx["catalog"], e) for e in chunk]}
         if offset + page < len(items):
@@ -244,7 +249,7 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        self.fake.log(target, body)
+        self.fake.log(target, body, self.headers.get("Authorization", ""))
         try:
             if self.path.split("?")[0] != "/":
                 raise ApiError("UnknownOperationException", f"awsJson1_0 posts to /, not {self.path}.")

@@ -19,6 +19,8 @@ pub struct Alerts {
 /// One message as an SQS subscriber got it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// SNS's message id, as `Publish` returned it.
+    pub message_id: String,
     pub subject: String,
     /// The `sqs` key of the published document: schema `apn-link-watch/alert/v1`.
     pub message: Value,
@@ -50,7 +52,7 @@ impl Received {
 }
 
 impl Alerts {
-    pub(crate) async fn create(cfg: &SdkConfig) -> Alerts {
+    pub async fn create(cfg: &SdkConfig) -> Alerts {
         let sns = aws_sdk_sns::Client::new(cfg);
         let sqs = aws_sdk_sqs::Client::new(cfg);
         let topic_arn = sns
@@ -115,6 +117,10 @@ impl Alerts {
                     serde_json::from_str(envelope["Message"].as_str().expect("envelope Message"))
                         .expect("the sqs key is JSON");
                 out.push(Received {
+                    message_id: envelope["MessageId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                     subject: envelope["Subject"].as_str().unwrap_or_default().to_string(),
                     message,
                 });

@@ -1,11 +1,14 @@
-//! The test's surroundings: the workspace directory, free ports, changing the process
-//! environment (and the one-process-per-test guard that makes that sound), temporary
-//! directories, and the start deadline and stop helper every server shares.
+//! The test's surroundings: the workspace directory, free ports, [`set_env`] (the
+//! product's environment, kept per test rather than in the process), temporary directories,
+//! and the start deadline and stop helper every server shares.
 
+use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Child;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The workspace root (where `.venv`, `infra/` and `target/` live).
 pub fn workspace_dir() -> PathBuf {
@@ -23,36 +26,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Sets (`Some`) or removes (`None`) process environment variables.
+/// Sets (`Some`) or removes (`None`) variables in the environment the current test's
+/// [`World`](crate::World) gives the product (see [`World::set_env`](crate::World::set_env)).
 ///
-/// Why this is sound here, although `set_var` is `unsafe` from edition 2024 on: the danger
-/// is another thread reading the environment (e.g. libc's `getenv`) while it changes.
-/// - cargo-nextest runs every test in its own process, so no other test shares this
-///   environment; [`require_process_per_test`] refuses to run otherwise;
-/// - tests use `#[tokio::test]`'s current-thread runtime: SDK clients, their credential
-///   providers and the HTTP stack run on this very thread, and every endpoint is an IP
-///   literal, so no resolver thread is looking anything up;
-/// - the harness's own threads ([`Proxy`](crate::Proxy), the fake's stdout reader) only do
-///   socket and pipe I/O, and child processes get a copy of the environment when spawned;
-/// - callers set variables between runs, never while a request is in flight.
+/// The process environment is never touched, so tests can share a process: `cargo test`
+/// and cargo-nextest both work. Kept as a free function so tests written as
+/// `set_env(&[..]); app().await` read as before; it needs a `World` started on this thread.
 pub fn set_env(vars: &[(&str, Option<&str>)]) {
-    require_process_per_test();
-    for (key, value) in vars {
-        match value {
-            Some(v) => std::env::set_var(key, v),
-            None => std::env::remove_var(key),
-        }
-    }
-}
-
-/// Panics with instructions unless each test runs in its own process.
-pub fn require_process_per_test() {
-    let mode = std::env::var("NEXTEST_EXECUTION_MODE").unwrap_or_default();
-    assert!(
-        mode == "process-per-test",
-        "these tests set process environment variables and need one process per test: \
-         run them with `cargo nextest run -p integration-tests` (got NEXTEST_EXECUTION_MODE={mode:?})"
-    );
+    crate::world::with_current(|env| crate::world::set_vars(env, vars));
 }
 
 /// A directory under the system temp dir, removed on `Drop`.
@@ -89,3 +70,85 @@ pub(crate) fn stop(child: &mut Child) {
 
 /// How long a server may take to start answering.
 pub(crate) const START_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Waits until something accepts connections on 127.0.0.1:`port`. Panics, with `output()`
+/// (what the server printed), when `child` exits first or `within` passes.
+pub fn wait_until_listening(
+    what: &str,
+    child: &mut Child,
+    port: u16,
+    within: Duration,
+    output: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited with {status} before listening:\n{}",
+                output()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on 127.0.0.1:{port} within {within:?}:\n{}",
+            output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The first line `child` prints on its (piped) stdout, or `None` when it prints none
+/// within `within`: how a server started on port 0 says it is ready.
+pub fn first_line(child: &mut Child, within: Duration) -> Option<String> {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(within).ok()
+}
+
+/// Building a binary (`cargo build`) on a cold target directory.
+const BUILD_DEADLINE: Duration = Duration::from_secs(900);
+
+/// `cargo build <args>` in the workspace, for the binaries tests run as child processes: a
+/// compile error fails here with cargo's output rather than as a child that never answers.
+pub fn cargo_build(args: &[&str]) {
+    let started = Instant::now();
+    let mut child = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .arg("build")
+        .args(args)
+        .current_dir(workspace_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cargo build");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stderr.read_to_string(&mut out);
+        let _ = tx.send(out);
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for cargo build") {
+            break status;
+        }
+        if started.elapsed() > BUILD_DEADLINE {
+            stop(&mut child);
+            panic!("cargo build {args:?} took over {BUILD_DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let output = rx.recv().unwrap_or_default();
+    assert!(
+        status.success(),
+        "cargo build {args:?} failed ({status}):\n{output}"
+    );
+}

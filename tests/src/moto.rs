@@ -2,15 +2,13 @@
 //! default account and region make of names (ARNs), and the SDK configuration the
 //! harness's own clients use to reach it directly.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_organizations::config::Credentials;
 
-use crate::env::{free_port, stop, workspace_dir, TempDir, START_DEADLINE};
+use crate::env::{free_port, stop, wait_until_listening, workspace_dir, TempDir, START_DEADLINE};
 
 /// moto's default account: the caller of every unsigned-by-role request, hence the
 /// organization's management account and Partner Central's primary account.
@@ -65,25 +63,14 @@ impl Moto {
     }
 
     fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "moto_server exited with {status} before listening:\n{}",
-                    self.output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen on port {} within {START_DEADLINE:?}:\n{}",
-                self.port,
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let dir = self.dir.path().to_path_buf();
+        wait_until_listening(
+            "moto_server",
+            &mut self.child,
+            self.port,
+            START_DEADLINE,
+            || std::fs::read_to_string(dir.join("moto.log")).unwrap_or_default(),
+        );
     }
 
     /// What moto printed so far.

@@ -1,13 +1,11 @@
 //! `infra/fake_partner_central.py` as a test drives it: started from a fixture on a
 //! kernel-chosen port, the fixture replaced between runs, and the requests it received.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::env::{stop, workspace_dir, TempDir, START_DEADLINE};
+use crate::env::{first_line, stop, workspace_dir, TempDir, START_DEADLINE};
 
 /// `infra/fake_partner_central.py` on a kernel-chosen port. It re-reads its fixture on every
 /// request, so [`FakePartnerCentral::set_fixture`] takes effect on the next run.
@@ -23,6 +21,8 @@ pub struct PcRequest {
     /// `PartnerCentralAccount.<Operation>`.
     pub target: String,
     pub body: Value,
+    /// The SigV4 `Authorization` header: its scope names the region the request was signed for.
+    pub authorization: String,
 }
 
 impl FakePartnerCentral {
@@ -51,17 +51,10 @@ impl FakePartnerCentral {
             url: String::new(),
             dir,
         };
-        let stdout = fake.child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        match rx.recv_timeout(START_DEADLINE) {
-            Ok(line) if line.trim() == "ready" => {}
-            Ok(line) => panic!("fake Partner Central did not start (printed {line:?})"),
-            Err(_) => panic!("fake Partner Central not ready within {START_DEADLINE:?}"),
+        match first_line(&mut fake.child, START_DEADLINE) {
+            Some(line) if line.trim() == "ready" => {}
+            Some(line) => panic!("fake Partner Central did not start (printed {line:?})"),
+            None => panic!("fake Partner Central not ready within {START_DEADLINE:?}"),
         }
         let port = std::fs::read_to_string(&port_file).expect("port file");
         fake.url = format!("http://127.0.0.1:{}", port.trim());
@@ -83,6 +76,7 @@ impl FakePartnerCentral {
                 PcRequest {
                     target: v["target"].as_str().unwrap_or_default().to_string(),
                     body: v["body"].clone(),
+                    authorization: v["authorization"].as_str().unwrap_or_default().to_string(),
                 }
             })
             .collect()
@@ -102,6 +96,19 @@ impl Drop for FakePartnerCentral {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
+}
+
+/// The fake's fixture (see `infra/fake_partner_central.py`): catalog `AWS`, two entries per
+/// page, no injected failure, and these `(account id, status)` SUBSIDIARY connections and
+/// invitations. Tests adjust the JSON for the rest (`fail`, `catalog`, ...).
+pub fn pc_fixture(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -> Value {
+    let entries = |list: &[(&str, &str)]| {
+        list.iter()
+            .map(|(id, status)| json!({"account_id": id, "status": status}))
+            .collect::<Vec<_>>()
+    };
+    json!({"catalog": "AWS", "page_size": 2, "fail": null,
+           "connections": entries(connections), "invitations": entries(invitations)})
 }
 
 fn write_fixture(dir: &TempDir, fixture: &Value) {

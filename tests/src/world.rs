@@ -1,15 +1,29 @@
 //! The world of one test: moto behind the [`Proxy`], the organization, the alert topic and
-//! queue and the table, with the process environment of a deployed function pointing at
-//! them; and the product as a test drives it, the app built like the Lambda's ([`app`]) and
-//! the CLI binary ([`apnwatch_binary`]).
+//! queue and the table, and the environment a deployed function would have, pointed at
+//! them; and the product as a test drives it: the app built from that environment
+//! ([`World::app`], [`app`]) and the CLI binary ([`World::command`], [`apnwatch_binary`]).
+//!
+//! The environment is a map owned by the world, never the process environment: the
+//! product's [`Config`] is read from it with [`Config::from_lookup`] and the SDK
+//! configuration with [`apnwatch::aws::sdk_loader`] given the same map, so the SDK resolves
+//! region, credentials and `AWS_ENDPOINT_URL[_<SERVICE>]` exactly as it would from a real
+//! environment. Tests therefore share a process and plain `cargo test` runs them. Only a
+//! child process (the CLI binary, the Lambda under `cargo lambda watch`) gets the map as its
+//! real environment, through [`World::command`] / [`World::env`].
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use apnwatch::app::App;
+use apnwatch::config::Config;
+use apnwatch::model::AccountRecord;
+use apnwatch::ports::Queries;
 use apnwatch::run::{RunOptions, RunReport};
+use aws_types::os_shim_internal::Env;
 
 use crate::alerts::{Alerts, TOPIC};
-use crate::env::set_env;
 use crate::moto::{harness_sdk_config, topic_arn, Moto, REGION};
 use crate::org::Org;
 use crate::proxy::Proxy;
@@ -17,9 +31,21 @@ use crate::table::Table;
 
 pub const TABLE: &str = "apn-link-watch-test";
 
+/// The environment of the function under test: variable name to value.
+type Vars = Arc<Mutex<BTreeMap<String, String>>>;
+
+thread_local! {
+    /// The environment of the world started last on this thread, for [`set_env`] and
+    /// [`app`]. libtest runs each test on its own thread, and `#[tokio::test]` polls the
+    /// test body on that thread.
+    ///
+    /// [`set_env`]: crate::set_env
+    static CURRENT: std::cell::RefCell<Option<Vars>> = const { std::cell::RefCell::new(None) };
+}
+
 /// moto with an organization (management account only), the alert topic with a queue
-/// subscribed, the table created through the product's `init` code, and the process
-/// environment of a deployed function pointing at all of it (through [`Proxy`]).
+/// subscribed, the table created through the product's `init` code, and the environment of
+/// a deployed function pointing at all of it (through [`Proxy`]).
 pub struct World {
     pub org: Org,
     pub alerts: Alerts,
@@ -27,13 +53,15 @@ pub struct World {
     /// What the product talks to; see [`Proxy`].
     pub proxy: Proxy,
     pub moto: Moto,
+    vars: Vars,
 }
 
 impl World {
     pub async fn start() -> World {
         let moto = Moto::start();
         let proxy = Proxy::start(moto.port);
-        point_env_at(&proxy.url);
+        let vars: Vars = Arc::new(Mutex::new(deployed_env(&proxy.url)));
+        CURRENT.with(|c| *c.borrow_mut() = Some(vars.clone()));
         let cfg = harness_sdk_config(&moto.url).await;
         let org = Org::create(&cfg).await;
         let alerts = Alerts::create(&cfg).await;
@@ -41,53 +69,155 @@ impl World {
             client: aws_sdk_dynamodb::Client::new(&cfg),
             name: TABLE.to_string(),
         };
-        app()
-            .await
-            .store()
-            .create_table()
-            .await
-            .expect("create the table through DynamoStore::create_table");
-        World {
+        let world = World {
             org,
             alerts,
             table,
             proxy,
             moto,
-        }
+            vars,
+        };
+        world
+            .app()
+            .await
+            .store()
+            .create_table()
+            .await
+            .expect("create the table through DynamoStore::create_table");
+        world
+    }
+
+    /// Sets (`Some`) or removes (`None`) variables of the function's environment; the next
+    /// [`World::app`] (or [`World::run`], or child process) sees them.
+    pub fn set_env(&self, vars: &[(&str, Option<&str>)]) {
+        set_vars(&self.vars, vars);
+    }
+
+    /// The function's environment, as a child process gets it.
+    pub fn env(&self) -> BTreeMap<String, String> {
+        self.vars.lock().unwrap().clone()
+    }
+
+    /// The configuration the function reads from its environment at cold start.
+    pub fn config(&self) -> Config {
+        self.try_config()
+            .unwrap_or_else(|e| panic!("the test's environment is not a valid configuration: {e}"))
+    }
+
+    /// [`World::config`], or the start-up error the function would stop with.
+    pub fn try_config(&self) -> Result<Config, apnwatch::config::ConfigError> {
+        let vars = self.env();
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    /// The app exactly as the Lambda builds it at cold start, from this environment.
+    pub async fn app(&self) -> App {
+        self.app_with(|_| {}).await
+    }
+
+    /// [`World::app`] with `tweak` applied to the configuration first.
+    pub async fn app_with(&self, tweak: impl FnOnce(&mut Config)) -> App {
+        app_from(self.env(), tweak).await
     }
 
     /// One real run of a freshly built app, which must succeed.
     pub async fn run(&self) -> RunReport {
-        match app().await.run(RunOptions::default()).await {
+        match self.app().await.run(RunOptions::default()).await {
             Ok(report) => report,
             Err(e) => panic!("run failed: {}", e.one_line()),
         }
     }
+
+    /// `program` with exactly the function's environment: every inherited `AWS_*` and
+    /// `APNWATCH_*` variable is removed first, so the developer's shell cannot reroute it.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        scrub_aws_env(&mut command);
+        command.envs(self.env());
+        command
+    }
 }
 
-/// The app exactly as the Lambda builds it at cold start, from the current environment.
-pub async fn app() -> App {
-    match App::from_env().await {
-        Ok(app) => app,
-        Err(e) => panic!("App::from_env failed: {}", e.one_line()),
-    }
-}
-/// The environment of a deployed function, pointed at `endpoint`: every `APNWATCH_*` and
-/// endpoint variable inherited from the developer's shell is cleared first, profiles and
-/// IMDS are switched off so nothing but these values configures the SDK.
-pub(crate) fn point_env_at(endpoint: &str) {
-    let mut vars: Vec<(String, Option<String>)> = Vec::new();
-    for key in apnwatch::config::ALL_VARS {
-        vars.push((key.to_string(), None));
-    }
-    for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") {
-            vars.push((key, None));
+/// Removes every inherited `AWS_*` and `APNWATCH_*` variable from `command`.
+pub fn scrub_aws_env(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if name.starts_with("AWS_") || name.starts_with("APNWATCH_") {
+            command.env_remove(&key);
         }
     }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        CURRENT.with(|c| {
+            let mut current = c.borrow_mut();
+            if current.as_ref().is_some_and(|v| Arc::ptr_eq(v, &self.vars)) {
+                *current = None;
+            }
+        });
+    }
+}
+
+/// [`World::app`] of the world started last on this thread, so that `set_env(..)` then
+/// `app()` reads as it always did.
+pub async fn app() -> App {
+    let env = with_current(|vars| vars.lock().unwrap().clone());
+    app_from(env, |_| {}).await
+}
+
+async fn app_from(env: BTreeMap<String, String>, tweak: impl FnOnce(&mut Config)) -> App {
+    let mut config = Config::from_lookup(|k| env.get(k).cloned())
+        .unwrap_or_else(|e| panic!("the test's environment is not a valid configuration: {e}"));
+    tweak(&mut config);
+    App::new(config, &sdk_config(&env).await).await
+}
+
+/// Current account records by id, as `apnwatch accounts` reads them (through the product's
+/// store, from the world started last on this thread).
+pub async fn records() -> BTreeMap<String, AccountRecord> {
+    app()
+        .await
+        .store()
+        .accounts(None)
+        .await
+        .expect("read accounts")
+        .into_iter()
+        .map(|r| (r.account.id.clone(), r))
+        .collect()
+}
+
+/// Runs `f` on the environment of the world started last on this thread.
+pub(crate) fn with_current<T>(f: impl FnOnce(&Vars) -> T) -> T {
+    CURRENT.with(|c| match c.borrow().as_ref() {
+        Some(vars) => f(vars),
+        None => panic!("no World on this thread: start one with `World::start().await` first"),
+    })
+}
+
+pub(crate) fn set_vars(vars: &Vars, changes: &[(&str, Option<&str>)]) {
+    let mut vars = vars.lock().unwrap();
+    for (key, value) in changes {
+        match value {
+            Some(v) => vars.insert(key.to_string(), v.to_string()),
+            None => vars.remove(*key),
+        };
+    }
+}
+
+/// What [`apnwatch::aws::base_sdk_config`] loads, read from `env` instead of the process
+/// environment.
+pub async fn sdk_config(env: &BTreeMap<String, String>) -> aws_config::SdkConfig {
+    let env: HashMap<String, String> = env.clone().into_iter().collect();
+    apnwatch::aws::sdk_loader().env(Env::from(env)).load().await
+}
+
+/// The environment of a deployed function, pointed at `endpoint`. Profiles and IMDS are
+/// switched off so nothing but these values configures the SDK.
+pub fn deployed_env(endpoint: &str) -> BTreeMap<String, String> {
     let nowhere = std::env::temp_dir().join("apnwatch-tests-no-such-aws-config");
     let nowhere = nowhere.to_string_lossy().into_owned();
-    let set = [
+    [
         ("AWS_ENDPOINT_URL", endpoint.to_string()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -97,28 +227,36 @@ pub(crate) fn point_env_at(endpoint: &str) {
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ("APNWATCH_TABLE", TABLE.into()),
         ("APNWATCH_TOPIC_ARN", topic_arn(TOPIC)),
-    ];
-    vars.extend(set.into_iter().map(|(k, v)| (k.to_string(), Some(v))));
-    let borrowed: Vec<(&str, Option<&str>)> = vars
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_deref()))
-        .collect();
-    set_env(&borrowed);
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
-/// `target/<profile>/apnwatch`, next to this test's `deps/` directory. cargo-nextest builds
-/// only test targets of this package, so the binary comes from `make test` (or
-/// `cargo build --bin apnwatch`); a missing one fails with that instruction.
+/// `target/<profile>/apnwatch`, next to this test's `deps/` directory, built once per test
+/// process with `cargo build` (a no-op when fresh): another package's binary is not built
+/// by `cargo test` of this one, and a stale binary would test old code.
 pub fn apnwatch_binary() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
     let exe = std::env::current_exe().expect("test executable path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test executables live in target/<profile>/deps");
     let bin = profile_dir.join(format!("apnwatch{}", std::env::consts::EXE_SUFFIX));
+    BUILT.get_or_init(|| {
+        crate::env::cargo_build(&[
+            "--package",
+            "apn-link-watch",
+            "--features",
+            "cli",
+            "--bin",
+            "apnwatch",
+        ]);
+    });
     assert!(
         bin.exists(),
-        "{} is missing: build it first with `cargo build --bin apnwatch` (`make test` does)",
+        "{} is missing after cargo build",
         bin.display()
     );
     bin

@@ -6,7 +6,7 @@ use std::process::Command;
 use apnwatch::cli::{execute, Cli};
 use apnwatch::config::ALL_VARS;
 use clap::Parser;
-use integration_tests::{apnwatch_binary, app, set_env, World};
+use integration_tests::{apnwatch_binary, app, scrub_aws_env, set_env, World};
 use serde_json::Value;
 
 /// Parses `args` like the binary does, runs them against a freshly built app and returns
@@ -249,6 +249,7 @@ async fn init_creates_the_table_once() {
 async fn binary_without_table_fails_with_one_line() {
     let mut cmd = Command::new(apnwatch_binary());
     cmd.args(["accounts", "--json"]);
+    scrub_aws_env(&mut cmd);
     for var in ALL_VARS {
         cmd.env_remove(var);
     }
@@ -268,8 +269,9 @@ async fn binary_snapshot_then_accounts_print_json() {
     let world = World::start().await;
     let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
     let run = |args: &[&str]| {
-        // The environment set by the harness (endpoints, credentials, table, topic) is inherited.
-        let out = Command::new(apnwatch_binary())
+        // The world's environment (endpoints, credentials, table, topic), as deployed.
+        let out = world
+            .command(apnwatch_binary())
             .args(args)
             .output()
             .expect("run apnwatch");
@@ -291,4 +293,17 @@ async fn binary_snapshot_then_accounts_print_json() {
         .iter()
         .any(|x| x["account_id"] == a.as_str()));
     assert_eq!(world.alerts.received().await.len(), 1);
+}
+
+/// `history` with something that is not a 12-digit account id is a usage error from the
+/// argument parser, before any table is read.
+#[test]
+fn history_of_a_malformed_id_is_a_usage_error() {
+    let err = Cli::try_parse_from(["apnwatch", "history", "12345"]).unwrap_err();
+
+    assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+    assert!(
+        err.to_string().contains("\"12345\" is not an account id"),
+        "{err}"
+    );
 }

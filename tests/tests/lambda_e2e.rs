@@ -4,31 +4,29 @@
 //! person would invoke it. What is checked is what users see: the invoke result, the table,
 //! the alert a subscriber receives, the error a bad payload gets, the JSON logs.
 //!
-//! Needs cargo-lambda (`make lambda-tools`: `<workspace>/.venv-lambda/bin/cargo-lambda`, or
-//! `$CARGO_LAMBDA`) and moto (`make venv`), and one process per test (cargo-nextest), like
-//! every test using the harness.
+//! Needs cargo-lambda (`make build` or `make integration` installs the pinned one into
+//! `<workspace>/.venv-tools/cargo-lambda/bin/cargo-lambda`; or set `$CARGO_LAMBDA`) and moto
+//! (`make venv`).
 //!
 //! `cargo lambda watch` runs the function in a session of its own, so it is started through
 //! `infra/lambda_e2e_support/watch_supervisor.py`, which stops the watcher and everything it
 //! started when this test drops its handle, panics, or dies.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{free_port, s, workspace_dir, Item, TempDir, World, MOTO_ACCOUNT};
+use integration_tests::{
+    cargo_build, first_line, free_port, http, s, scrub_aws_env, wait_until_listening,
+    workspace_dir, Item, TempDir, World, MOTO_ACCOUNT,
+};
 use serde_json::Value;
 
 /// The function's name in the emulator: the binary's name.
 const FUNCTION: &str = "snapshot";
 const PACKAGE: &str = "apn-link-watch";
-/// Building the function (`cargo build`) on a cold target directory.
-const BUILD_DEADLINE: Duration = Duration::from_secs(900);
 /// The watcher answering on its port.
 const LISTEN_DEADLINE: Duration = Duration::from_secs(60);
 /// One invoke, including the watcher's own `cargo run` freshness check and the cold start.
@@ -226,7 +224,8 @@ fn event_file(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// `$CARGO_LAMBDA`, else `<workspace>/.venv-lambda/bin/cargo-lambda` (`make lambda-tools`).
+/// `$CARGO_LAMBDA`, else `<workspace>/.venv-tools/cargo-lambda/bin/cargo-lambda`, where the
+/// Makefile installs the pinned cargo-lambda.
 fn cargo_lambda() -> PathBuf {
     if let Some(path) = std::env::var_os("CARGO_LAMBDA") {
         let path = PathBuf::from(path);
@@ -237,59 +236,20 @@ fn cargo_lambda() -> PathBuf {
         );
         return path;
     }
-    let candidates = [
-        workspace_dir().join(".venv-lambda/bin/cargo-lambda"),
-        // Where `make build` installs the same pinned cargo-lambda for `cargo lambda build`.
-        workspace_dir().join(".venv-tools/cargo-lambda/bin/cargo-lambda"),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "cargo-lambda not found at {}: run `make lambda-tools` (or set CARGO_LAMBDA)",
-                candidates[0].display()
-            )
-        })
+    let path = workspace_dir().join(".venv-tools/cargo-lambda/bin/cargo-lambda");
+    assert!(
+        path.is_file(),
+        "cargo-lambda not found at {}: run `make build` once (or set CARGO_LAMBDA)",
+        path.display()
+    );
+    path
 }
 
 /// Builds the function before the watcher starts, so a compile error fails here with
 /// cargo's output rather than as an invoke that never answers. The watcher's own
 /// `cargo run` then finds it fresh.
 fn build_function() {
-    let started = Instant::now();
-    let mut child = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--package", PACKAGE, "--bin", FUNCTION])
-        .current_dir(workspace_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cargo build");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut out = String::new();
-        let _ = stderr.read_to_string(&mut out);
-        let _ = tx.send(out);
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for cargo build") {
-            break status;
-        }
-        if started.elapsed() > BUILD_DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("cargo build --bin {FUNCTION} took over {BUILD_DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let output = rx.recv().unwrap_or_default();
-    assert!(
-        status.success(),
-        "cargo build --bin {FUNCTION} failed ({status}):\n{output}"
-    );
+    cargo_build(&["--package", PACKAGE, "--bin", FUNCTION]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -343,17 +303,11 @@ impl Watch {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for (key, _) in std::env::vars_os() {
-            let name = key.to_string_lossy();
-            if name.starts_with("AWS_") || name.starts_with("APNWATCH_") {
-                command.env_remove(&key);
-            }
-        }
+        scrub_aws_env(&mut command);
         let mut supervisor = command
             .spawn()
             .expect("start python3 infra/lambda_e2e_support/watch_supervisor.py");
         let stdin = supervisor.stdin.take();
-        let stdout = supervisor.stdout.take().expect("piped stdout");
         // Owned from here on: Drop stops it even if a wait below panics.
         let mut watch = Watch {
             supervisor,
@@ -362,70 +316,41 @@ impl Watch {
             dir,
         };
 
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        match rx.recv_timeout(LISTEN_DEADLINE) {
-            Ok(line) if line.starts_with("started ") => {}
-            Ok(line) => panic!(
+        match first_line(&mut watch.supervisor, LISTEN_DEADLINE) {
+            Some(line) if line.starts_with("started ") => {}
+            Some(line) => panic!(
                 "the watch supervisor did not start cargo-lambda (printed {line:?}):\n{}",
                 watch.output()
             ),
-            Err(_) => panic!("the watch supervisor printed nothing in {LISTEN_DEADLINE:?}"),
+            None => panic!("the watch supervisor printed nothing in {LISTEN_DEADLINE:?}"),
         }
         watch.wait_until_listening();
         watch
     }
 
     fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + LISTEN_DEADLINE;
-        loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.supervisor.try_wait() {
-                panic!(
-                    "cargo lambda watch exited with {status} before listening:\n{}",
-                    self.output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch did not listen on 127.0.0.1:{} within {LISTEN_DEADLINE:?}:\n{}",
-                self.port,
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let log = self.dir.path().join("watch.log");
+        wait_until_listening(
+            "cargo lambda watch",
+            &mut self.supervisor,
+            self.port,
+            LISTEN_DEADLINE,
+            || std::fs::read_to_string(&log).unwrap_or_default(),
+        );
     }
 
     /// Invokes the function through the Lambda Invoke API path and returns the HTTP status
     /// and the JSON document it answered (the result, or the runtime's error document).
     fn invoke(&self, payload: &[u8]) -> (u16, Value) {
         let path = format!("/2015-03-31/functions/{FUNCTION}/invocations");
-        let mut conn =
-            TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the watcher");
-        conn.set_read_timeout(Some(INVOKE_DEADLINE))
-            .expect("timeout");
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            self.port,
-            payload.len()
-        );
-        conn.write_all(head.as_bytes()).expect("send the invoke");
-        conn.write_all(payload).expect("send the payload");
-        let mut response = Vec::new();
-        if let Err(e) = conn.read_to_end(&mut response) {
-            panic!(
+        let response = match http::post(self.port, &path, payload, INVOKE_DEADLINE) {
+            Ok(response) => response,
+            Err(e) => panic!(
                 "no answer to the invoke within {INVOKE_DEADLINE:?} ({e}):\n{}",
                 self.output()
-            );
-        }
-        let (status, body) = parse_response(&response).unwrap_or_else(|| {
+            ),
+        };
+        let (status, body) = http::parse_response(&response).unwrap_or_else(|| {
             panic!(
                 "not an HTTP response: {}",
                 String::from_utf8_lossy(&response)
@@ -578,35 +503,5 @@ fn is_loopback(hex: &str) -> bool {
             v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
         }
         _ => false,
-    }
-}
-
-/// Status and body of an HTTP/1.1 response read to the end (plain or chunked body).
-fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let body = &raw[split + 4..];
-    let chunked = head.lines().skip(1).any(|l| {
-        l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("transfer-encoding")
-                && v.trim().eq_ignore_ascii_case("chunked")
-        })
-    });
-    if !chunked {
-        return Some((status, body.to_vec()));
-    }
-    let mut out = Vec::new();
-    let mut rest = body;
-    loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = String::from_utf8_lossy(&rest[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return Some((status, out));
-        }
-        out.extend_from_slice(rest.get(..size)?);
-        rest = rest.get(size + 2..)?;
     }
 }

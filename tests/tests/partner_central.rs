@@ -2,24 +2,13 @@
 //! and invitations from the fake Partner Central (`infra/fake_partner_central.py`, reached
 //! through `AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT`) and the caller identity from moto's STS.
 
-use std::collections::BTreeMap;
-
 use apnwatch::model::{AccountRecord, ChangeKind, LinkSource, LinkState};
-use apnwatch::ports::Store;
+use apnwatch::ports::Queries;
 use apnwatch::run::RunOptions;
-use integration_tests::{app, set_env, FakePartnerCentral, World, MOTO_ACCOUNT};
+use integration_tests::{
+    app, pc_fixture as fixture, records, set_env, FakePartnerCentral, World, MOTO_ACCOUNT,
+};
 use serde_json::{json, Value};
-
-/// A fixture for the fake: `(account id, status)` connections and invitations.
-fn fixture(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -> Value {
-    let entries = |list: &[(&str, &str)]| {
-        list.iter()
-            .map(|(id, status)| json!({"account_id": id, "status": status}))
-            .collect::<Vec<_>>()
-    };
-    json!({"catalog": "AWS", "page_size": 2, "fail": null,
-           "connections": entries(connections), "invitations": entries(invitations)})
-}
 
 /// moto, the fake with an empty fixture, and the function configured to ask Partner Central
 /// first, then the tag.
@@ -31,18 +20,6 @@ async fn start() -> (World, FakePartnerCentral) {
         ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
     ]);
     (world, pc)
-}
-
-async fn records() -> BTreeMap<String, AccountRecord> {
-    app()
-        .await
-        .store()
-        .accounts(None)
-        .await
-        .expect("read accounts")
-        .into_iter()
-        .map(|r| (r.account.id.clone(), r))
-        .collect()
 }
 
 fn link(r: &AccountRecord) -> (LinkState, LinkSource) {

@@ -4,28 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use apnwatch::error::Error;
 use apnwatch::model::{
     AccountRecord, AccountState, ChangeEvent, ChangeKind, LinkSource, LinkState,
 };
-use apnwatch::ports::Store;
+use apnwatch::ports::Queries;
 use apnwatch::run::RunOptions;
-use integration_tests::{app, set_env, topic_arn, World};
+use integration_tests::{apnwatch_binary, app, records, scrub_aws_env, set_env, topic_arn, World};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
-
-/// Current account records by id, as `apnwatch accounts` reads them.
-async fn records() -> BTreeMap<String, AccountRecord> {
-    app()
-        .await
-        .store()
-        .accounts(None)
-        .await
-        .expect("read accounts")
-        .into_iter()
-        .map(|r| (r.account.id.clone(), r))
-        .collect()
-}
 
 async fn history(account_id: &str) -> Vec<ChangeEvent> {
     app()
@@ -533,21 +519,22 @@ async fn scheduled_event_runs_and_returns_the_summary() {
 }
 
 /// A malformed APNWATCH_LINKED_ACCOUNTS stops start-up with an error naming the variable
-/// and the bad value.
+/// and the bad value. Start-up reads the real process environment (`App::from_env`), so
+/// this runs the CLI binary, which starts exactly like the Lambda, with that environment.
 #[tokio::test]
 async fn malformed_linked_accounts_names_the_variable() {
-    set_env(&[
-        ("APNWATCH_TABLE", Some("apn-link-watch")),
-        ("APNWATCH_LINKED_ACCOUNTS", Some("111122223333,12345")),
+    let mut cmd = std::process::Command::new(apnwatch_binary());
+    scrub_aws_env(&mut cmd);
+    cmd.args(["accounts", "--json"]).envs([
+        ("APNWATCH_TABLE", "apn-link-watch"),
+        ("APNWATCH_LINKED_ACCOUNTS", "111122223333,12345"),
     ]);
 
-    let err = match apnwatch::app::App::from_env().await {
-        Ok(_) => panic!("a malformed list must not start"),
-        Err(e) => e,
-    };
+    let out = cmd.output().expect("run apnwatch");
 
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
-    let message = err.one_line();
+    assert!(!out.status.success(), "a malformed list must not start");
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.starts_with("apnwatch: ConfigError: "), "{message}");
     assert!(message.contains("APNWATCH_LINKED_ACCOUNTS"), "{message}");
     assert!(message.contains("12345"), "{message}");
 }

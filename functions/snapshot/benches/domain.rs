@@ -22,10 +22,10 @@ use apnwatch::fakes::FakePartnerCentral;
 use apnwatch::lambda::RESULT_LIST_LIMIT;
 use apnwatch::link::resolve;
 use apnwatch::model::{
-    Account, AccountChange, AccountRecord, AccountState, ChangeEvent, LinkDecision, LinkSource,
-    LinkState, OrgTree, OrgUnit, PendingAlert, RunSummary,
+    Account, AccountChange, AccountRecord, AccountState, LinkDecision, LinkSource, LinkState,
+    OrgTree, OrgUnit, PendingAlert, RunSummary,
 };
-use apnwatch::ports::{CommitOutcome, Notifier, OrgSource, Store, StoredState};
+use apnwatch::ports::{CommitOutcome, Notifier, OrgSnapshot, OrgSource, Store, StoredState};
 use apnwatch::run::{run_once, Deps, RunOptions, RunReport};
 use apnwatch::views::SnapshotView;
 use chrono::{DateTime, Utc};
@@ -298,8 +298,11 @@ fn whole_run_child(spec: &str) {
 struct LeanOrg(OrgTree);
 
 impl OrgSource for LeanOrg {
-    async fn snapshot(&self, _with_tags: bool) -> Result<OrgTree, Error> {
-        Ok(self.0.clone())
+    async fn snapshot(&self, _with_tags: bool) -> Result<OrgSnapshot, Error> {
+        Ok(OrgSnapshot {
+            tree: self.0.clone(),
+            calls: 0,
+        })
     }
 }
 
@@ -334,14 +337,6 @@ impl Store for LeanStore {
         Ok(None)
     }
 
-    async fn accounts(&self, _state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
-        Ok(Vec::new())
-    }
-
-    async fn history(&self, _account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
-        Ok(Vec::new())
-    }
-
     async fn acquire_publish_lease(
         &self,
         _owner: &str,
@@ -369,10 +364,6 @@ impl Store for LeanStore {
 
     async fn put_run(&self, _summary: &RunSummary) -> Result<(), Error> {
         Ok(())
-    }
-
-    async fn runs(&self, _limit: usize) -> Result<Vec<RunSummary>, Error> {
-        Ok(Vec::new())
     }
 }
 

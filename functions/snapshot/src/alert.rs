@@ -12,7 +12,9 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::model::{AlertReason, LinkState, PendingAlert};
+use chrono::{DateTime, Utc};
+
+use crate::model::{AccountState, AlertReason, LinkSource, LinkState, PendingAlert};
 
 /// SNS's limit is 262,144 bytes; the margin covers the subject and JSON escaping overhead.
 pub const MAX_MESSAGE_BYTES: usize = 240 * 1024;
@@ -311,20 +313,44 @@ fn escape_md(s: &str) -> String {
         .collect()
 }
 
+/// One alert as the machine format (`sqs`, `lambda`, schema [`SCHEMA`]) publishes it: a
+/// view with its own field names, so renaming a field of the domain [`PendingAlert`] cannot
+/// change the published schema (the golden file `golden/alert-sqs.json` pins it).
 #[derive(Serialize)]
 struct MachineAlert<'a> {
+    account_id: &'a str,
+    name: &'a str,
+    email: &'a str,
+    ou_path: &'a str,
+    state: &'a AccountState,
+    link_state: LinkState,
+    link_source: LinkSource,
+    link_detail: &'a str,
+    reason: AlertReason,
     why: &'static str,
     what_to_do: String,
-    #[serde(flatten)]
-    alert: &'a PendingAlert,
+    id: &'a str,
+    run_id: &'a str,
+    created_at: DateTime<Utc>,
 }
 
 impl<'a> MachineAlert<'a> {
     fn new(alert: &'a PendingAlert, tag_key: &str) -> Self {
         Self {
+            account_id: &alert.account_id,
+            name: &alert.name,
+            email: &alert.email,
+            ou_path: &alert.ou_path,
+            state: &alert.state,
+            link_state: alert.link_state,
+            link_source: alert.link_source,
+            link_detail: &alert.link_detail,
+            reason: alert.reason,
             why: why(alert),
             what_to_do: what_to_do(alert, tag_key),
-            alert,
+            id: &alert.id,
+            run_id: &alert.run_id,
+            created_at: alert.created_at,
         }
     }
 }
@@ -352,7 +378,6 @@ fn machine_json(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AccountState, LinkSource};
 
     fn ctx() -> AlertContext {
         AlertContext {
@@ -483,6 +508,62 @@ mod tests {
             "{}",
             m[0].subject
         );
+    }
+
+    /// Compares `actual` with the golden file `golden/<name>` of this package; with
+    /// `UPDATE_GOLDEN=1` in the environment, (re)writes the file instead.
+    fn golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+        assert!(
+            actual == expected,
+            "{} differs from what the code renders: a published format changed. If that \
+             is intended, bump the format (e.g. the schema version), rerun with \
+             UPDATE_GOLDEN=1 and review the diff.\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+
+    /// Every published format of one message, byte for byte: the email text (`default`
+    /// and `email`), the Amazon Q Developer notification (`https`) and the machine JSON
+    /// (`sqs`, `lambda`, schema `apn-link-watch/alert/v1`), for a new unlinked account, a
+    /// pending invitation and a lost link.
+    #[test]
+    fn published_formats_match_the_golden_files() {
+        let mut pending = alert("222222222222", AlertReason::LinkPending, LinkState::Pending);
+        pending.link_source = LinkSource::PartnerCentral;
+        pending.link_detail = "Partner Central connection invitation pending".into();
+        let mut lost = alert("333333333333", AlertReason::LinkLost, LinkState::Unlinked);
+        lost.state = AccountState::Suspended;
+        lost.link_source = LinkSource::PartnerCentral;
+        lost.link_detail = "link canceled in Partner Central".into();
+        let alerts = [
+            alert("111111111111", AlertReason::NewAccount, LinkState::Unlinked),
+            pending,
+            lost,
+        ];
+        let m = build_messages(&alerts, &ctx());
+        assert_eq!(m.len(), 1);
+        let doc = keys(&m[0]);
+        let text = |key: &str| doc[key].as_str().unwrap().to_string();
+        let pretty = |key: &str| {
+            let v: serde_json::Value = serde_json::from_str(&text(key)).unwrap();
+            serde_json::to_string_pretty(&v).unwrap() + "\n"
+        };
+        assert_eq!(text("default"), text("email"));
+        assert_eq!(text("sqs"), text("lambda"));
+        golden(
+            "alert-email.txt",
+            &format!("Subject: {}\n\n{}", m[0].subject, text("email")),
+        );
+        golden("alert-https.json", &pretty("https"));
+        golden("alert-sqs.json", &pretty("sqs"));
     }
 
     /// Subjects never pass 100 characters nor carry newlines, whatever the organization id.

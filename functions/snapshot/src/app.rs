@@ -80,15 +80,13 @@ impl App {
 
     /// One run, the same code path for the Lambda and `apnwatch snapshot`.
     pub async fn run(&self, options: RunOptions) -> Result<RunReport, Error> {
-        let calls_before = self.org.calls();
         let deps = Deps {
             org: &self.org,
             partner_central: self.partner_central.as_ref(),
             store: &self.store,
             notifier: self.notifier.as_ref(),
         };
-        let mut report = run_once(&self.config, deps, options).await?;
-        report.organizations_calls = self.org.calls() - calls_before;
+        let report = run_once(&self.config, deps, options).await?;
         info!(
             run_id = report.summary.run_id,
             organizations_calls = report.organizations_calls,

@@ -40,10 +40,14 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// IMDS), with the retry policy above. `AWS_ENDPOINT_URL` and the service-specific
 /// `AWS_ENDPOINT_URL_<SERVICE>` variables are honoured by every client built from it.
 pub async fn base_sdk_config() -> SdkConfig {
+    sdk_loader().load().await
+}
+
+/// The loader behind [`base_sdk_config`], before it reads anything: the integration tests
+/// load it with their own environment map instead of the process environment.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .load()
-        .await
 }
 
 /// `base` with credentials of `role_arn`, assumed with `base`'s credentials.
@@ -158,6 +162,13 @@ pub(crate) enum PageError<E> {
 
 /// Calls `page` with `None`, then with each `NextToken` it returns, until there is none.
 /// A page may be empty and still carry a token (AWS does that): it is followed too.
+///
+/// Hand-written on purpose, not the SDK's `into_paginator()`: the SDK paginator stops
+/// silently, without an error, when a service hands back the token it was sent (its
+/// `stop_on_duplicate_token`, on by default, in every generated `paginator.rs`). For the
+/// walk that would mean a truncated list of accounts treated as complete, and every account
+/// after the cut recorded as REMOVED. Here a repeated token is an error ([`RepeatedToken`])
+/// and the run changes nothing.
 pub(crate) async fn all_pages<T, E, Fut>(
     mut page: impl FnMut(Option<String>) -> Fut,
 ) -> Result<Vec<T>, PageError<E>>

@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::config::is_account_id;
 use crate::error::Error;
 use crate::model::LinkState;
-use crate::ports::Store;
+use crate::ports::{Queries, Store};
 use crate::run::RunOptions;
 use crate::views::{self, AccountView, EventView, RunView, SnapshotView};
 
@@ -50,6 +50,7 @@ pub enum Command {
     /// Show one account's change history, oldest first.
     History {
         /// The 12-digit account id.
+        #[arg(value_parser = parse_account_id)]
         account_id: String,
     },
     /// Show recent runs, newest first.
@@ -57,6 +58,14 @@ pub enum Command {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
         limit: u16,
     },
+}
+
+fn parse_account_id(s: &str) -> Result<String, String> {
+    if is_account_id(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not an account id: expected 12 digits"))
+    }
 }
 
 fn parse_link_state(s: &str) -> Result<LinkState, String> {
@@ -105,11 +114,6 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
             })
         }
         Command::History { account_id } => {
-            if !is_account_id(account_id) {
-                return Err(Error::NotFound(format!(
-                    "{account_id:?} is not an account id: expected 12 digits"
-                )));
-            }
             let events = app.store().history(account_id).await?;
             if events.is_empty() && app.store().account(account_id).await?.is_none() {
                 return Err(Error::NotFound(format!(

@@ -139,7 +139,7 @@ impl Config {
         }
 
         let sources = match get(ENV_LINK_SOURCES) {
-            None => vec![LinkSource::Tag, LinkSource::List],
+            None => LinkRules::default().sources,
             Some(v) => parse_sources(&v)?,
         };
         let tag_key = get(ENV_LINK_TAG_KEY).unwrap_or_else(|| DEFAULT_TAG_KEY.to_string());
@@ -226,14 +226,6 @@ impl Config {
             org_role_arn,
             org_concurrency,
             run_retention_days,
-        })
-    }
-
-    /// The topic for a real (not dry) run.
-    pub fn require_topic(&self) -> Result<&str, ConfigError> {
-        self.topic_arn.as_deref().ok_or(ConfigError::Missing {
-            var: ENV_TOPIC_ARN,
-            hint: "set it to the SNS topic ARN that receives alerts (the stack output TopicArn), or use --dry-run",
         })
     }
 }
@@ -367,13 +359,6 @@ mod tests {
         assert_eq!(c.partner_central.catalog, "AWS");
         assert_eq!(c.org_concurrency, 4);
         assert!(c.topic_arn.is_none());
-        assert!(matches!(
-            c.require_topic(),
-            Err(ConfigError::Missing {
-                var: ENV_TOPIC_ARN,
-                ..
-            })
-        ));
     }
 
     /// A missing table names the variable.

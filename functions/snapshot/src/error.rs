@@ -1,12 +1,13 @@
 //! The one error type the library returns. Each variant says what failed and what to do
 //! about it, and keeps the underlying (SDK) error as its `source` so logs show the cause
-//! chain. The Lambda maps it to a `Diagnostic` whose `errorType` is the variant.
+//! chain. The Lambda's one-line log format and `Diagnostic` (whose `errorType` is the
+//! variant) live in `lambda`.
 
 use crate::config::ConfigError;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-#[derive(thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
@@ -92,22 +93,5 @@ impl Error {
             cause = c.source();
         }
         s.replace('\n', " ")
-    }
-}
-
-/// The runtime logs a failed invoke with `{:?}`: show the one-line reason with its causes,
-/// not the SDK's dump of the raw HTTP response.
-impl std::fmt::Debug for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind(), self.one_line())
-    }
-}
-
-impl From<Error> for lambda_runtime::Diagnostic {
-    fn from(e: Error) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: e.kind().to_string(),
-            error_message: e.one_line(),
-        }
     }
 }

@@ -1,4 +1,5 @@
-//! In-memory implementations of the ports, for unit tests of a whole run without AWS. They
+//! In-memory implementations of the ports, for unit tests of a whole run without AWS (and the
+//! benchmark, through the `test-util` feature; the product never compiles them). They
 //! keep the semantics the adapters promise (conditional writes on revisions, an exclusive
 //! publish lease, an outbox) so run-level rules are tested against the same contract.
 
@@ -13,7 +14,10 @@ use crate::link::PartnerCentralLinks;
 use crate::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
-use crate::ports::{CommitOutcome, Notifier, OrgSource, PartnerCentralSource, Store, StoredState};
+use crate::ports::{
+    CommitOutcome, Notifier, OrgSnapshot, OrgSource, PartnerCentralSource, Queries, Store,
+    StoredState, LEASE_SECONDS,
+};
 
 fn fake_error(what: &str) -> crate::error::BoxError {
     Box::new(std::io::Error::other(what.to_string()))
@@ -36,7 +40,7 @@ impl FakeOrg {
 }
 
 impl OrgSource for FakeOrg {
-    async fn snapshot(&self, _with_tags: bool) -> Result<OrgTree, Error> {
+    async fn snapshot(&self, _with_tags: bool) -> Result<OrgSnapshot, Error> {
         if *self.fail.lock().unwrap() {
             return Err(Error::Organizations {
                 operation: "ListAccountsForParent",
@@ -44,7 +48,10 @@ impl OrgSource for FakeOrg {
                 source: fake_error("TooManyRequestsException"),
             });
         }
-        Ok(self.tree.lock().unwrap().clone())
+        Ok(OrgSnapshot {
+            tree: self.tree.lock().unwrap().clone(),
+            calls: 0,
+        })
     }
 }
 
@@ -131,30 +138,13 @@ impl Store for FakeStore {
         Ok(self.table.lock().unwrap().accounts.get(account_id).cloned())
     }
 
-    async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
-        let t = self.table.lock().unwrap();
-        Ok(t.accounts
-            .values()
-            .filter(|r| link_state.is_none_or(|s| !r.removed && r.link.state == s))
-            .cloned()
-            .collect())
-    }
-
-    async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
-        let t = self.table.lock().unwrap();
-        Ok(t.history
-            .iter()
-            .filter(|e| e.account_id == account_id)
-            .cloned()
-            .collect())
-    }
-
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+        // As the adapter's condition: free, expired, or the caller's own.
         let mut t = self.table.lock().unwrap();
         match &t.lease {
-            Some((_, until)) if *until > now => Ok(false),
+            Some((holder, until)) if *until >= now && holder != owner => Ok(false),
             _ => {
-                t.lease = Some((owner.to_string(), now + Duration::minutes(5)));
+                t.lease = Some((owner.to_string(), now + Duration::seconds(LEASE_SECONDS)));
                 Ok(true)
             }
         }
@@ -191,6 +181,26 @@ impl Store for FakeStore {
         self.table.lock().unwrap().runs.push(summary.clone());
         Ok(())
     }
+}
+
+impl Queries for FakeStore {
+    async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.accounts
+            .values()
+            .filter(|r| link_state.is_none_or(|s| !r.removed && r.link.state == s))
+            .cloned()
+            .collect())
+    }
+
+    async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.history
+            .iter()
+            .filter(|e| e.account_id == account_id)
+            .cloned()
+            .collect())
+    }
 
     async fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, Error> {
         let t = self.table.lock().unwrap();
@@ -218,5 +228,60 @@ impl Notifier for FakeNotifier {
         let mut p = self.published.lock().unwrap();
         p.push(message.clone());
         Ok(format!("msg-{}", p.len()))
+    }
+}
+
+/// The publish lease's contract, which [`FakeStore`] and the DynamoDB adapter both keep (the
+/// store tests run it against moto): one run at a time holds the lease; the holder may
+/// renew its own live lease; it frees up when released or [`LEASE_SECONDS`] after it was
+/// last taken; a run cannot release another run's lease.
+pub async fn check_publish_lease_contract<S: Store>(store: &S) {
+    let now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().expect("timestamp");
+    let minutes = |m: i64| now + Duration::minutes(m);
+    let lease_minutes = LEASE_SECONDS / 60;
+    let take = |owner: &'static str, at: DateTime<Utc>| {
+        let store = &store;
+        async move {
+            store
+                .acquire_publish_lease(owner, at)
+                .await
+                .expect("acquire")
+        }
+    };
+
+    assert!(take("run-a", now).await, "a free lease is taken");
+    assert!(
+        !take("run-b", minutes(1)).await,
+        "a live lease is exclusive"
+    );
+    assert!(take("run-a", minutes(1)).await, "the holder renews its own");
+    assert!(
+        !take("run-b", minutes(lease_minutes)).await,
+        "the renewed lease lasts from its renewal"
+    );
+    assert!(
+        take("run-b", minutes(lease_minutes + 2)).await,
+        "an expired lease is free"
+    );
+    store.release_publish_lease("run-a").await.expect("release");
+    assert!(
+        !take("run-c", minutes(lease_minutes + 3)).await,
+        "a run cannot release another's lease"
+    );
+    store.release_publish_lease("run-b").await.expect("release");
+    assert!(
+        take("run-c", minutes(lease_minutes + 3)).await,
+        "a released lease is free"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fake's publish lease keeps the adapter's contract.
+    #[tokio::test]
+    async fn fake_lease_keeps_the_contract() {
+        check_publish_lease_contract(&FakeStore::default()).await;
     }
 }

@@ -76,6 +76,44 @@ pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Erro
     )
 }
 
+/// [`handler`] as the runtime calls it: a failure becomes [`Failed`].
+pub async fn invoke(app: &App, event: LambdaEvent<Value>) -> Result<Value, Failed> {
+    handler(app, event).await.map_err(Failed)
+}
+
+/// An error as the Lambda reports it. The runtime logs a failed invoke with `{:?}` and a
+/// failed start with the error's Debug too: both print the one-line reason with its causes
+/// (`StoreError: DynamoDB table ...`), not the SDK's dump of the raw HTTP response, and the
+/// invoke's `Diagnostic` carries the variant as `errorType`.
+pub struct Failed(pub Error);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.one_line())
+    }
+}
+
+impl std::fmt::Debug for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0.kind(), self.0.one_line())
+    }
+}
+
+impl std::error::Error for Failed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl From<Failed> for lambda_runtime::Diagnostic {
+    fn from(e: Failed) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.0.kind().to_string(),
+            error_message: e.0.one_line(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,15 +17,17 @@
 //! - [`ports`]: the traits the run needs; [`fakes`] implements them in memory.
 //! - [`aws`]: SDK configuration, role assumption and client construction; [`app`] wires it.
 //! - [`views`]: the JSON and table shapes users read.
-//! - [`lambda`]: the Lambda handler; [`cli`]: the `apnwatch` command.
+//! - [`lambda`]: the Lambda handler; `cli` (feature `cli`): the `apnwatch` command.
 
 pub mod alert;
 pub mod app;
 pub mod aws;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod diff;
 pub mod error;
+#[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 pub mod lambda;
 pub mod link;

@@ -26,6 +26,27 @@ pub struct PartnerCentralLinks {
     pub pending: BTreeSet<String>,
 }
 
+impl PartnerCentralLinks {
+    /// The links from what Partner Central listed, with its precedence for one account:
+    /// an ACTIVE connection beats a CANCELED one and a pending invitation (a re-linked
+    /// account is linked, and an invitation to an account already linked is moot).
+    pub fn new(
+        primary_account_id: String,
+        active: BTreeSet<String>,
+        mut canceled: BTreeSet<String>,
+        mut pending: BTreeSet<String>,
+    ) -> Self {
+        canceled.retain(|a| !active.contains(a));
+        pending.retain(|a| !active.contains(a));
+        Self {
+            primary_account_id,
+            active,
+            canceled,
+            pending,
+        }
+    }
+}
+
 /// Decides one account's link state. `partner_central` must be `Some` when the rules use
 /// that source: the run fails before resolving if it could not be read, so that an outage
 /// never turns every account UNLINKED.

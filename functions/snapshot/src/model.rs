@@ -165,18 +165,6 @@ impl LinkSource {
             Self::None => "none",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::PartnerCentral,
-            Self::Tag,
-            Self::List,
-            Self::ExemptOu,
-            Self::None,
-        ]
-        .into_iter()
-        .find(|l| l.as_str() == s)
-    }
 }
 
 impl fmt::Display for LinkSource {

@@ -21,13 +21,20 @@ use tracing::{debug, info};
 use crate::aws::{all_pages, classify, Failure, PageError};
 use crate::error::{BoxError, Error};
 use crate::model::{Account, AccountState, OrgTree, OrgUnit};
-use crate::ports::OrgSource;
+use crate::ports::{OrgSnapshot, OrgSource};
 
 /// The root's name in every path, e.g. `Root/Workloads/Prod`.
 pub const ROOT_NAME: &str = "Root";
 
 pub struct OrganizationsSource {
     client: Client,
+    concurrency: usize,
+}
+
+/// One walk in progress: the source and the requests this walk made, so that concurrent
+/// walks of one source each count their own.
+struct Walk<'a> {
+    client: &'a Client,
     concurrency: usize,
     calls: AtomicU64,
 }
@@ -62,22 +69,22 @@ impl OrganizationsSource {
         Self {
             client,
             concurrency: concurrency.max(1),
-            calls: AtomicU64::new(0),
         }
     }
+}
 
+impl Walk<'_> {
     /// Organizations requests made so far, each page counted (SDK retries are not).
-    pub fn calls(&self) -> u64 {
+    fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
 
-    fn count(&self) {
+    fn count_call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
     async fn walk(&self, with_tags: bool) -> Result<OrgTree, Error> {
-        let calls_before = self.calls();
-        self.count();
+        self.count_call();
         let org = self
             .client
             .describe_organization()
@@ -180,7 +187,7 @@ impl OrganizationsSource {
             organization_id = %organization_id,
             units = units.len(),
             accounts = accounts.len(),
-            calls = self.calls() - calls_before,
+            calls = self.calls(),
             "organization walked"
         );
         Ok(OrgTree {
@@ -256,7 +263,7 @@ impl OrganizationsSource {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         all_pages(|token| {
-            self.count();
+            self.count_call();
             page(token)
         })
         .await
@@ -272,8 +279,17 @@ impl OrganizationsSource {
 }
 
 impl OrgSource for OrganizationsSource {
-    async fn snapshot(&self, with_tags: bool) -> Result<OrgTree, Error> {
-        self.walk(with_tags).await
+    async fn snapshot(&self, with_tags: bool) -> Result<OrgSnapshot, Error> {
+        let walk = Walk {
+            client: &self.client,
+            concurrency: self.concurrency,
+            calls: AtomicU64::new(0),
+        };
+        let tree = walk.walk(with_tags).await?;
+        Ok(OrgSnapshot {
+            tree,
+            calls: walk.calls(),
+        })
     }
 }
 

@@ -52,25 +52,21 @@ impl PartnerCentralAdapter {
     }
 
     async fn connections(&self) -> Result<Vec<ConnectionSummary>, Error> {
-        self.pages("ListConnections", |token| {
+        self.pages("ListConnections", |token| async move {
             self.client
                 .list_connections()
                 .catalog(&self.catalog)
                 .connection_type(ConnectionType::Subsidiary.as_str())
                 .set_next_token(token)
                 .send()
+                .await
+                .map(|out| (out.connection_summaries, out.next_token))
         })
         .await
-        .map(|pages| {
-            pages
-                .into_iter()
-                .flat_map(|p| p.connection_summaries)
-                .collect()
-        })
     }
 
     async fn invitations(&self) -> Result<Vec<ConnectionInvitationSummary>, Error> {
-        self.pages("ListConnectionInvitations", |token| {
+        self.pages("ListConnectionInvitations", |token| async move {
             self.client
                 .list_connection_invitations()
                 .catalog(&self.catalog)
@@ -78,37 +74,24 @@ impl PartnerCentralAdapter {
                 .status(InvitationStatus::Pending)
                 .set_next_token(token)
                 .send()
+                .await
+                .map(|out| (out.connection_invitation_summaries, out.next_token))
         })
         .await
-        .map(|pages| {
-            pages
-                .into_iter()
-                .flat_map(|p| p.connection_invitation_summaries)
-                .collect()
-        })
     }
 
-    /// Every page's output of one list operation, errors mapped once.
-    async fn pages<O, E, Fut>(
+    /// Every page of one list operation, errors mapped once (the same shape as the
+    /// Organizations adapter's).
+    async fn pages<T, E, Fut>(
         &self,
         operation: &'static str,
-        mut send: impl FnMut(Option<String>) -> Fut,
-    ) -> Result<Vec<O>, Error>
+        page: impl FnMut(Option<String>) -> Fut,
+    ) -> Result<Vec<T>, Error>
     where
-        O: NextToken,
-        Fut: std::future::Future<Output = Result<O, SdkError<E>>>,
+        Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), SdkError<E>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        all_pages(|token| {
-            let call = send(token);
-            async move {
-                let out = call.await?;
-                let next = out.next_token().map(str::to_string);
-                Ok((vec![out], next))
-            }
-        })
-        .await
-        .map_err(|e| match e {
+        all_pages(page).await.map_err(|e| match e {
             PageError::Call(e) => self.error(operation, e),
             PageError::Repeated(r) => Error::PartnerCentral {
                 operation,
@@ -128,27 +111,6 @@ impl PartnerCentralAdapter {
             hint: hint(operation, &self.catalog, &classify(&err)),
             source: Box::new(err),
         }
-    }
-}
-
-/// Lets one pagination helper serve both list outputs.
-trait NextToken {
-    fn next_token(&self) -> Option<&str>;
-}
-
-impl NextToken
-    for aws_sdk_partnercentralaccount::operation::list_connections::ListConnectionsOutput
-{
-    fn next_token(&self) -> Option<&str> {
-        self.next_token.as_deref()
-    }
-}
-
-impl NextToken
-    for aws_sdk_partnercentralaccount::operation::list_connection_invitations::ListConnectionInvitationsOutput
-{
-    fn next_token(&self) -> Option<&str> {
-        self.next_token.as_deref()
     }
 }
 
@@ -172,8 +134,8 @@ impl PartnerCentralSource for PartnerCentralAdapter {
     }
 }
 
-/// The sets the resolver needs, from the raw summaries. An ACTIVE connection wins over a
-/// CANCELED one and over a pending invitation for the same account.
+/// The sets the resolver needs, from the raw summaries; which status wins for one account is
+/// decided in `link` ([`PartnerCentralLinks::new`]).
 fn gather(
     primary_account_id: String,
     connections: &[ConnectionSummary],
@@ -205,7 +167,7 @@ fn gather(
         {
             continue;
         }
-        if is_account_id(&i.other_participant_identifier) {
+        if crate::config::is_account_id(&i.other_participant_identifier) {
             pending.insert(i.other_participant_identifier.clone());
         } else {
             debug!(
@@ -214,18 +176,7 @@ fn gather(
             );
         }
     }
-    canceled.retain(|a| !active.contains(a));
-    pending.retain(|a| !active.contains(a));
-    PartnerCentralLinks {
-        primary_account_id,
-        active,
-        canceled,
-        pending,
-    }
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+    PartnerCentralLinks::new(primary_account_id, active, canceled, pending)
 }
 
 /// What the user should do, by what failed.

@@ -1,6 +1,6 @@
 //! The outside systems one run needs, as small traits: the organization to read, Partner
 //! Central, the table and the topic. The AWS adapters implement them; unit tests use the
-//! in-memory fakes in `fakes`.
+//! in-memory fakes in `fakes` (built for tests and with the `test-util` feature only).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -16,7 +16,15 @@ use crate::model::{
 
 /// Reads the whole organization. Fails rather than return a partial tree.
 pub trait OrgSource {
-    fn snapshot(&self, with_tags: bool) -> impl Future<Output = Result<OrgTree, Error>> + Send;
+    fn snapshot(&self, with_tags: bool) -> impl Future<Output = Result<OrgSnapshot, Error>> + Send;
+}
+
+/// One walk of the organization: the tree, and what it cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgSnapshot {
+    pub tree: OrgTree,
+    /// Organizations requests this walk made, each page counted (SDK retries are not).
+    pub calls: u64,
 }
 
 /// Reads the partner's SUBSIDIARY connections and invitations.
@@ -41,6 +49,8 @@ pub struct CommitOutcome {
     pub conflicts: Vec<String>,
 }
 
+/// The table as one run uses it: load, commit, the publish lease and the outbox, the run
+/// record. The CLI's read-only queries are [`Queries`].
 pub trait Store {
     fn load(&self) -> impl Future<Output = Result<StoredState, Error>> + Send;
     /// Writes each account's record, its events and its alert atomically, conditional on
@@ -54,17 +64,8 @@ pub trait Store {
         &self,
         account_id: &str,
     ) -> impl Future<Output = Result<Option<AccountRecord>, Error>> + Send;
-    /// Current records; with a state, only those (from the index, no Scan).
-    fn accounts(
-        &self,
-        link_state: Option<LinkState>,
-    ) -> impl Future<Output = Result<Vec<AccountRecord>, Error>> + Send;
-    /// One account's history, oldest first.
-    fn history(
-        &self,
-        account_id: &str,
-    ) -> impl Future<Output = Result<Vec<ChangeEvent>, Error>> + Send;
-    /// Takes the publish lease unless another live run holds it.
+    /// Takes the publish lease unless another run holds a live one; the caller's own live
+    /// lease counts as free, so a retried request does not lock it out.
     fn acquire_publish_lease(
         &self,
         owner: &str,
@@ -76,9 +77,27 @@ pub trait Store {
     /// Drops alerts SNS accepted.
     fn ack_alerts(&self, ids: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
     fn put_run(&self, summary: &RunSummary) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// What the CLI's query commands read from the table (never written by them).
+pub trait Queries {
+    /// Current records; with a state, only those (from the index, no Scan).
+    fn accounts(
+        &self,
+        link_state: Option<LinkState>,
+    ) -> impl Future<Output = Result<Vec<AccountRecord>, Error>> + Send;
+    /// One account's history, oldest first.
+    fn history(
+        &self,
+        account_id: &str,
+    ) -> impl Future<Output = Result<Vec<ChangeEvent>, Error>> + Send;
     /// Most recent first.
     fn runs(&self, limit: usize) -> impl Future<Output = Result<Vec<RunSummary>, Error>> + Send;
 }
+
+/// How long a publish lease lasts: long enough for one run to publish its alerts; a crashed
+/// run blocks others this long. Shared by the DynamoDB adapter and the fake.
+pub const LEASE_SECONDS: i64 = 300;
 
 pub trait Notifier {
     /// Publishes one message; returns the SNS message id.

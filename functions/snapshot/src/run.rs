@@ -17,7 +17,7 @@ use chrono::{SubsecRound, Utc};
 use tracing::{info, warn};
 
 use crate::alert::{build_messages, AlertContext, AlertMessage};
-use crate::config::{Config, ConfigError, ENV_LINK_SOURCES, ENV_TOPIC_ARN};
+use crate::config::{Config, ConfigError, ENV_TOPIC_ARN};
 use crate::diff::{diff, RunContext};
 use crate::error::Error;
 use crate::link::resolve;
@@ -87,13 +87,14 @@ where
     };
 
     let previous = deps.store.load().await?;
-    let tree = deps.org.snapshot(config.rules.needs_tags()).await?;
+    let walk = deps.org.snapshot(config.rules.needs_tags()).await?;
+    let tree = walk.tree;
     let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
-        let pc = deps.partner_central.ok_or_else(|| ConfigError::Invalid {
-            var: ENV_LINK_SOURCES,
-            value: "partner-central".into(),
-            hint: "no Partner Central client is configured for this run".into(),
-        })?;
+        // A wiring bug, not a setting a user could fix: `App::new` builds the client
+        // whenever the rules name the source.
+        let pc = deps
+            .partner_central
+            .expect("the rules use partner-central but no Partner Central client was wired");
         Some(pc.links().await?)
     } else {
         None
@@ -147,7 +148,7 @@ where
             messages,
             account_writes: 0,
             unsettled: Vec::new(),
-            organizations_calls: 0,
+            organizations_calls: walk.calls,
         });
     }
 
@@ -193,7 +194,7 @@ where
         messages,
         account_writes: written.len(),
         unsettled,
-        organizations_calls: 0,
+        organizations_calls: walk.calls,
     })
 }
 

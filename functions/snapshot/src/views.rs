@@ -3,6 +3,7 @@
 //! the README): add fields, never rename them.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+#[cfg(feature = "cli")]
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use serde::Serialize;
 
@@ -179,12 +180,14 @@ impl From<&RunReport> for SnapshotView {
     }
 }
 
+#[cfg(feature = "cli")]
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY).set_header(header.to_vec());
     t
 }
 
+#[cfg(feature = "cli")]
 pub fn accounts_table(records: &[AccountRecord]) -> String {
     let mut t = table(&[
         "ACCOUNT",
@@ -215,6 +218,7 @@ pub fn accounts_table(records: &[AccountRecord]) -> String {
     format!("{t}\n{} account(s)", records.len())
 }
 
+#[cfg(feature = "cli")]
 pub fn history_table(events: &[ChangeEvent]) -> String {
     let mut t = table(&["AT", "KIND", "BEFORE", "AFTER", "DETAIL"]);
     for e in events.iter().map(EventView::from) {
@@ -229,6 +233,7 @@ pub fn history_table(events: &[ChangeEvent]) -> String {
     t.to_string()
 }
 
+#[cfg(feature = "cli")]
 pub fn runs_table(runs: &[RunSummary]) -> String {
     let mut t = table(&[
         "STARTED", "RUN", "ACCOUNTS", "LINKED", "PENDING", "UNLINKED", "EXEMPT", "CHANGES",
@@ -250,6 +255,7 @@ pub fn runs_table(runs: &[RunSummary]) -> String {
     t.to_string()
 }
 
+#[cfg(feature = "cli")]
 pub fn snapshot_text(r: &RunReport) -> String {
     let v = SnapshotView::from(r);
     let mut out = format!(

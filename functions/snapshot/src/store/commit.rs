@@ -3,10 +3,18 @@
 //! transaction up to DynamoDB's 100 actions, an account is never split. An account whose
 //! revision changed since the run read it is a conflict: reported, never retried, and it
 //! does not stop the other accounts. Also the outbox acknowledgement (BatchWriteItem).
+//!
+//! Retries: the SDK's standard mode already retries throttling and transient errors of every
+//! call (`aws::MAX_ATTEMPTS`). What it cannot know is handled here, and only that: a
+//! transaction DynamoDB canceled (a `TransactionCanceledException` is never retried by the
+//! SDK) is read reason by reason ([`read_cancellation`]) and then acted on
+//! ([`DynamoStore::write_batch`]); and the `UnprocessedItems` a successful BatchWriteItem
+//! hands back are resent with backoff, as its API reference asks
+//! (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html).
 
 use std::collections::{BTreeSet, VecDeque};
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{
@@ -14,7 +22,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::items::{key, to_item, AccountItem, AlertItem, EventItem, OUTBOX_PK};
-use super::{backoff, is_throttle, DynamoStore, Fault, HINT_BUG, HINT_THROTTLED, MAX_TRIES};
+use super::{backoff, DynamoStore, Fault, HINT_BUG, HINT_THROTTLED};
 use crate::error::Error;
 use crate::model::AccountChange;
 use crate::ports::{CommitOutcome, Store};
@@ -23,6 +31,11 @@ use crate::ports::{CommitOutcome, Store};
 pub(super) const MAX_TRANSACTION_ACTIONS: usize = 100;
 /// DynamoDB's limit of requests in one BatchWriteItem.
 const MAX_BATCH_WRITES: usize = 25;
+/// Sends of one transaction that DynamoDB keeps canceling for a transient reason
+/// (`TransactionConflict`, throttling inside the transaction), and of one BatchWriteItem
+/// whose items keep coming back unprocessed, before the run gives up (nothing is lost: the
+/// next run writes the same changes). The SDK retries neither case.
+const MAX_SENDS: u32 = 6;
 
 /// Everything one account's change writes, all or nothing.
 #[derive(Debug, Clone)]
@@ -66,7 +79,7 @@ pub(super) struct Cancellation {
 /// Reads the reasons, one per action in request order, against the batch's per-account action
 /// counts. `None` when they cannot be matched to accounts (missing, wrong count, or no
 /// reason given), in which case the caller finds out account by account.
-pub(super) fn classify(sizes: &[usize], codes: &[Option<&str>]) -> Option<Cancellation> {
+pub(super) fn read_reasons(sizes: &[usize], codes: &[Option<&str>]) -> Option<Cancellation> {
     if codes.len() != sizes.iter().sum::<usize>() {
         return None;
     }
@@ -93,11 +106,24 @@ pub(super) fn classify(sizes: &[usize], codes: &[Option<&str>]) -> Option<Cancel
     usable.then_some(verdict)
 }
 
-/// How one TransactWriteItems failed, detached from the SDK error so that it can be moved.
-enum Failure {
-    Canceled(Option<Cancellation>),
-    Transient,
-    Other,
+/// What a failed TransactWriteItems says, read from the error alone: `None` when it is not a
+/// cancellation (then the SDK has already retried what could be retried), else the reasons
+/// per account ([`read_reasons`]; `Some(None)` when they cannot be matched to accounts).
+pub(super) fn read_cancellation(
+    err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+    sizes: &[usize],
+) -> Option<Option<Cancellation>> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
+        err.as_service_error()
+    else {
+        return None;
+    };
+    let codes: Vec<Option<&str>> = canceled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code())
+        .collect();
+    Some(read_reasons(sizes, &codes))
 }
 
 impl DynamoStore {
@@ -167,13 +193,16 @@ impl DynamoStore {
     }
 
     /// Writes one batch; accounts that must be tried alone go back to the front of `queue`.
+    /// Acts on what [`read_cancellation`] says: conflicted accounts are reported and the
+    /// rest resent, transient reasons resent after a pause, unreadable reasons split the
+    /// batch (or re-read the one account's revision).
     async fn write_batch(
         &self,
         mut batch: Vec<AccountWrite>,
         queue: &mut VecDeque<Vec<AccountWrite>>,
         outcome: &mut CommitOutcome,
     ) -> Result<(), Error> {
-        let mut tries = 0;
+        let mut sends = 0;
         loop {
             let actions = batch.iter().flat_map(|w| w.actions.clone()).collect();
             let result = self
@@ -189,23 +218,10 @@ impl DynamoStore {
                 }
                 Err(err) => err,
             };
-            let failure = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
-                    let sizes: Vec<usize> = batch.iter().map(|w| w.actions.len()).collect();
-                    let codes: Vec<Option<&str>> = canceled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|r| r.code())
-                        .collect();
-                    Failure::Canceled(classify(&sizes, &codes))
-                }
-                _ if err.code().is_some_and(is_throttle) => Failure::Transient,
-                _ => Failure::Other,
-            };
-            match failure {
-                Failure::Other => return Err(self.sdk_error("TransactWriteItems", err)),
-                Failure::Transient => {}
-                Failure::Canceled(Some(Cancellation {
+            let sizes: Vec<usize> = batch.iter().map(|w| w.actions.len()).collect();
+            match read_cancellation(&err, &sizes) {
+                None => return Err(self.sdk_error("TransactWriteItems", err)),
+                Some(Some(Cancellation {
                     fatal: Some(code), ..
                 })) => {
                     return Err(self.fail(
@@ -217,7 +233,7 @@ impl DynamoStore {
                         err,
                     ))
                 }
-                Failure::Canceled(Some(verdict)) => {
+                Some(Some(verdict)) => {
                     for &index in verdict.conflicted.iter().rev() {
                         outcome.conflicts.push(batch.remove(index).account_id);
                     }
@@ -229,24 +245,24 @@ impl DynamoStore {
                         continue;
                     }
                 }
-                Failure::Canceled(None) if batch.len() > 1 => {
+                Some(None) if batch.len() > 1 => {
                     for write in batch.into_iter().rev() {
                         queue.push_front(vec![write]);
                     }
                     return Ok(());
                 }
-                Failure::Canceled(None) => {
+                Some(None) => {
                     if self.revision_moved(&batch[0]).await? {
                         outcome.conflicts.push(batch.remove(0).account_id);
                         return Ok(());
                     }
                 }
             }
-            tries += 1;
-            if tries >= MAX_TRIES {
+            sends += 1;
+            if sends >= MAX_SENDS {
                 return Err(self.fail("TransactWriteItems", HINT_THROTTLED, err));
             }
-            backoff(tries).await;
+            backoff(sends).await;
         }
     }
 
@@ -272,40 +288,34 @@ impl DynamoStore {
             .map_err(|e| self.fail("BatchWriteItem", HINT_BUG, e))?;
         for chunk in requests.chunks(MAX_BATCH_WRITES) {
             let mut pending = chunk.to_vec();
-            let mut tries = 0;
+            let mut sends = 0;
             loop {
-                let result = self
+                let out = self
                     .client
                     .batch_write_item()
                     .request_items(&self.table, pending.clone())
                     .send()
-                    .await;
-                tries += 1;
-                match result {
-                    Ok(out) => {
-                        pending = out
-                            .unprocessed_items
-                            .and_then(|mut left| left.remove(&self.table))
-                            .unwrap_or_default();
-                        if pending.is_empty() {
-                            break;
-                        }
-                        if tries >= MAX_TRIES {
-                            return Err(self.fail(
-                                "BatchWriteItem",
-                                format!(
-                                    "{HINT_THROTTLED}; {} sent alert(s) stay queued and may be \
-                                     sent again",
-                                    pending.len()
-                                ),
-                                Fault(format!("{} unprocessed deletes", pending.len())),
-                            ));
-                        }
-                    }
-                    Err(e) if e.code().is_some_and(is_throttle) && tries < MAX_TRIES => {}
-                    Err(e) => return Err(self.sdk_error("BatchWriteItem", e)),
+                    .await
+                    .map_err(|e| self.sdk_error("BatchWriteItem", e))?;
+                sends += 1;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
                 }
-                backoff(tries).await;
+                if sends >= MAX_SENDS {
+                    return Err(self.fail(
+                        "BatchWriteItem",
+                        format!(
+                            "{HINT_THROTTLED}; {} sent alert(s) stay queued and may be sent again",
+                            pending.len()
+                        ),
+                        Fault(format!("{} unprocessed deletes", pending.len())),
+                    ));
+                }
+                backoff(sends).await;
             }
         }
         Ok(())
@@ -355,7 +365,7 @@ mod tests {
             Some("None"),
             Some("None"),
         ];
-        let verdict = classify(&[2, 1, 2], &codes).unwrap();
+        let verdict = read_reasons(&[2, 1, 2], &codes).unwrap();
         assert_eq!(verdict.conflicted, BTreeSet::from([1]));
         assert!(!verdict.transient && verdict.fatal.is_none());
     }
@@ -363,17 +373,18 @@ mod tests {
     /// A conflicting transaction or throttling means try again; a validation error does not.
     #[test]
     fn transient_and_fatal_reasons_are_told_apart() {
-        let transient = classify(&[1, 1], &[Some("TransactionConflict"), Some("None")]).unwrap();
+        let transient =
+            read_reasons(&[1, 1], &[Some("TransactionConflict"), Some("None")]).unwrap();
         assert!(transient.transient && transient.conflicted.is_empty());
-        let fatal = classify(&[1], &[Some("ValidationError")]).unwrap();
+        let fatal = read_reasons(&[1], &[Some("ValidationError")]).unwrap();
         assert_eq!(fatal.fatal.as_deref(), Some("ValidationError"));
     }
 
     /// Reasons that cannot be matched to the actions are not guessed at.
     #[test]
     fn unusable_reasons_are_reported_as_unknown() {
-        assert_eq!(classify(&[2, 1], &[]), None);
-        assert_eq!(classify(&[2], &[Some("ConditionalCheckFailed")]), None);
-        assert_eq!(classify(&[1, 1], &[Some("None"), None]), None);
+        assert_eq!(read_reasons(&[2, 1], &[]), None);
+        assert_eq!(read_reasons(&[2], &[Some("ConditionalCheckFailed")]), None);
+        assert_eq!(read_reasons(&[1, 1], &[Some("None"), None]), None);
     }
 }

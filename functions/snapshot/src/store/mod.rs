@@ -9,7 +9,6 @@ mod items;
 mod schema;
 
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -22,7 +21,7 @@ use crate::error::{BoxError, Error};
 use crate::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, PendingAlert, RunSummary,
 };
-use crate::ports::{CommitOutcome, Store, StoredState};
+use crate::ports::{CommitOutcome, Queries, Store, StoredState, LEASE_SECONDS};
 use items::{
     account_sk, from_item, history_pk, key, link_state_pk, timestamp, to_item, AccountItem,
     AlertItem, EventItem, Item, LeaseItem, RunItem, ACCOUNTS_PK, LEASE_PK, LEASE_SK, OUTBOX_PK,
@@ -32,12 +31,9 @@ pub use schema::{
     table_definition, IndexDefinition, InitOutcome, TableDefinition, LINK_STATE_INDEX,
 };
 
-/// Our own attempts on top of the SDK's retries, for throttling and transaction conflicts.
-const MAX_TRIES: u32 = 6;
+/// The pause before resending what the SDK does not retry (see `commit`).
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
-/// Long enough for one run to publish its alerts; a crashed run blocks others this long.
-const LEASE_SECONDS: i64 = 300;
 
 const HINT_MISSING_TABLE: &str = "the table does not exist: run `apnwatch init` or deploy the \
      stack, and check APNWATCH_TABLE and AWS_REGION";
@@ -92,10 +88,7 @@ fn backoff_delay(attempt: u32, random: f64) -> Duration {
 }
 
 async fn backoff(attempt: u32) {
-    // A fresh RandomState is randomly keyed: enough randomness for jitter without a crate.
-    let bits = std::collections::hash_map::RandomState::new().hash_one(attempt) >> 11;
-    let random = bits as f64 / (1u64 << 53) as f64;
-    tokio::time::sleep(backoff_delay(attempt, random)).await;
+    tokio::time::sleep(backoff_delay(attempt, fastrand::f64())).await;
 }
 
 /// The DynamoDB implementation of [`Store`].
@@ -245,28 +238,6 @@ impl Store for DynamoStore {
             .transpose()
     }
 
-    async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
-        let query = match link_state {
-            None => self.query(ACCOUNTS_PK).consistent_read(true),
-            Some(state) => self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(LINK_STATE_INDEX)
-                .key_condition_expression("gsi1pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(link_state_pk(state))),
-        };
-        self.query_decoded::<AccountItem, _>(query, None).await
-    }
-
-    async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
-        let query = self
-            .query(&history_pk(account_id))
-            .consistent_read(true)
-            .scan_index_forward(true);
-        self.query_decoded::<EventItem, _>(query, None).await
-    }
-
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         let until = now + chrono::Duration::seconds(LEASE_SECONDS);
         let lease = LeaseItem::new(owner, until, until + chrono::Duration::hours(1));
@@ -338,6 +309,30 @@ impl Store for DynamoStore {
             .await
             .map_err(|e| self.sdk_error("PutItem", e))?;
         Ok(())
+    }
+}
+
+impl Queries for DynamoStore {
+    async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
+        let query = match link_state {
+            None => self.query(ACCOUNTS_PK).consistent_read(true),
+            Some(state) => self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(LINK_STATE_INDEX)
+                .key_condition_expression("gsi1pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(link_state_pk(state))),
+        };
+        self.query_decoded::<AccountItem, _>(query, None).await
+    }
+
+    async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
+        let query = self
+            .query(&history_pk(account_id))
+            .consistent_read(true)
+            .scan_index_forward(true);
+        self.query_decoded::<EventItem, _>(query, None).await
     }
 
     async fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, Error> {

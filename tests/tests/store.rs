@@ -8,14 +8,13 @@ use apnwatch::model::{
     Account, AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
     LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary,
 };
-use apnwatch::ports::Store;
+use apnwatch::ports::{Queries, Store};
 use apnwatch::store::DynamoStore;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TimeToLiveStatus, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-mod common;
-use common::Moto;
+use integration_tests::{harness_sdk_config, Moto};
 
 /// The DynamoDB side of the shared moto server.
 trait MotoDynamo {
@@ -25,7 +24,7 @@ trait MotoDynamo {
 
 impl MotoDynamo for Moto {
     async fn client(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+        aws_sdk_dynamodb::Client::new(&harness_sdk_config(&self.url).await)
     }
 
     /// A store on a freshly created table.
@@ -456,43 +455,13 @@ async fn ack_removes_only_sent_alerts() {
 }
 
 /// One run at a time holds the publish lease; it frees up when released or after five
-/// minutes, and a run cannot release another run's lease.
+/// minutes, and a run cannot release another run's lease (the contract the fake keeps too).
 #[tokio::test]
 async fn publish_lease_is_exclusive() {
     let moto = Moto::start();
     let (store, _) = moto.store().await;
-    let now = at("2026-11-27T12:00:00.000Z");
-    let minutes = |m: i64| now + chrono::Duration::minutes(m);
 
-    assert!(store.acquire_publish_lease("run-a", now).await.unwrap());
-    assert!(!store
-        .acquire_publish_lease("run-b", minutes(1))
-        .await
-        .unwrap());
-    assert!(store
-        .acquire_publish_lease("run-a", minutes(1))
-        .await
-        .unwrap());
-    // run-a's renewed lease lasts until 12:06.
-    assert!(!store
-        .acquire_publish_lease("run-b", minutes(5))
-        .await
-        .unwrap());
-    assert!(store
-        .acquire_publish_lease("run-b", minutes(7))
-        .await
-        .unwrap());
-
-    store.release_publish_lease("run-a").await.unwrap();
-    assert!(!store
-        .acquire_publish_lease("run-c", minutes(8))
-        .await
-        .unwrap());
-    store.release_publish_lease("run-b").await.unwrap();
-    assert!(store
-        .acquire_publish_lease("run-c", minutes(8))
-        .await
-        .unwrap());
+    apnwatch::fakes::check_publish_lease_contract(&store).await;
 }
 
 /// Runs list most recent first, as many as asked; a table with a run but no account is no
