@@ -17,6 +17,8 @@
 //! - [`ports`]: the traits the run needs; [`fakes`] implements them in memory.
 //! - [`aws`]: SDK configuration, role assumption and client construction; [`app`] wires it.
 //! - [`views`]: the JSON and table shapes users read.
+//! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered (pure);
+//!   [`invoke`]: one invoke, for the Lambda and `snapshot --event`.
 //! - [`lambda`]: the Lambda handler; [`cli`]: the `apnwatch` command.
 
 pub mod alert;
@@ -27,6 +29,7 @@ pub mod config;
 pub mod diff;
 pub mod error;
 pub mod fakes;
+pub mod invoke;
 pub mod lambda;
 pub mod link;
 pub mod metrics;
@@ -37,6 +40,7 @@ pub mod partner_central;
 pub mod ports;
 pub mod run;
 pub mod store;
+pub mod trigger;
 pub mod views;
 
 pub use config::Config;
