@@ -236,7 +236,10 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
     let latency = started.elapsed();
     assert_eq!(status, 200, "change event invoke failed: {result}");
     assert_eq!(result["trigger"]["kind"], "organizations", "{result}");
-    assert_eq!(result["trigger"]["event_name"], "CreateAccountResult", "{result}");
+    assert_eq!(
+        result["trigger"]["event_name"], "CreateAccountResult",
+        "{result}"
+    );
     assert_eq!(result["skipped"], false, "{result}");
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0].account_ids(), vec![factory_new.clone()]);

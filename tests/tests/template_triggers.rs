@@ -17,7 +17,9 @@ use apnwatch::trigger::{
 use serde_norway::Value;
 
 fn parse(relative: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(relative);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative);
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
@@ -75,7 +77,9 @@ fn matches(pattern: &Value, event: &serde_json::Value) -> bool {
 }
 
 fn sample(name: &str) -> serde_json::Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../infra/events")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -95,7 +99,10 @@ fn change_rules_match_what_the_handler_accepts() {
         strings(&pattern["detail"]["eventName"]),
         set(&ORGANIZATIONS_EVENT_NAMES)
     );
-    assert!(matches(pattern, &sample("organizations-create-account-result.json")));
+    assert!(matches(
+        pattern,
+        &sample("organizations-create-account-result.json")
+    ));
     assert!(matches(pattern, &sample("organizations-move-account.json")));
     assert!(!matches(pattern, &sample("organizations-ignored.json")));
 
@@ -106,7 +113,10 @@ fn change_rules_match_what_the_handler_accepts() {
         strings(&pattern["detail-type"]),
         set(&PARTNER_CENTRAL_DETAIL_TYPES)
     );
-    assert!(matches(pattern, &sample("partner-central-invitation-accepted.json")));
+    assert!(matches(
+        pattern,
+        &sample("partner-central-invitation-accepted.json")
+    ));
 
     for rule in [org, pc] {
         assert_eq!(rule["EventBusName"].as_str(), Some("default"));
@@ -142,7 +152,10 @@ fn forwarder_sends_the_same_patterns_with_a_put_events_role() {
     }
     let role = &resource(&forward, "ForwardRole")["Properties"];
     let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
-    assert_eq!(trust["Principal"]["Service"].as_str(), Some("events.amazonaws.com"));
+    assert_eq!(
+        trust["Principal"]["Service"].as_str(),
+        Some("events.amazonaws.com")
+    );
     let statements = role["Policies"][0]["PolicyDocument"]["Statement"]
         .as_sequence()
         .expect("statements");
@@ -215,14 +228,20 @@ fn debounce_queue_arithmetic_keeps_events_out_of_the_dead_letter_queue() {
     let visibility = number(&queue["VisibilityTimeout"], "VisibilityTimeout");
     let delay = number(&queue["DelaySeconds"], "DelaySeconds");
     let retention = number(&queue["MessageRetentionPeriod"], "MessageRetentionPeriod");
-    let max_receive = number(&queue["RedrivePolicy"]["maxReceiveCount"], "maxReceiveCount");
+    let max_receive = number(
+        &queue["RedrivePolicy"]["maxReceiveCount"],
+        "maxReceiveCount",
+    );
     let batch = number(&mapping["BatchSize"], "BatchSize");
     let window = number(
         &mapping["MaximumBatchingWindowInSeconds"],
         "MaximumBatchingWindowInSeconds",
     );
 
-    assert!(max_concurrency >= 2, "SQS mappings poll with at least 2 concurrent invokes");
+    assert!(
+        max_concurrency >= 2,
+        "SQS mappings poll with at least 2 concurrent invokes"
+    );
     assert!(
         reserved >= max_concurrency,
         "reservation {reserved} below MaximumConcurrency {max_concurrency}: batches would be throttled back to the queue and spend receives"
@@ -231,7 +250,10 @@ fn debounce_queue_arithmetic_keeps_events_out_of_the_dead_letter_queue() {
         visibility >= 6 * timeout,
         "visibility timeout {visibility} s < 6 x function timeout {timeout} s"
     );
-    assert!(max_receive >= 5, "maxReceiveCount {max_receive}: too few tries");
+    assert!(
+        max_receive >= 5,
+        "maxReceiveCount {max_receive}: too few tries"
+    );
     assert!(
         retention > delay + max_receive * visibility,
         "records expire ({retention} s) before their last try ({delay} + {max_receive} x {visibility} s)"

@@ -61,7 +61,9 @@ async fn sqs_batch_of_twenty_account_creations_is_one_walk() {
     }
     let events: Vec<Value> = (0..20).map(|_| created(Utc::now())).collect();
 
-    let out = invoke(batch(&events)).await.unwrap_or_else(|e| panic!("{}", e.one_line()));
+    let out = invoke(batch(&events))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.one_line()));
 
     assert_eq!(
         out["trigger"],
@@ -71,7 +73,11 @@ async fn sqs_batch_of_twenty_account_creations_is_one_walk() {
     assert_eq!(out["skipped"], false, "{out}");
     assert_eq!(out["batchItemFailures"], json!([]), "{out}");
     assert_eq!(out["alerts"], 20, "{out}");
-    assert_eq!(world.table.count("RUNS").await, 2, "one run record for the batch");
+    assert_eq!(
+        world.table.count("RUNS").await,
+        2,
+        "one run record for the batch"
+    );
     let received = world.alerts.received().await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].account_ids().len(), 20);
@@ -109,7 +115,11 @@ async fn replays_of_events_older_than_the_last_run_never_walk() {
         assert!(out.report.is_none());
     }
 
-    assert_eq!(app.org.calls(), calls, "a covered replay called Organizations");
+    assert_eq!(
+        app.org.calls(),
+        calls,
+        "a covered replay called Organizations"
+    );
     assert_eq!(world.table.items().await, before, "a covered replay wrote");
     assert!(world.alerts.received().await.is_empty());
 }
@@ -211,15 +221,24 @@ async fn snapshot_event_replays_batches_like_the_lambda() {
         json!({"kind": "mixed", "event_name": null, "events": 3}),
         "{first}"
     );
-    assert_eq!(first["skipped"], false, "no run yet, nothing covers it: {first}");
-    assert_eq!(first["batchItemFailures"], json!([{"itemIdentifier": "garbage"}]));
+    assert_eq!(
+        first["skipped"], false,
+        "no run yet, nothing covers it: {first}"
+    );
+    assert_eq!(
+        first["batchItemFailures"],
+        json!([{"itemIdentifier": "garbage"}])
+    );
     assert_eq!(first["accounts"], 2);
 
     let again = cli(&["snapshot", "--json", "--event", path]).await;
     assert_eq!(again["skipped"], true, "{again}");
     let reason = again["skip_reason"].as_str().unwrap();
     assert!(
-        reason.starts_with(&format!("covered by run {}", first["run_id"].as_str().unwrap())),
+        reason.starts_with(&format!(
+            "covered by run {}",
+            first["run_id"].as_str().unwrap()
+        )),
         "{reason}"
     );
     assert!(again.get("run_id").is_none());

@@ -163,7 +163,10 @@ pub fn outcome_text(outcome: &Outcome) -> String {
         head.push_str(&format!(" ({n} event(s) in the batch)"));
     }
     if let Some(failures) = v.batch_item_failures.as_ref().filter(|f| !f.is_empty()) {
-        let ids: Vec<&str> = failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let ids: Vec<&str> = failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         head.push_str(&format!("; not events, to retry: {}", ids.join(", ")));
     }
     match (&outcome.report, &outcome.skip_reason) {

@@ -95,11 +95,18 @@ async fn replays_of_covered_events_never_walk() {
         assert!(reason.starts_with("covered by run earlier"), "{reason}");
         let v = serde_json::to_value(InvocationView::from(&outcome)).unwrap();
         assert_eq!(v["skipped"], true);
-        assert!(v.get("run_id").is_none(), "a skipped invoke has no run: {v}");
+        assert!(
+            v.get("run_id").is_none(),
+            "a skipped invoke has no run: {v}"
+        );
         assert!(v.get("batchItemFailures").is_none(), "{v}");
     }
     assert_eq!(walks.get(), 0);
-    assert_eq!(store.snapshot().runs.len(), 1, "a skipped invoke stores no run");
+    assert_eq!(
+        store.snapshot().runs.len(),
+        1,
+        "a skipped invoke stores no run"
+    );
 }
 
 /// The schedule runs even right after another run; so does a person.
@@ -136,7 +143,10 @@ async fn ignored_events_and_bad_bodies_do_not_walk() {
         v["batchItemFailures"],
         json!([{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}])
     );
-    assert_eq!(v["trigger"], json!({"kind": null, "event_name": null, "events": 0}));
+    assert_eq!(
+        v["trigger"],
+        json!({"kind": null, "event_name": null, "events": 0})
+    );
     assert_eq!(v["skipped"], true);
     assert_eq!(walks.get(), 0);
 }
@@ -146,9 +156,13 @@ async fn ignored_events_and_bad_bodies_do_not_walk() {
 async fn bad_events_are_refused() {
     let store = FakeStore::default();
     let walks = Cell::new(0);
-    let err = invoke(&store, &json!({"source": "aws.ec2", "detail-type": "x"}), &walks)
-        .await
-        .unwrap_err();
+    let err = invoke(
+        &store,
+        &json!({"source": "aws.ec2", "detail-type": "x"}),
+        &walks,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind(), "BadEvent");
     assert_eq!(walks.get(), 0);
 }

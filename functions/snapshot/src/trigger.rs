@@ -34,8 +34,10 @@ pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";
 pub const ORGANIZATIONS_SOURCE: &str = "aws.organizations";
 /// Both CloudTrail detail-types: `CreateAccountResult` and the join/depart events are
 /// service events, the rest API calls.
-pub const ORGANIZATIONS_DETAIL_TYPES: [&str; 2] =
-    ["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"];
+pub const ORGANIZATIONS_DETAIL_TYPES: [&str; 2] = [
+    "AWS API Call via CloudTrail",
+    "AWS Service Event via CloudTrail",
+];
 /// The `eventName`s that change which accounts exist, where they sit, their state or their
 /// tags (tags can decide a link state): the ones the template's rule forwards.
 pub const ORGANIZATIONS_EVENT_NAMES: [&str; 13] = [

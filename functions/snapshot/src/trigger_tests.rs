@@ -73,7 +73,8 @@ fn partner_central_events_are_accepted() {
         Some("Partner Connection Invitation Accepted")
     );
     for detail_type in PARTNER_CENTRAL_DETAIL_TYPES {
-        let ev = json!({"source": PARTNER_CENTRAL_SOURCE, "detail-type": detail_type, "detail": {}});
+        let ev =
+            json!({"source": PARTNER_CENTRAL_SOURCE, "detail-type": detail_type, "detail": {}});
         assert_eq!(parse(&ev).unwrap().kind(), Some(Kind::PartnerCentral));
     }
 }
@@ -164,14 +165,20 @@ fn events_before_the_latest_run_are_covered() {
         e["time"] = json!(t);
         e.to_string()
     };
-    let old = parse(&sqs(&[at_time("2026-11-27T12:00:00Z"), at_time("2026-11-27T12:08:59Z")]))
-        .unwrap();
+    let old = parse(&sqs(&[
+        at_time("2026-11-27T12:00:00Z"),
+        at_time("2026-11-27T12:08:59Z"),
+    ]))
+    .unwrap();
     let reason = covered_by(&old, Some(&latest), COVER_MARGIN).expect("covered");
     assert!(reason.starts_with("covered by run run-1"), "{reason}");
 
     // Within the margin: the run may not have seen it (eventually consistent reads).
-    let recent = parse(&sqs(&[at_time("2026-11-27T12:00:00Z"), at_time("2026-11-27T12:09:30Z")]))
-        .unwrap();
+    let recent = parse(&sqs(&[
+        at_time("2026-11-27T12:00:00Z"),
+        at_time("2026-11-27T12:09:30Z"),
+    ]))
+    .unwrap();
     assert_eq!(covered_by(&recent, Some(&latest), COVER_MARGIN), None);
     assert_eq!(covered_by(&old, None, COVER_MARGIN), None);
     let mut untimed = sample("organizations-move-account.json");
