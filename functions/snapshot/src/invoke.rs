@@ -48,7 +48,9 @@ where
     }
     let mut skip_reason = invocation.nothing_to_do();
     if skip_reason.is_none() && !invocation.always_runs() {
-        // Most recent first: the run record is written when a run completes.
+        // Most recent first; a run record is written only when a run completes. The Query is
+        // eventually consistent: it can only miss the newest run, which means running, never
+        // skipping a change no run saw.
         let latest = store.runs(1).await?;
         skip_reason = trigger::covered_by(&invocation, latest.first(), margin);
     }
