@@ -11,7 +11,9 @@
 //! - [`link`]: which source decides each account's link state (pure).
 //! - [`diff`]: previous vs. current snapshot, to records, events and alerts (pure).
 //! - [`store`]: DynamoDB adapter: schema, conditional writes, outbox, queries.
+//! - [`remind`]: reminders and resolved notices, the alert policy over `diff` (pure).
 //! - [`alert`]: the alert text in every subscriber's format (pure).
+//! - [`route`]: which team an alert belongs to, and the SNS message attributes (pure).
 //! - [`notify`]: SNS adapter; [`metrics`]: the run's CloudWatch metrics (EMF).
 //! - [`run`]: one run: walk, resolve, diff, store, notify.
 //! - [`ports`]: the traits the run needs; [`fakes`] implements them in memory.
@@ -35,6 +37,8 @@ pub mod notify;
 pub mod org;
 pub mod partner_central;
 pub mod ports;
+pub mod remind;
+pub mod route;
 pub mod run;
 pub mod store;
 pub mod views;
