@@ -322,3 +322,40 @@ async fn routing_by_team_tag_reaches_only_each_teams_queue() {
     assert!(payments_q.received().await.is_empty());
     let _ = search;
 }
+
+/// The template's optional `AlertEmailRoute` puts a `route` filter policy on the stack's
+/// email subscription, and only when set; the three variables reach the function.
+#[test]
+fn alert_email_route_filters_the_email_subscription() {
+    let path = integration_tests::workspace_dir().join("template.yaml");
+    let text = std::fs::read_to_string(&path).expect("read template.yaml");
+    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("parse template.yaml");
+    assert_eq!(
+        doc["Parameters"]["AlertEmailRoute"]["Default"].as_str(),
+        Some("")
+    );
+    assert_eq!(
+        doc["Conditions"]["HasAlertEmailRoute"],
+        serde_norway::from_str::<serde_norway::Value>(
+            r#"!Not [!Equals [!Ref AlertEmailRoute, ""]]"#
+        )
+        .unwrap()
+    );
+    let props = &doc["Resources"]["AlertEmailSubscription"]["Properties"];
+    let policy = serde_norway::to_string(&props["FilterPolicy"]).unwrap();
+    assert!(
+        policy.contains("HasAlertEmailRoute")
+            && policy.contains("route:")
+            && policy.contains("AlertEmailRoute")
+            && policy.contains("AWS::NoValue"),
+        "{policy}"
+    );
+    let env = &doc["Resources"]["SnapshotFunction"]["Properties"]["Environment"]["Variables"];
+    for var in [
+        "APNWATCH_REMIND_AFTER",
+        "APNWATCH_NOTIFY_RESOLVED",
+        "APNWATCH_ROUTE_BY",
+    ] {
+        assert!(!env[var].is_null(), "{var} is not set on the function");
+    }
+}
