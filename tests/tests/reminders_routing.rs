@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use integration_tests::{set_env, Received, World};
-use serde_json::Value;
+use integration_tests::{set_env, FakePartnerCentral, Received, World};
+use serde_json::{json, Value};
 
 /// Longer than the 1 s reminder interval these tests use, with room for the clock's
 /// millisecond truncation.
@@ -198,6 +198,61 @@ async fn closed_accounts_never_alert_nor_get_reminders() {
     assert_eq!(
         reasons(&world.alerts.received().await),
         vec![(active, "REMINDER".into())]
+    );
+}
+
+/// A Partner Central fixture with `(account id, status)` connections and invitations.
+fn partner_central(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -> Value {
+    let entries = |list: &[(&str, &str)]| {
+        list.iter()
+            .map(|(id, status)| json!({"account_id": id, "status": status}))
+            .collect::<Vec<_>>()
+    };
+    json!({"catalog": "AWS", "page_size": 10, "fail": null,
+           "connections": entries(connections), "invitations": entries(invitations)})
+}
+
+/// An invitation that lapses (PENDING, then no invitation any more) alerts as
+/// INVITATION_LAPSED with its own words, not as a lost link; once the account accepts a
+/// connection, it is RESOLVED "now linked via partner-central".
+#[tokio::test]
+async fn lapsed_invitation_then_connection_read_as_such() {
+    let world = World::start().await;
+    let org = &world.org;
+    let team = org.account(&org.root_id, "team-a", &[]).await;
+    let pc = FakePartnerCentral::start(partner_central(&[], &[(&team, "PENDING")]));
+    set_env(&[
+        ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
+        ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
+    ]);
+    org.tag(&org.management_account_id, "apn-link", "linked")
+        .await;
+    world.run().await;
+    assert_eq!(
+        reasons(&world.alerts.received().await),
+        vec![(team.clone(), "BASELINE".into())]
+    );
+
+    pc.set_fixture(&partner_central(&[], &[]));
+    world.run().await;
+    let received = world.alerts.received().await;
+    assert_eq!(
+        reasons(&received),
+        vec![(team.clone(), "INVITATION_LAPSED".into())]
+    );
+    let why = text(&received[0].alert(&team)["why"]);
+    assert!(
+        why.contains("expired, was rejected or was withdrawn") && !why.contains("was linked"),
+        "{why}"
+    );
+
+    pc.set_fixture(&partner_central(&[(&team, "ACTIVE")], &[]));
+    world.run().await;
+    let received = world.alerts.received().await;
+    assert_eq!(reasons(&received), vec![(team.clone(), "RESOLVED".into())]);
+    assert_eq!(
+        text(&received[0].alert(&team)["why"]),
+        "resolved: now linked via partner-central"
     );
 }
 
