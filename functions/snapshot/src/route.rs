@@ -12,8 +12,11 @@
 //! limit (API reference, `MessageAttributeValue`:
 //! <https://docs.aws.amazon.com/sns/latest/api/API_MessageAttributeValue.html>), so
 //! [`MessageAttributes::size`] is added to the body when messages are split.
-//! A `String.Array` value is a JSON array in a string (Amazon SNS message attribute data
-//! types: <https://docs.aws.amazon.com/sns/latest/dg/sns-message-attributes.html>).
+//! A `String.Array` value is an array formatted as a string, i.e. JSON (Amazon SNS message
+//! attribute data types:
+//! <https://docs.aws.amazon.com/sns/latest/dg/sns-message-attributes.html#SNSMessageAttributes.DataTypes>);
+//! a filter policy matches it when any element matches. Filter policies apply to message
+//! attributes by default (<https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html>).
 
 use std::collections::{BTreeMap, BTreeSet};
 
