@@ -1,6 +1,7 @@
 //! APN Link Watch: snapshots an AWS Organization, decides which member accounts are linked
 //! to the partner's APN Partner Central, keeps their state and history in DynamoDB and
-//! alerts through SNS when an account is new or loses its link.
+//! alerts through SNS when an account is new or loses its link, reminds until it is dealt
+//! with and says when it is resolved, optionally routed to each team.
 //!
 //! # Layout
 //! Read top to bottom, the modules tell the story of one run:
