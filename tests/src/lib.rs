@@ -46,7 +46,7 @@ pub mod world;
 
 pub use apnwatch;
 
-pub use alerts::{Alerts, Received, TOPIC};
+pub use alerts::{Alerts, Queue, Received, TOPIC};
 pub use env::{free_port, require_process_per_test, set_env, workspace_dir, TempDir};
 pub use moto::{harness_sdk_config, topic_arn, Moto, MOTO_ACCOUNT, REGION};
 pub use org::Org;

@@ -1,6 +1,7 @@
 //! APN Link Watch: snapshots an AWS Organization, decides which member accounts are linked
 //! to the partner's APN Partner Central, keeps their state and history in DynamoDB and
-//! alerts through SNS when an account is new or loses its link.
+//! alerts through SNS when an account is new or loses its link, reminds until it is dealt
+//! with and says when it is resolved, optionally routed to each team.
 //!
 //! # Layout
 //! Read top to bottom, the modules tell the story of one run:
@@ -11,7 +12,9 @@
 //! - [`link`]: which source decides each account's link state (pure).
 //! - [`diff`]: previous vs. current snapshot, to records, events and alerts (pure).
 //! - [`store`]: DynamoDB adapter: schema, conditional writes, outbox, queries.
+//! - [`remind`]: reminders and resolved notices, the alert policy over `diff` (pure).
 //! - [`alert`]: the alert text in every subscriber's format (pure).
+//! - [`route`]: which team an alert belongs to, and the SNS message attributes (pure).
 //! - [`notify`]: SNS adapter; [`metrics`]: the run's CloudWatch metrics (EMF).
 //! - [`run`]: one run: walk, resolve, diff, store, notify.
 //! - [`ports`]: the traits the run needs; [`fakes`] implements them in memory.
@@ -38,6 +41,8 @@ pub mod notify;
 pub mod org;
 pub mod partner_central;
 pub mod ports;
+pub mod remind;
+pub mod route;
 pub mod run;
 pub mod store;
 pub mod trigger;
