@@ -4,7 +4,10 @@
     demo.py setup   --endpoint URL   creates the alert topic and a queue subscribed to it;
                                      prints {"topic_arn", "queue_url", "queue_arn"}
     demo.py receive --endpoint URL --queue-url URL [--require]
-                                     drains the queue and prints each alert readably
+                                     drains the queue and prints each alert readably, with the
+                                     SNS message attributes subscribers filter on
+    demo.py tag     --endpoint URL --account-id ID --key K --value V
+                                     tags an account, as a team linking or exempting it would
 
 A queue subscriber gets the `sqs` key of the structured SNS message (the machine-readable
 alert JSON) inside the SNS envelope; `receive` renders it the way the email reads.
@@ -50,6 +53,11 @@ def render_alert(a: dict) -> str:
 def render(envelope: dict) -> str:
     subject = envelope.get("Subject") or "(no subject)"
     out = [f"Subject: {subject}"]
+    attributes = envelope.get("MessageAttributes") or {}
+    if attributes:
+        out.append(
+            "Attributes: " + ", ".join(f"{k}={v.get('Value')}" for k, v in sorted(attributes.items()))
+        )
     message = envelope.get("Message", "")
     try:
         doc = json.loads(message)
@@ -93,6 +101,12 @@ def receive(args) -> int:
     return 0
 
 
+def tag(args) -> int:
+    org = client("organizations", args.endpoint, args.region)
+    org.tag_resource(ResourceId=args.account_id, Tags=[{"Key": args.key, "Value": args.value}])
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"))
@@ -105,11 +119,15 @@ def main(argv=None) -> int:
     r.add_argument("--queue-url", required=True)
     r.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a first message")
     r.add_argument("--require", action="store_true", help="exit 1 when no message arrived")
+    t = sub.add_parser("tag")
+    t.add_argument("--account-id", required=True)
+    t.add_argument("--key", required=True)
+    t.add_argument("--value", required=True)
     args = p.parse_args(argv)
     if not args.endpoint:
         print("demo.py: give --endpoint or set AWS_ENDPOINT_URL", file=sys.stderr)
         return 2
-    return setup(args) if args.cmd == "setup" else receive(args)
+    return {"setup": setup, "receive": receive, "tag": tag}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 # The APN Link Watch demo, end to end on this machine (`make demo` runs it):
 #   moto (Organizations, DynamoDB, SNS, SQS) and the fake Partner Central on free loopback ports,
 #   a seeded organization, then the real `apnwatch` CLI: init, snapshot, accounts, the alert as a
-#   queue subscriber receives it; then a new account appears and a second snapshot alerts on it.
+#   queue subscriber receives it; then a new account appears and a second snapshot alerts on it;
+#   time passes and a reminder goes out for every account still not linked; the new account is
+#   linked and a resolved notice says so.
 # Both servers are stopped by their PIDs when the script ends, whether it succeeds or fails.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
@@ -131,6 +133,18 @@ step "apnwatch snapshot (second run)"
 "$APNWATCH" snapshot
 
 step "The alert a subscriber received"
+"$PY" infra/demo.py --endpoint "$MOTO_URL" receive --queue-url "$QUEUE_URL" --require
+
+step "Time passes (APNWATCH_REMIND_AFTER=2s here, a week by default): reminders"
+export APNWATCH_REMIND_AFTER=2s
+sleep 2.5
+"$APNWATCH" snapshot
+"$PY" infra/demo.py --endpoint "$MOTO_URL" receive --queue-url "$QUEUE_URL" --require
+
+step "The team links dev-new-service (tag apn-link=linked): a resolved notice"
+export APNWATCH_REMIND_AFTER=7d
+"$PY" infra/demo.py --endpoint "$MOTO_URL" tag --account-id "$NEW_ID" --key apn-link --value linked
+"$APNWATCH" snapshot
 "$PY" infra/demo.py --endpoint "$MOTO_URL" receive --queue-url "$QUEUE_URL" --require
 
 step "apnwatch history $NEW_ID"

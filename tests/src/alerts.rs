@@ -1,5 +1,6 @@
 //! The alert topic with an SQS queue subscribed to it, standing in for every subscriber
-//! (email, Slack), and what such a subscriber received ([`Received`]).
+//! (email, Slack), more queues subscribed with a filter policy ([`Alerts::subscribe_queue`],
+//! a team's own subscription), and what such a subscriber received ([`Received`]).
 
 use aws_config::SdkConfig;
 use serde_json::Value;
@@ -12,8 +13,22 @@ const QUEUE: &str = "apn-link-watch-alerts";
 /// The alert topic and a queue subscribed to it, standing in for every subscriber.
 pub struct Alerts {
     sqs: aws_sdk_sqs::Client,
+    sns: aws_sdk_sns::Client,
     pub topic_arn: String,
     queue_url: String,
+}
+
+/// Another queue subscribed to the topic, e.g. with a team's filter policy.
+pub struct Queue {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl Queue {
+    /// Every message delivered to this queue since the last call, removed from it.
+    pub async fn received(&self) -> Vec<Received> {
+        drain(&self.sqs, &self.url).await
+    }
 }
 
 /// One message as an SQS subscriber got it.
@@ -24,6 +39,8 @@ pub struct Received {
     pub subject: String,
     /// The `sqs` key of the published document: schema `apn-link-watch/alert/v1`.
     pub message: Value,
+    /// The SNS message attributes as the envelope carries them: name -> (Type, Value).
+    pub attributes: std::collections::BTreeMap<String, (String, String)>,
 }
 
 impl Received {
@@ -40,6 +57,14 @@ impl Received {
             .iter()
             .map(|a| a["account_id"].as_str().unwrap_or_default().to_string())
             .collect()
+    }
+
+    /// A `String` attribute's value, or a `String.Array` attribute's JSON text.
+    pub fn attribute(&self, name: &str) -> &str {
+        self.attributes
+            .get(name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no message attribute {name} in {:?}", self.attributes))
     }
 
     /// The alert entry for one account.
@@ -86,52 +111,97 @@ impl Alerts {
             .expect("Subscribe");
         Alerts {
             sqs,
+            sns,
             topic_arn,
             queue_url,
+        }
+    }
+
+    /// A new queue named `name` subscribed to the topic, with `filter_policy` (JSON, on the
+    /// message attributes, SNS's default scope) when given.
+    pub async fn subscribe_queue(&self, name: &str, filter_policy: Option<&str>) -> Queue {
+        let url = self
+            .sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url
+            .expect("queue URL");
+        let mut subscribe = self
+            .sns
+            .subscribe()
+            .topic_arn(&self.topic_arn)
+            .protocol("sqs")
+            .endpoint(format!("arn:aws:sqs:{REGION}:{MOTO_ACCOUNT}:{name}"));
+        if let Some(policy) = filter_policy {
+            subscribe = subscribe.attributes("FilterPolicy", policy);
+        }
+        subscribe
+            .send()
+            .await
+            .expect("Subscribe with a filter policy");
+        Queue {
+            sqs: self.sqs.clone(),
+            url,
         }
     }
 
     /// Every message delivered since the last call, removed from the queue. moto delivers
     /// to SQS inside `Publish`, so whatever a finished run published is already there.
     pub async fn received(&self) -> Vec<Received> {
-        let mut out = Vec::new();
-        loop {
-            let batch = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
+        drain(&self.sqs, &self.queue_url).await
+    }
+}
+
+/// Every message in the queue at `url`, removed from it.
+async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Received> {
+    let mut out = Vec::new();
+    loop {
+        let batch = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .expect("ReceiveMessage");
+        let messages = batch.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            // Without raw delivery the body is SNS's envelope; `Message` is our `sqs` key.
+            let envelope: Value =
+                serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope");
+            let message: Value =
+                serde_json::from_str(envelope["Message"].as_str().expect("envelope Message"))
+                    .expect("the sqs key is JSON");
+            let attributes = envelope["MessageAttributes"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, a)| {
+                    let text = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+                    (name.clone(), (text("Type"), text("Value")))
+                })
+                .collect();
+            out.push(Received {
+                message_id: envelope["MessageId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                subject: envelope["Subject"].as_str().unwrap_or_default().to_string(),
+                message,
+                attributes,
+            });
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().expect("receipt handle"))
                 .send()
                 .await
-                .expect("ReceiveMessage");
-            let messages = batch.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return out;
-            }
-            for m in messages {
-                // Without raw delivery the body is SNS's envelope; `Message` is our `sqs` key.
-                let envelope: Value =
-                    serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope");
-                let message: Value =
-                    serde_json::from_str(envelope["Message"].as_str().expect("envelope Message"))
-                        .expect("the sqs key is JSON");
-                out.push(Received {
-                    message_id: envelope["MessageId"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    subject: envelope["Subject"].as_str().unwrap_or_default().to_string(),
-                    message,
-                });
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().expect("receipt handle"))
-                    .send()
-                    .await
-                    .expect("DeleteMessage");
-            }
+                .expect("DeleteMessage");
         }
     }
 }

@@ -53,7 +53,7 @@ pub mod world;
 
 pub use apnwatch;
 
-pub use alerts::{Alerts, Received, TOPIC};
+pub use alerts::{Alerts, Queue, Received, TOPIC};
 pub use env::{
     cargo_build, first_line, free_port, set_env, wait_until_listening, workspace_dir, TempDir,
 };

@@ -25,6 +25,8 @@ pub struct Proxy {
     pub url: String,
     port: u16,
     rule: Arc<Mutex<Option<Fault>>>,
+    /// Organizations requests seen on the wire, for tests that assert "no walk".
+    org_calls: Arc<AtomicUsize>,
     stopping: Arc<AtomicBool>,
     accept: Option<std::thread::JoinHandle<()>>,
 }
@@ -41,10 +43,12 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let rule: Arc<Mutex<Option<Fault>>> = Arc::new(Mutex::new(None));
+        let org_calls = Arc::new(AtomicUsize::new(0));
         let stopping = Arc::new(AtomicBool::new(false));
         let upstream_lock = Arc::new(Mutex::new(()));
         let accept = {
             let rule = rule.clone();
+            let org_calls = org_calls.clone();
             let stopping = stopping.clone();
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
@@ -53,9 +57,10 @@ impl Proxy {
                     }
                     let Ok(conn) = conn else { continue };
                     let rule = rule.clone();
+                    let org_calls = org_calls.clone();
                     let upstream_lock = upstream_lock.clone();
                     std::thread::spawn(move || {
-                        let _ = proxy_one(conn, upstream_port, &rule, &upstream_lock);
+                        let _ = proxy_one(conn, upstream_port, &rule, &org_calls, &upstream_lock);
                     });
                 }
             })
@@ -64,6 +69,7 @@ impl Proxy {
             url: format!("http://127.0.0.1:{port}"),
             port,
             rule,
+            org_calls,
             stopping,
             accept: Some(accept),
         }
@@ -77,6 +83,11 @@ impl Proxy {
             let_through,
             seen: AtomicUsize::new(0),
         });
+    }
+
+    /// Organizations requests forwarded or refused so far (pages and retries included).
+    pub fn organizations_calls(&self) -> usize {
+        self.org_calls.load(Ordering::SeqCst)
     }
 
     /// Forward everything again.
@@ -101,10 +112,14 @@ fn proxy_one(
     mut client: TcpStream,
     upstream_port: u16,
     rule: &Mutex<Option<Fault>>,
+    org_calls: &AtomicUsize,
     upstream_lock: &Mutex<()>,
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut client)?;
     let target = header(&head, "x-amz-target").unwrap_or_default();
+    if target.starts_with("AWSOrganizationsV20161128.") {
+        org_calls.fetch_add(1, Ordering::SeqCst);
+    }
     let inject = match &*rule.lock().unwrap() {
         Some(f) if f.target == target => f.seen.fetch_add(1, Ordering::SeqCst) >= f.let_through,
         _ => false,

@@ -301,6 +301,10 @@ fn pending_alert(account_id: &str) -> PendingAlert {
         link_state: LinkState::Unlinked,
         link_source: LinkSource::None,
         link_detail: "no link evidence from tag, list".into(),
+        state_since: None,
+        first_seen: None,
+        removed: false,
+        route: None,
     }
 }
 
@@ -309,6 +313,7 @@ fn ctx() -> AlertContext {
         organization_id: "o-abcdefghij".into(),
         run_id: "run-1".into(),
         tag_key: "apn-link".into(),
+        routing: false,
     }
 }
 

@@ -34,7 +34,8 @@ const INVOKE_DEADLINE: Duration = Duration::from_secs(300);
 
 /// A scheduled run invoked over the Lambda API stores the organization and alerts once; a
 /// malformed payload is refused as BadEvent without touching the table; a manual `{}` rerun
-/// changes and publishes nothing.
+/// changes and publishes nothing; a `CreateAccountResult` event alerts the new account at once
+/// (its detection latency is printed); an SQS batch reports its bad body for retry.
 #[tokio::test]
 async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events() {
     let cargo_lambda = cargo_lambda();
@@ -217,6 +218,59 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
         "an unchanged organization rewrites no account: {rerun}"
     );
     assert!(world.alerts.received().await.is_empty());
+
+    // --- An account is created: its CloudTrail `CreateAccountResult` event, invoked as
+    // EventBridge would (here directly; in AWS through the debounce queue), runs at once.
+    // Detection latency: from the invoke to the alert in the queue subscribed to the topic.
+    let factory_new = org.account(&sandbox, "sandbox-new", &[]).await;
+    let mut created: Value =
+        serde_json::from_slice(&event_file("organizations-create-account-result.json"))
+            .expect("sample event");
+    created["time"] = Value::String(chrono::Utc::now().to_rfc3339());
+    let payload = serde_json::to_vec(&created).expect("event");
+    let started = Instant::now();
+    let (status, result) = watch.invoke(&payload);
+    let received = world.alerts.received().await;
+    let latency = started.elapsed();
+    assert_eq!(status, 200, "change event invoke failed: {result}");
+    assert_eq!(result["trigger"]["kind"], "organizations", "{result}");
+    assert_eq!(
+        result["trigger"]["event_name"], "CreateAccountResult",
+        "{result}"
+    );
+    assert_eq!(result["skipped"], false, "{result}");
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].account_ids(), vec![factory_new.clone()]);
+    assert_eq!(received[0].alert(&factory_new)["reason"], "NEW_ACCOUNT");
+    eprintln!(
+        "detection latency (CreateAccountResult invoke -> alert in the subscribed queue): {} ms",
+        latency.as_millis()
+    );
+
+    // --- The same event again, now inside an SQS batch with a body that is no event: the
+    // run above covers it (no run), and the bad body is handed back for retry.
+    let before = world.table.items().await;
+    let batch = serde_json::json!({"Records": [
+        {"messageId": "ok", "eventSource": "aws:sqs", "body": created.to_string()},
+        {"messageId": "bad", "eventSource": "aws:sqs", "body": "not an event"}
+    ]});
+    // Older than the run's start minus the margin: covered.
+    let mut old = created.clone();
+    old["time"] = Value::String((chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc3339());
+    let batch = {
+        let mut b = batch;
+        b["Records"][0]["body"] = Value::String(old.to_string());
+        b
+    };
+    let (status, result) = watch.invoke(&serde_json::to_vec(&batch).expect("batch"));
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["skipped"], true, "{result}");
+    assert_eq!(
+        result["batchItemFailures"],
+        serde_json::json!([{"itemIdentifier": "bad"}]),
+        "{result}"
+    );
+    assert_eq!(world.table.items().await, before, "a covered batch wrote");
 }
 
 fn event_file(name: &str) -> Vec<u8> {

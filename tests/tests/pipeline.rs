@@ -345,10 +345,18 @@ async fn closed_and_removed_accounts_are_recorded_not_deleted() {
         "removed accounts leave the index"
     );
     assert!(unlinked.contains(&closing));
-    assert!(
-        world.alerts.received().await.is_empty(),
-        "closing or leaving is not a link problem"
+    // Closing or leaving is not a link problem: both alerted accounts are only resolved.
+    let received = world.alerts.received().await;
+    let reasons: BTreeSet<&str> = received
+        .iter()
+        .flat_map(|m| m.alerts())
+        .map(|a| a["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        set(["RESOLVED"]).iter().map(String::as_str).collect()
     );
+    assert_eq!(received.iter().map(|m| m.alerts().len()).sum::<usize>(), 2);
 }
 
 /// A walk that fails midway (Organizations denies a call) fails the run with an

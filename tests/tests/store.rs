@@ -64,6 +64,8 @@ fn record(id: &str, state: LinkState, rev: u64) -> AccountRecord {
         last_changed: at("2026-11-27T12:00:00.000Z"),
         removed: false,
         rev,
+        state_since: at("2026-11-27T12:00:00.000Z"),
+        last_alerted_at: None,
     }
 }
 
@@ -94,6 +96,10 @@ fn alert(r: &AccountRecord, run: &str) -> PendingAlert {
         link_state: r.link.state,
         link_source: r.link.source,
         link_detail: r.link.detail.clone(),
+        state_since: Some(r.state_since),
+        first_seen: Some(r.first_seen),
+        removed: false,
+        route: None,
     }
 }
 

@@ -38,6 +38,17 @@ fn only_resource<'a>(doc: &'a Value, kind: &str) -> (&'a str, &'a Value) {
     found[0]
 }
 
+/// Every resource of `kind`, with its logical id.
+fn resources<'a>(doc: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    doc["Resources"]
+        .as_mapping()
+        .expect("template.yaml has a Resources mapping")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(id, r)| (id.as_str().expect("logical ids are strings"), r))
+        .collect()
+}
+
 fn text<'a>(v: &'a Value, what: &str) -> &'a str {
     v.as_str()
         .unwrap_or_else(|| panic!("{what} should be a plain string, found {v:?}"))
@@ -63,25 +74,29 @@ fn key_names(schema: &Value, what: &str) -> (String, String) {
     (find("HASH"), find("RANGE"))
 }
 
-/// The function reads exactly the `APNWATCH_*` variables the template sets: none missing, none extra.
+/// Each function (the scheduled one and the change-event one) reads exactly the `APNWATCH_*`
+/// variables the template sets: none missing, none extra.
 #[test]
 fn function_environment_is_exactly_the_variables_config_reads() {
     let doc = template();
-    let (id, function) = only_resource(&doc, "AWS::Serverless::Function");
-    let variables = function["Properties"]["Environment"]["Variables"]
-        .as_mapping()
-        .unwrap_or_else(|| panic!("{id} should set Environment.Variables"));
-    let set: BTreeSet<&str> = variables
-        .keys()
-        .map(|k| text(k, "an environment variable name"))
-        .collect();
-    let read: BTreeSet<&str> = ALL_VARS.iter().copied().collect();
-    let missing: Vec<_> = read.difference(&set).collect();
-    let extra: Vec<_> = set.difference(&read).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{id} environment differs from config::ALL_VARS: not set {missing:?}, unknown {extra:?}"
-    );
+    let functions = resources(&doc, "AWS::Serverless::Function");
+    assert!(!functions.is_empty(), "template.yaml declares no function");
+    for (id, function) in functions {
+        let variables = function["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{id} should set Environment.Variables"));
+        let set: BTreeSet<&str> = variables
+            .keys()
+            .map(|k| text(k, "an environment variable name"))
+            .collect();
+        let read: BTreeSet<&str> = ALL_VARS.iter().copied().collect();
+        let missing: Vec<_> = read.difference(&set).collect();
+        let extra: Vec<_> = set.difference(&read).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{id} environment differs from config::ALL_VARS: not set {missing:?}, unknown {extra:?}"
+        );
+    }
 }
 
 /// The table in the template has the keys, attributes, index, TTL attribute and billing mode `store` uses.

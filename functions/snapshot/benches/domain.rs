@@ -149,6 +149,7 @@ fn bench_size(n: usize) {
         organization_id: "o-abc123def4".into(),
         run_id: "run-1".into(),
         tag_key: TAG_KEY.into(),
+        routing: false,
     };
     let (t, messages) = measure(iters, || build_messages(&alerts, &alert_ctx));
     let max_part = messages.iter().map(message_bytes).max().unwrap_or(0);
@@ -456,6 +457,7 @@ fn ctx(run_id: &str, now: &str, first_run: bool) -> RunContext {
         run_id: run_id.into(),
         now: now.parse().expect("valid timestamp"),
         first_run,
+        ..RunContext::default()
     }
 }
 

@@ -6,8 +6,11 @@
 //! - `https`: the Amazon Q Developer in chat applications custom notification (Slack);
 //! - `sqs` and `lambda`: machine-readable JSON of the alerts.
 //!
-//! SNS caps a message at 256 KB for all keys together, so alerts are split into parts that
-//! each stay under [`MAX_MESSAGE_BYTES`].
+//! SNS caps a message at 256 KB for all keys together, message attributes included, so
+//! alerts are split into parts that each stay under [`MAX_MESSAGE_BYTES`].
+//!
+//! With routing (`APNWATCH_ROUTE_BY`), each route's alerts are built into their own
+//! messages; every message carries the SNS message attributes of `route`.
 
 use serde::Serialize;
 use serde_json::json;
@@ -15,6 +18,8 @@ use serde_json::json;
 use chrono::{DateTime, Utc};
 
 use crate::model::{AccountState, AlertReason, LinkSource, LinkState, PendingAlert};
+use crate::remind::age;
+use crate::route::{published_route, MessageAttributes};
 
 /// SNS's limit is 262,144 bytes; the margin covers the subject and JSON escaping overhead.
 pub const MAX_MESSAGE_BYTES: usize = 240 * 1024;
@@ -36,6 +41,8 @@ pub struct AlertContext {
     pub organization_id: String,
     pub run_id: String,
     pub tag_key: String,
+    /// `APNWATCH_ROUTE_BY` is set: messages are split by route and name it.
+    pub routing: bool,
 }
 
 /// One SNS publish.
@@ -46,12 +53,37 @@ pub struct AlertMessage {
     pub body: String,
     /// Outbox ids of the alerts in this message: deleted once SNS accepted it.
     pub alert_ids: Vec<String>,
+    /// The SNS message attributes subscribers filter on.
+    pub attributes: MessageAttributes,
 }
 
-/// Builds the messages for `alerts`, split so each fits SNS's limit. Empty in, empty out:
-/// a run with nothing to say publishes nothing.
+impl AlertMessage {
+    /// What SNS counts against its size limit: the document and every attribute part.
+    pub fn size(&self) -> usize {
+        self.body.len() + self.attributes.size()
+    }
+}
+
+/// Builds the messages for `alerts`, one set per route, split so each fits SNS's limit.
+/// Empty in, empty out: a run with nothing to say publishes nothing.
 pub fn build_messages(alerts: &[PendingAlert], ctx: &AlertContext) -> Vec<AlertMessage> {
-    let mut sorted: Vec<&PendingAlert> = alerts.iter().collect();
+    let mut routes: std::collections::BTreeMap<String, Vec<&PendingAlert>> = Default::default();
+    for alert in alerts {
+        let route = published_route(ctx.routing, alert.route.as_deref());
+        routes.entry(route).or_default().push(alert);
+    }
+    routes
+        .into_iter()
+        .flat_map(|(route, alerts)| build_route(alerts, ctx, &route))
+        .collect()
+}
+
+/// The messages of one route.
+fn build_route(
+    mut sorted: Vec<&PendingAlert>,
+    ctx: &AlertContext,
+    route: &str,
+) -> Vec<AlertMessage> {
     sorted.sort_by(|a, b| {
         (reason_rank(a.reason), &a.account_id).cmp(&(reason_rank(b.reason), &b.account_id))
     });
@@ -84,12 +116,12 @@ pub fn build_messages(alerts: &[PendingAlert], ctx: &AlertContext) -> Vec<AlertM
         let rendered: Vec<AlertMessage> = parts
             .iter()
             .enumerate()
-            .map(|(i, p)| render(p, ctx, i + 1, total))
+            .map(|(i, p)| render(p, ctx, route, i + 1, total))
             .collect();
         let too_big = rendered
             .iter()
             .zip(&parts)
-            .position(|(m, p)| m.body.len() > MAX_MESSAGE_BYTES && p.len() > 1);
+            .position(|(m, p)| m.size() > MAX_MESSAGE_BYTES && p.len() > 1);
         match too_big {
             None => return rendered,
             Some(i) => {
@@ -101,17 +133,43 @@ pub fn build_messages(alerts: &[PendingAlert], ctx: &AlertContext) -> Vec<AlertM
     }
 }
 
+/// Worst news first; good news last.
 fn reason_rank(r: AlertReason) -> u8 {
     match r {
         AlertReason::LinkLost => 0,
-        AlertReason::NewAccount => 1,
-        AlertReason::LinkPending => 2,
-        AlertReason::Baseline => 3,
+        AlertReason::InvitationLapsed => 1,
+        AlertReason::NewAccount => 2,
+        AlertReason::LinkPending => 3,
+        AlertReason::Baseline => 4,
+        AlertReason::Reminder => 5,
+        AlertReason::Resolved => 6,
     }
 }
 
-fn render(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts: usize) -> AlertMessage {
-    let subject = subject(alerts, ctx, part, parts);
+fn attributes(alerts: &[&PendingAlert], ctx: &AlertContext, route: &str) -> MessageAttributes {
+    MessageAttributes {
+        route: route.to_string(),
+        reasons: alerts
+            .iter()
+            .map(|a| a.reason.as_str().to_string())
+            .collect(),
+        link_states: alerts.iter().map(|a| a.link_state.to_string()).collect(),
+        organization_id: ctx.organization_id.clone(),
+    }
+}
+
+fn all_resolved(alerts: &[&PendingAlert]) -> bool {
+    alerts.iter().all(|a| a.reason == AlertReason::Resolved)
+}
+
+fn render(
+    alerts: &[&PendingAlert],
+    ctx: &AlertContext,
+    route: &str,
+    part: usize,
+    parts: usize,
+) -> AlertMessage {
+    let subject = subject(alerts, ctx, route, part, parts);
     let text = email_text(alerts, ctx, part, parts);
     let slack = slack_notification(alerts, ctx, &subject);
     let machine = machine_json(alerts, ctx, part, parts);
@@ -127,17 +185,33 @@ fn render(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts: usiz
         subject,
         body,
         alert_ids: alerts.iter().map(|a| a.id.clone()).collect(),
+        attributes: attributes(alerts, ctx, route),
     }
 }
 
-/// Counts first, so the subject line alone tells the reader how bad it is.
-pub fn subject(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts: usize) -> String {
+/// Counts first, so the subject line alone tells the reader how bad it is; a message of
+/// resolved notices only says so, so good news never reads like an alarm.
+pub fn subject(
+    alerts: &[&PendingAlert],
+    ctx: &AlertContext,
+    route: &str,
+    part: usize,
+    parts: usize,
+) -> String {
     let count = |pred: &dyn Fn(&PendingAlert) -> bool| alerts.iter().filter(|a| pred(a)).count();
-    let unlinked = count(&|a| a.link_state == LinkState::Unlinked);
-    let pending = count(&|a| a.link_state == LinkState::Pending);
+    let fresh =
+        |a: &PendingAlert| !matches!(a.reason, AlertReason::Reminder | AlertReason::Resolved);
+    let unlinked = count(&|a| fresh(a) && a.link_state == LinkState::Unlinked);
+    let pending = count(&|a| fresh(a) && a.link_state == LinkState::Pending);
     let new = count(&|a| a.reason == AlertReason::NewAccount);
+    let reminded = |state| count(&|a| a.reason == AlertReason::Reminder && a.link_state == state);
+    let still_unlinked = reminded(LinkState::Unlinked);
+    let still_pending = reminded(LinkState::Pending);
+    let resolved = count(&|a| a.reason == AlertReason::Resolved);
     let mut words = Vec::new();
-    if alerts.iter().all(|a| a.reason == AlertReason::Baseline) {
+    if all_resolved(alerts) {
+        words.push(format!("resolved, nothing to do: {resolved}"));
+    } else if alerts.iter().all(|a| a.reason == AlertReason::Baseline) {
         words.push(format!("baseline: {unlinked} unlinked"));
         if pending > 0 {
             words.push(format!("{pending} pending"));
@@ -152,9 +226,23 @@ pub fn subject(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts:
         if new > 0 {
             words.push(format!("{new} new"));
         }
+        if still_unlinked > 0 {
+            words.push(format!("{still_unlinked} still unlinked"));
+        }
+        if still_pending > 0 {
+            words.push(format!("{still_pending} still pending"));
+        }
+        if resolved > 0 {
+            words.push(format!("{resolved} resolved"));
+        }
     }
+    let label = if ctx.routing {
+        format!("APN Link Watch [{route}]")
+    } else {
+        "APN Link Watch".to_string()
+    };
     let mut s = format!(
-        "APN Link Watch: {} account{} in {}",
+        "{label}: {} account{} in {}",
         words.join(", "),
         if alerts.len() == 1 { "" } else { "s" },
         ctx.organization_id
@@ -175,21 +263,53 @@ fn truncate_chars(s: &str, max: usize) -> String {
     out
 }
 
-pub fn why(alert: &PendingAlert) -> &'static str {
+pub fn why(alert: &PendingAlert) -> String {
     match alert.reason {
         AlertReason::Baseline if alert.link_state == LinkState::Pending => {
             "first run of APN Link Watch: the account has not accepted its link invitation yet"
+                .into()
         }
-        AlertReason::Baseline => "first run of APN Link Watch: this account is not linked",
-        AlertReason::NewAccount => "the account appeared in the organization since the last run",
-        AlertReason::LinkLost => "the account was linked (or exempt) and no longer is",
+        AlertReason::Baseline => "first run of APN Link Watch: this account is not linked".into(),
+        AlertReason::NewAccount => {
+            "the account appeared in the organization since the last run".into()
+        }
+        AlertReason::LinkLost => "the account was linked (or exempt) and no longer is".into(),
         AlertReason::LinkPending => {
-            "a Partner Central connection invitation waits for this account"
+            "a Partner Central connection invitation waits for this account".into()
         }
+        AlertReason::InvitationLapsed => {
+            "the account's connection invitation expired, was rejected or was withdrawn: it was never linked and is not now"
+                .into()
+        }
+        AlertReason::Reminder => {
+            // "unlinked for 9 days, first seen 2026-11-19"
+            let state = alert.link_state.as_str().to_ascii_lowercase();
+            let mut s = match alert.state_since {
+                Some(since) => format!("{state} for {}", age(alert.created_at - since)),
+                None => format!("still {state}"),
+            };
+            if let Some(first) = alert.first_seen {
+                s.push_str(&format!(", first seen {}", first.format("%Y-%m-%d")));
+            }
+            s
+        }
+        AlertReason::Resolved if alert.removed => "resolved: the account left the organization".into(),
+        AlertReason::Resolved if !alert.state.earns_credit() => format!(
+            "resolved: the account is {} and earns no partner credit",
+            alert.state
+        ),
+        AlertReason::Resolved => match alert.link_state {
+            LinkState::Linked => format!("resolved: now linked via {}", alert.link_source),
+            LinkState::Exempt => format!("resolved: now exempt ({})", alert.link_source),
+            other => format!("resolved: now {other}"),
+        },
     }
 }
 
 pub fn what_to_do(alert: &PendingAlert, tag_key: &str) -> String {
+    if alert.reason == AlertReason::Resolved {
+        return "nothing: this account no longer needs a link".to_string();
+    }
     match alert.link_state {
         LinkState::Linked => format!("nothing: it is already linked ({})", alert.link_source),
         LinkState::Exempt => "nothing: it is exempt".to_string(),
@@ -206,14 +326,24 @@ pub fn what_to_do(alert: &PendingAlert, tag_key: &str) -> String {
 }
 
 fn email_text(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts: usize) -> String {
-    let mut s = format!(
-        "APN Link Watch found {} account{} that need{} attention in organization {}.\n\
-         Partner credit only counts for accounts linked to Partner Central; linking the management account does not cover member accounts.\n",
-        alerts.len(),
-        if alerts.len() == 1 { "" } else { "s" },
-        if alerts.len() == 1 { "s" } else { "" },
-        ctx.organization_id
-    );
+    let mut s = if all_resolved(alerts) {
+        format!(
+            "Good news: {} account{} APN Link Watch alerted about no longer need{} attention in organization {}.\n",
+            alerts.len(),
+            if alerts.len() == 1 { "" } else { "s" },
+            if alerts.len() == 1 { "s" } else { "" },
+            ctx.organization_id
+        )
+    } else {
+        format!(
+            "APN Link Watch found {} account{} that need{} attention in organization {}.\n\
+             Partner credit only counts for accounts linked to Partner Central; linking the management account does not cover member accounts.\n",
+            alerts.len(),
+            if alerts.len() == 1 { "" } else { "s" },
+            if alerts.len() == 1 { "s" } else { "" },
+            ctx.organization_id
+        )
+    };
     if parts > 1 {
         s.push_str(&format!("This is part {part} of {parts}.\n"));
     }
@@ -268,19 +398,32 @@ fn slack_notification(alerts: &[&PendingAlert], ctx: &AlertContext, subject: &st
         ));
     }
     let mut next_steps = Vec::new();
-    if alerts.iter().any(|a| a.link_state == LinkState::Unlinked) {
+    // Resolved notices ask nothing of anyone.
+    let open: Vec<&&PendingAlert> = alerts
+        .iter()
+        .filter(|a| a.reason != AlertReason::Resolved)
+        .collect();
+    if open.iter().any(|a| a.link_state == LinkState::Unlinked) {
         next_steps.push(format!(
             "Link unlinked accounts in Partner Central (Subsidiary Account Connections), or tag them {}=exempt",
             ctx.tag_key
         ));
     }
-    if alerts.iter().any(|a| a.link_state == LinkState::Pending) {
+    if open.iter().any(|a| a.link_state == LinkState::Pending) {
         next_steps
             .push("Accept pending connection invitations in each pending account".to_string());
     }
-    if alerts.iter().any(|a| a.link_state == LinkState::Linked) {
+    if open.iter().any(|a| a.link_state == LinkState::Linked) {
         next_steps.push("New linked accounts need nothing".to_string());
     }
+    if open.is_empty() {
+        next_steps.push("Nothing: these accounts are resolved".to_string());
+    }
+    let icon = if open.is_empty() {
+        ":white_check_mark:"
+    } else {
+        ":warning:"
+    };
     let mut keywords = vec!["apn-link-watch".to_string(), ctx.organization_id.clone()];
     for state in LinkState::ALL {
         if alerts.iter().any(|a| a.link_state == state) {
@@ -293,7 +436,7 @@ fn slack_notification(alerts: &[&PendingAlert], ctx: &AlertContext, subject: &st
         "id": ctx.run_id,
         "content": {
             "textType": "client-markdown",
-            "title": format!(":warning: {subject}"),
+            "title": format!("{icon} {subject}"),
             "description": description,
             "nextSteps": next_steps,
             "keywords": keywords,
@@ -327,11 +470,15 @@ struct MachineAlert<'a> {
     link_source: LinkSource,
     link_detail: &'a str,
     reason: AlertReason,
-    why: &'static str,
+    why: String,
     what_to_do: String,
     id: &'a str,
     run_id: &'a str,
     created_at: DateTime<Utc>,
+    state_since: Option<DateTime<Utc>>,
+    first_seen: Option<DateTime<Utc>>,
+    removed: bool,
+    route: Option<&'a str>,
 }
 
 impl<'a> MachineAlert<'a> {
@@ -351,6 +498,10 @@ impl<'a> MachineAlert<'a> {
             id: &alert.id,
             run_id: &alert.run_id,
             created_at: alert.created_at,
+            state_since: alert.state_since,
+            first_seen: alert.first_seen,
+            removed: alert.removed,
+            route: alert.route.as_deref(),
         }
     }
 }
@@ -384,6 +535,7 @@ mod tests {
             organization_id: "o-abc123def4".into(),
             run_id: "run-1".into(),
             tag_key: "apn-link".into(),
+            routing: false,
         }
     }
 
@@ -401,6 +553,10 @@ mod tests {
             link_state,
             link_source: LinkSource::None,
             link_detail: "no link evidence from tag, list".into(),
+            state_since: Some("2026-11-18T12:00:00Z".parse().unwrap()),
+            first_seen: Some("2026-11-18T10:00:00Z".parse().unwrap()),
+            removed: false,
+            route: None,
         }
     }
 
@@ -501,7 +657,7 @@ mod tests {
             .collect();
         let m = build_messages(&alerts, &ctx());
         assert!(m.len() > 1);
-        assert!(m.iter().all(|p| p.body.len() <= MAX_MESSAGE_BYTES));
+        assert!(m.iter().all(|p| p.size() <= MAX_MESSAGE_BYTES));
         assert_eq!(m.iter().map(|p| p.alert_ids.len()).sum::<usize>(), 3000);
         assert!(
             m[0].subject.ends_with(&format!("(1/{})", m.len())),
@@ -572,10 +728,154 @@ mod tests {
         let mut c = ctx();
         c.organization_id = format!("o-{}\n", "x".repeat(200));
         let a = alert("111111111111", AlertReason::LinkLost, LinkState::Unlinked);
-        let s = subject(&[&a], &c, 1, 1);
+        let s = subject(&[&a], &c, "all", 1, 1);
         assert!(
             s.chars().count() <= MAX_SUBJECT_CHARS && !s.contains('\n'),
             "{s}"
+        );
+    }
+
+    fn routed(id: &str, reason: AlertReason, route: Option<&str>) -> PendingAlert {
+        let mut a = alert(id, reason, LinkState::Unlinked);
+        a.route = route.map(str::to_string);
+        a
+    }
+
+    /// A reminder says how long the account has been in its state and since when it is
+    /// known, and the subject counts reminders apart from new news.
+    #[test]
+    fn reminders_say_how_long_and_count_in_the_subject() {
+        let mut reminders: Vec<_> = ["111111111111", "222222222222", "333333333333"]
+            .iter()
+            .map(|id| alert(id, AlertReason::Reminder, LinkState::Unlinked))
+            .collect();
+        reminders[0].first_seen = Some("2026-11-19T08:00:00Z".parse().unwrap());
+        reminders[0].state_since = Some("2026-11-18T12:00:00Z".parse().unwrap());
+        reminders.push(alert(
+            "444444444444",
+            AlertReason::NewAccount,
+            LinkState::Unlinked,
+        ));
+        let m = build_messages(&reminders, &ctx());
+        assert_eq!(
+            m[0].subject,
+            "APN Link Watch: 1 unlinked, 1 new, 3 still unlinked accounts in o-abc123def4"
+        );
+        let email = keys(&m[0])["email"].as_str().unwrap().to_string();
+        assert!(
+            email.contains("[REMINDER] 111111111111")
+                && email.contains("unlinked for 9 days, first seen 2026-11-19"),
+            "{email}"
+        );
+    }
+
+    /// A message holding only resolved notices reads as good news, not as an alarm.
+    #[test]
+    fn resolved_only_reads_as_good_news() {
+        let mut linked = alert("111111111111", AlertReason::Resolved, LinkState::Linked);
+        linked.link_source = LinkSource::PartnerCentral;
+        let mut gone = alert("222222222222", AlertReason::Resolved, LinkState::Unlinked);
+        gone.removed = true;
+        let mut closed = alert("333333333333", AlertReason::Resolved, LinkState::Unlinked);
+        closed.state = AccountState::Suspended;
+        let m = build_messages(&[linked, gone, closed], &ctx());
+        assert_eq!(
+            m[0].subject,
+            "APN Link Watch: resolved, nothing to do: 3 accounts in o-abc123def4"
+        );
+        let doc = keys(&m[0]);
+        let email = doc["email"].as_str().unwrap();
+        assert!(email.starts_with("Good news"), "{email}");
+        for needle in [
+            "resolved: now linked via partner-central",
+            "resolved: the account left the organization",
+            "resolved: the account is SUSPENDED",
+        ] {
+            assert!(email.contains(needle), "missing {needle} in {email}");
+        }
+        assert!(!email.contains("link it in Partner Central"), "{email}");
+        let slack: serde_json::Value =
+            serde_json::from_str(doc["https"].as_str().unwrap()).unwrap();
+        assert!(slack["content"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with(":white_check_mark:"));
+    }
+
+    /// A lapsed invitation is explained as such, never as a lost link.
+    #[test]
+    fn lapsed_invitation_has_its_own_words() {
+        let a = alert(
+            "111111111111",
+            AlertReason::InvitationLapsed,
+            LinkState::Unlinked,
+        );
+        let text = why(&a);
+        assert!(
+            text.contains("expired, was rejected or was withdrawn"),
+            "{text}"
+        );
+        assert!(!text.contains("was linked"), "{text}");
+    }
+
+    /// Without routing every message is route `all` and carries the reasons, link states
+    /// and organization as attributes.
+    #[test]
+    fn every_message_carries_attributes() {
+        let m = build_messages(
+            &[
+                alert("111111111111", AlertReason::NewAccount, LinkState::Unlinked),
+                alert("222222222222", AlertReason::Reminder, LinkState::Pending),
+            ],
+            &ctx(),
+        );
+        assert_eq!(m.len(), 1);
+        let entries = m[0].attributes.entries();
+        assert_eq!(entries[0].2, "all");
+        assert_eq!(entries[1].2, r#"["NEW_ACCOUNT","REMINDER"]"#);
+        assert_eq!(entries[2].2, r#"["PENDING","UNLINKED"]"#);
+        assert_eq!(entries[3].2, "o-abc123def4");
+        assert_eq!(m[0].size(), m[0].body.len() + m[0].attributes.size());
+    }
+
+    /// With routing, each route gets its own message naming it; accounts without one go to
+    /// `unrouted`.
+    #[test]
+    fn routing_splits_messages_by_route() {
+        let mut c = ctx();
+        c.routing = true;
+        let m = build_messages(
+            &[
+                routed("111111111111", AlertReason::NewAccount, Some("payments")),
+                routed("222222222222", AlertReason::NewAccount, Some("search")),
+                routed("333333333333", AlertReason::NewAccount, Some("payments")),
+                routed("444444444444", AlertReason::NewAccount, None),
+            ],
+            &c,
+        );
+        let by_route: Vec<(String, Vec<String>)> = m
+            .iter()
+            .map(|m| {
+                let ids = m.alert_ids.iter().map(|i| i[6..].to_string()).collect();
+                (m.attributes.route.clone(), ids)
+            })
+            .collect();
+        assert_eq!(
+            by_route,
+            vec![
+                (
+                    "payments".into(),
+                    vec!["111111111111".into(), "333333333333".into()]
+                ),
+                ("search".into(), vec!["222222222222".into()]),
+                ("unrouted".into(), vec!["444444444444".into()]),
+            ]
+        );
+        assert!(
+            m[0].subject
+                .starts_with("APN Link Watch [payments]: 2 unlinked"),
+            "{}",
+            m[0].subject
         );
     }
 }

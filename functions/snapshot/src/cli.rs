@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::config::is_account_id;
 use crate::error::Error;
+use crate::invoke::{outcome_text, InvocationView};
 use crate::model::LinkState;
 use crate::ports::{Queries, Store};
 use crate::run::RunOptions;
@@ -37,6 +38,10 @@ pub enum Command {
         /// Show what would change and alert; write and publish nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Replay an invoke payload from FILE exactly as the Lambda handles it: an EventBridge
+        /// event (schedule, Organizations, Partner Central), `{}`, or an SQS batch.
+        #[arg(long, value_name = "FILE")]
+        event: Option<std::path::PathBuf>,
     },
     /// List accounts as last recorded.
     Accounts {
@@ -90,7 +95,24 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
                 format!("table {table} already exists; TTL is on")
             })
         }
-        Command::Snapshot { dry_run } => {
+        Command::Snapshot {
+            dry_run,
+            event: Some(path),
+        } => {
+            let payload = read_event(path)?;
+            let outcome = app
+                .invoke(&payload, RunOptions { dry_run: *dry_run })
+                .await?;
+            Ok(if json {
+                to_json(&InvocationView::from(&outcome))
+            } else {
+                outcome_text(&outcome)
+            })
+        }
+        Command::Snapshot {
+            dry_run,
+            event: None,
+        } => {
             let report = app.run(RunOptions { dry_run: *dry_run }).await?;
             Ok(if json {
                 to_json(&SnapshotView::from(&report))
@@ -140,6 +162,22 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
             })
         }
     }
+}
+
+/// The payload in `path`, as the Lambda runtime would hand it over.
+fn read_event(path: &std::path::Path) -> Result<serde_json::Value, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::NotFound(format!(
+            "cannot read the event file {}: {e}",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::BadEvent(format!(
+            "the event file {} is not JSON: {e}",
+            path.display()
+        ))
+    })
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {

@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::LinkSource;
+use crate::remind::{parse_remind_after, AlertPolicy};
+use crate::route::RouteBy;
 
 pub const ENV_TABLE: &str = "APNWATCH_TABLE";
 pub const ENV_TOPIC_ARN: &str = "APNWATCH_TOPIC_ARN";
@@ -19,6 +21,9 @@ pub const ENV_PARTNER_CENTRAL_EXTERNAL_ID: &str = "APNWATCH_PARTNER_CENTRAL_EXTE
 pub const ENV_ORG_ROLE_ARN: &str = "APNWATCH_ORG_ROLE_ARN";
 pub const ENV_ORG_CONCURRENCY: &str = "APNWATCH_ORG_CONCURRENCY";
 pub const ENV_RUN_RETENTION_DAYS: &str = "APNWATCH_RUN_RETENTION_DAYS";
+pub const ENV_REMIND_AFTER: &str = "APNWATCH_REMIND_AFTER";
+pub const ENV_NOTIFY_RESOLVED: &str = "APNWATCH_NOTIFY_RESOLVED";
+pub const ENV_ROUTE_BY: &str = "APNWATCH_ROUTE_BY";
 
 /// Every variable the function reads; the template test checks `template.yaml` sets only these.
 pub const ALL_VARS: &[&str] = &[
@@ -35,6 +40,9 @@ pub const ALL_VARS: &[&str] = &[
     ENV_ORG_ROLE_ARN,
     ENV_ORG_CONCURRENCY,
     ENV_RUN_RETENTION_DAYS,
+    ENV_REMIND_AFTER,
+    ENV_NOTIFY_RESOLVED,
+    ENV_ROUTE_BY,
 ];
 
 pub const DEFAULT_TAG_KEY: &str = "apn-link";
@@ -111,6 +119,10 @@ pub struct Config {
     pub org_role_arn: Option<String>,
     pub org_concurrency: usize,
     pub run_retention_days: u32,
+    /// Reminders and resolved notices (`APNWATCH_REMIND_AFTER`, `APNWATCH_NOTIFY_RESOLVED`).
+    pub alert_policy: AlertPolicy,
+    /// `APNWATCH_ROUTE_BY`.
+    pub route_by: RouteBy,
 }
 
 impl Config {
@@ -214,6 +226,25 @@ impl Config {
                 })?,
         };
 
+        let alert_policy = AlertPolicy {
+            remind_after: match get(ENV_REMIND_AFTER) {
+                None => AlertPolicy::default().remind_after,
+                Some(v) => parse_remind_after(&v).map_err(|h| invalid(ENV_REMIND_AFTER, &v, &h))?,
+            },
+            notify_resolved: match get(ENV_NOTIFY_RESOLVED) {
+                None => true,
+                Some(v) => match v.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(invalid(ENV_NOTIFY_RESOLVED, &v, "use true or false")),
+                },
+            },
+        };
+        let route_by = match get(ENV_ROUTE_BY) {
+            None => RouteBy::None,
+            Some(v) => RouteBy::parse(&v).map_err(|h| invalid(ENV_ROUTE_BY, &v, &h))?,
+        };
+
         Ok(Self {
             table,
             topic_arn,
@@ -226,7 +257,14 @@ impl Config {
             org_role_arn,
             org_concurrency,
             run_retention_days,
+            alert_policy,
+            route_by,
         })
+    }
+
+    /// Account tags are read when a link rule or the routing needs them.
+    pub fn needs_tags(&self) -> bool {
+        self.rules.needs_tags() || self.route_by.needs_tags()
     }
 }
 
@@ -411,6 +449,33 @@ mod tests {
         );
         assert!(cfg(&[(ENV_TABLE, "t"), (ENV_LINK_SOURCES, "tags")]).is_err());
         assert!(cfg(&[(ENV_TABLE, "t"), (ENV_LINK_SOURCES, "tag,tag")]).is_err());
+    }
+
+    /// Reminders default to a week and resolved notices to on; bad values name the variable.
+    #[test]
+    fn reminder_resolved_and_routing_settings_parse() {
+        let c = cfg(&[(ENV_TABLE, "t")]).unwrap();
+        assert_eq!(c.alert_policy.remind_after, Some(chrono::Duration::days(7)));
+        assert!(c.alert_policy.notify_resolved);
+        assert_eq!(c.route_by, RouteBy::None);
+        let c = cfg(&[
+            (ENV_TABLE, "t"),
+            (ENV_REMIND_AFTER, "off"),
+            (ENV_NOTIFY_RESOLVED, "false"),
+            (ENV_ROUTE_BY, "tag:team"),
+        ])
+        .unwrap();
+        assert_eq!(c.alert_policy.remind_after, None);
+        assert!(!c.alert_policy.notify_resolved);
+        assert!(c.needs_tags(), "routing by tag reads tags");
+        for (var, bad) in [
+            (ENV_REMIND_AFTER, "weekly"),
+            (ENV_NOTIFY_RESOLVED, "yes"),
+            (ENV_ROUTE_BY, "ou:9"),
+        ] {
+            let e = cfg(&[(ENV_TABLE, "t"), (var, bad)]).unwrap_err();
+            assert!(e.to_string().starts_with(var), "{e}");
+        }
     }
 
     /// Role ARNs, catalog and numbers are checked up front.

@@ -4,7 +4,12 @@
 //!
 //! Alert rules: on the first run (an empty table) every account that is not linked is part of
 //! a baseline report; later, every account that appeared since the last run (linked or not)
-//! and every account that became UNLINKED or PENDING. EXEMPT accounts never alert.
+//! and every account that became UNLINKED or PENDING (`INVITATION_LAPSED` when it was
+//! PENDING). EXEMPT accounts never alert, nor do SUSPENDED, PENDING_CLOSURE or CLOSED ones:
+//! they earn no credit. On top of that (`remind`): an open alert that is old enough is
+//! repeated as a `REMINDER`, and one whose account is now linked, exempt, closed or gone is
+//! closed with a `RESOLVED` notice. The reminder's record write (the new `last_alerted_at`)
+//! and its alert land in the same conditional transaction, like every other alert.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,14 +19,23 @@ use crate::model::{
     Account, AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
     LinkState, PendingAlert,
 };
+use crate::remind::{is_open, reminder_due, AlertPolicy};
 
 /// Identifies the run that produces the changes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunContext {
     pub run_id: String,
     pub now: DateTime<Utc>,
     /// The table held no account and no run: report every unlinked account as a baseline.
     pub first_run: bool,
+    /// Reminders and resolved notices.
+    pub policy: AlertPolicy,
+    /// Each account's route (`APNWATCH_ROUTE_BY`), stamped on its alerts; absent: unrouted.
+    pub routes: BTreeMap<String, String>,
+}
+
+fn needs_action(link: LinkState) -> bool {
+    matches!(link, LinkState::Unlinked | LinkState::Pending)
 }
 
 /// Computes every account change between `previous` (keyed by account id) and `current`.
@@ -54,6 +68,9 @@ pub fn diff(
         record.removed = true;
         record.last_changed = ctx.now;
         record.rev = prev.rev + 1;
+        record.last_alerted_at = None;
+        let alert = (is_open(prev) && ctx.policy.notify_resolved)
+            .then(|| pending_alert(&record, AlertReason::Resolved, ctx));
         let event = event(
             ctx,
             &prev.account.id,
@@ -67,7 +84,7 @@ pub fn diff(
             expected_rev: Some(prev.rev),
             record,
             events: vec![event],
-            alert: None,
+            alert,
         });
     }
     changes
@@ -80,6 +97,13 @@ fn appeared(
     link: &LinkDecision,
     ctx: &RunContext,
 ) -> AccountChange {
+    let reason = match link.state {
+        _ if !account.state.earns_credit() => None,
+        LinkState::Exempt => None,
+        LinkState::Linked if ctx.first_run => None,
+        LinkState::Unlinked | LinkState::Pending if ctx.first_run => Some(AlertReason::Baseline),
+        _ => Some(AlertReason::NewAccount),
+    };
     let record = AccountRecord {
         account: account.clone(),
         link: link.clone(),
@@ -87,6 +111,8 @@ fn appeared(
         last_changed: ctx.now,
         removed: false,
         rev: prev.map_or(1, |p| p.rev + 1),
+        state_since: ctx.now,
+        last_alerted_at: (reason.is_some() && needs_action(link.state)).then_some(ctx.now),
     };
     let before = prev.map(|_| "REMOVED".to_string());
     let events = vec![event(
@@ -98,12 +124,6 @@ fn appeared(
         Some(link.state.to_string()),
         format!("{} ({})", link.detail, link.source),
     )];
-    let reason = match link.state {
-        LinkState::Exempt => None,
-        LinkState::Linked if ctx.first_run => None,
-        LinkState::Unlinked | LinkState::Pending if ctx.first_run => Some(AlertReason::Baseline),
-        _ => Some(AlertReason::NewAccount),
-    };
     let alert = reason.map(|r| pending_alert(&record, r, ctx));
     AccountChange {
         expected_rev: prev.map(|p| p.rev),
@@ -120,7 +140,8 @@ fn changed(
     link: &LinkDecision,
     ctx: &RunContext,
 ) -> Option<AccountChange> {
-    if prev.account == *account && prev.link == *link {
+    let unchanged = prev.account == *account && prev.link == *link;
+    if unchanged && !reminder_due(prev, &ctx.policy, ctx.now) {
         return None;
     }
     let mut events = Vec::new();
@@ -170,14 +191,29 @@ fn changed(
         );
     }
 
+    let was_open = is_open(prev);
+    let open_now = needs_action(link.state) && account.state.earns_credit();
     let reason = match (prev.link.state, link.state) {
+        _ if !account.state.earns_credit() => None,
+        (LinkState::Pending, LinkState::Unlinked) => Some(AlertReason::InvitationLapsed),
         (before, LinkState::Unlinked) if before != LinkState::Unlinked => {
             Some(AlertReason::LinkLost)
         }
         (before, LinkState::Pending) if before != LinkState::Pending => {
             Some(AlertReason::LinkPending)
         }
+        _ if was_open && reminder_due(prev, &ctx.policy, ctx.now) => Some(AlertReason::Reminder),
         _ => None,
+    };
+    let resolved = was_open && !open_now;
+    let reason = match reason {
+        None if resolved && ctx.policy.notify_resolved => Some(AlertReason::Resolved),
+        r => r,
+    };
+    let last_alerted_at = match reason {
+        Some(r) if r != AlertReason::Resolved && open_now => Some(ctx.now),
+        _ if !open_now => None,
+        _ => prev.last_alerted_at,
     };
     // Some attributes (email, tags, how the link was proven) change without an event
     // worth a history line; the record is still rewritten so it shows the truth.
@@ -192,6 +228,12 @@ fn changed(
         },
         removed: false,
         rev: prev.rev + 1,
+        state_since: if prev.link.state == link.state {
+            prev.state_since
+        } else {
+            ctx.now
+        },
+        last_alerted_at,
     };
     let alert = reason.map(|r| pending_alert(&record, r, ctx));
     Some(AccountChange {
@@ -238,6 +280,10 @@ fn pending_alert(record: &AccountRecord, reason: AlertReason, ctx: &RunContext) 
         link_state: record.link.state,
         link_source: record.link.source,
         link_detail: record.link.detail.clone(),
+        state_since: Some(record.state_since),
+        first_seen: Some(record.first_seen),
+        removed: record.removed,
+        route: ctx.routes.get(&a.id).cloned(),
     }
 }
 
@@ -251,6 +297,7 @@ mod tests {
             run_id: "run-2".into(),
             now: "2026-11-27T12:00:00Z".parse().unwrap(),
             first_run,
+            ..RunContext::default()
         }
     }
 
@@ -298,6 +345,8 @@ mod tests {
                 last_changed: at,
                 removed: false,
                 rev: 3,
+                state_since: at,
+                last_alerted_at: None,
             },
         )
     }
@@ -471,5 +520,162 @@ mod tests {
             changes[0].alert.as_ref().unwrap().reason,
             AlertReason::LinkPending
         );
+    }
+
+    fn alerted(account: Account, state: LinkState, last: &str) -> (String, AccountRecord) {
+        let (id, mut rec) = stored(account, state);
+        rec.last_alerted_at = Some(last.parse().unwrap());
+        (id, rec)
+    }
+
+    fn reasons(changes: &[AccountChange]) -> Vec<(&str, AlertReason)> {
+        changes
+            .iter()
+            .filter_map(|c| c.alert.as_ref())
+            .map(|a| (a.account_id.as_str(), a.reason))
+            .collect()
+    }
+
+    /// An unchanged account alerted at least `APNWATCH_REMIND_AFTER` ago is reminded about,
+    /// with only its record rewritten (the new `last_alerted_at`), no history event; one
+    /// alerted more recently is left alone with no write at all.
+    #[test]
+    fn reminder_is_due_only_after_remind_after() {
+        let prev: BTreeMap<_, _> = [
+            alerted(
+                account("111111111111"),
+                LinkState::Unlinked,
+                "2026-11-20T12:00:00Z",
+            ),
+            alerted(
+                account("222222222222"),
+                LinkState::Pending,
+                "2026-11-25T12:00:00Z",
+            ),
+        ]
+        .into();
+        let current = vec![
+            (account("111111111111"), link(LinkState::Unlinked)),
+            (account("222222222222"), link(LinkState::Pending)),
+        ];
+        let changes = diff(&prev, &current, &ctx(false));
+        assert_eq!(
+            reasons(&changes),
+            vec![("111111111111", AlertReason::Reminder)]
+        );
+        assert_eq!(changes.len(), 1, "no write for the account not due");
+        let c = &changes[0];
+        assert!(c.events.is_empty());
+        assert_eq!(c.record.last_alerted_at, Some(ctx(false).now));
+        assert_eq!(c.expected_rev, Some(3));
+        let alert = c.alert.as_ref().unwrap();
+        assert_eq!(alert.state_since, Some(prev["111111111111"].state_since));
+    }
+
+    /// With reminders off, nothing is ever due.
+    #[test]
+    fn reminders_off_never_remind() {
+        let prev: BTreeMap<_, _> = [alerted(
+            account("111111111111"),
+            LinkState::Unlinked,
+            "2020-01-01T00:00:00Z",
+        )]
+        .into();
+        let mut c = ctx(false);
+        c.policy.remind_after = None;
+        let current = vec![(account("111111111111"), link(LinkState::Unlinked))];
+        assert!(diff(&prev, &current, &c).is_empty());
+    }
+
+    /// An alerted account that is now linked, exempt, closed or gone is resolved once: the
+    /// open alert is cleared, so the next run says nothing more.
+    #[test]
+    fn open_alerts_resolve_on_link_exempt_close_and_removal() {
+        let last = "2026-11-26T12:00:00Z";
+        let prev: BTreeMap<_, _> = [
+            alerted(account("111111111111"), LinkState::Unlinked, last),
+            alerted(account("222222222222"), LinkState::Pending, last),
+            alerted(account("333333333333"), LinkState::Unlinked, last),
+            alerted(account("444444444444"), LinkState::Unlinked, last),
+        ]
+        .into();
+        let mut closed = account("333333333333");
+        closed.state = AccountState::Suspended;
+        let current = vec![
+            (account("111111111111"), link(LinkState::Linked)),
+            (account("222222222222"), link(LinkState::Exempt)),
+            (closed, link(LinkState::Unlinked)),
+        ];
+        let changes = diff(&prev, &current, &ctx(false));
+        assert_eq!(
+            reasons(&changes),
+            vec![
+                ("111111111111", AlertReason::Resolved),
+                ("222222222222", AlertReason::Resolved),
+                ("333333333333", AlertReason::Resolved),
+                ("444444444444", AlertReason::Resolved),
+            ]
+        );
+        assert!(changes.iter().all(|c| c.record.last_alerted_at.is_none()));
+        assert!(changes[3].alert.as_ref().unwrap().removed);
+
+        let after: BTreeMap<_, _> = changes
+            .iter()
+            .map(|c| (c.record.account.id.clone(), c.record.clone()))
+            .collect();
+        assert!(diff(&after, &current, &ctx(false)).is_empty());
+
+        let mut quiet = ctx(false);
+        quiet.policy.notify_resolved = false;
+        let changes = diff(&prev, &current, &quiet);
+        assert!(reasons(&changes).is_empty());
+        assert!(changes.iter().all(|c| c.record.last_alerted_at.is_none()));
+    }
+
+    /// Suspended or closed accounts never alert, not even when new or when their link goes.
+    #[test]
+    fn closed_accounts_never_alert() {
+        let mut suspended = account("111111111111");
+        suspended.state = AccountState::Suspended;
+        let mut closing = account("222222222222");
+        closing.state = AccountState::PendingClosure;
+        let first = diff(
+            &BTreeMap::new(),
+            &[
+                (suspended.clone(), link(LinkState::Unlinked)),
+                (closing.clone(), link(LinkState::Pending)),
+            ],
+            &ctx(true),
+        );
+        assert!(reasons(&first).is_empty());
+        assert!(first.iter().all(|c| c.record.last_alerted_at.is_none()));
+        let prev: BTreeMap<_, _> = [stored(suspended.clone(), LinkState::Linked)].into();
+        let lost = diff(
+            &prev,
+            &[(suspended, link(LinkState::Unlinked))],
+            &ctx(false),
+        );
+        assert!(reasons(&lost).is_empty());
+    }
+
+    /// A lapsed invitation (PENDING back to UNLINKED) has its own reason, not LINK_LOST.
+    #[test]
+    fn lapsed_invitation_is_not_a_lost_link() {
+        let prev: BTreeMap<_, _> = [alerted(
+            account("111111111111"),
+            LinkState::Pending,
+            "2026-11-26T12:00:00Z",
+        )]
+        .into();
+        let changes = diff(
+            &prev,
+            &[(account("111111111111"), link(LinkState::Unlinked))],
+            &ctx(false),
+        );
+        assert_eq!(
+            reasons(&changes),
+            vec![("111111111111", AlertReason::InvitationLapsed)]
+        );
+        assert_eq!(changes[0].record.state_since, ctx(false).now);
     }
 }

@@ -49,8 +49,8 @@ pub enum Error {
         source: BoxError,
     },
 
-    /// The invoke payload was neither an EventBridge event nor `{}`.
-    #[error("unsupported invoke payload: {0}. Send an EventBridge event (e.g. a Scheduled Event) or {{}} for a manual run")]
+    /// The invoke payload is none of those `trigger` accepts.
+    #[error("unsupported invoke payload: {0}. Send an EventBridge event the function handles (the schedule's Scheduled Event, an Organizations or Partner Central change event), an SQS batch of them, or {{}} for a manual run")]
     BadEvent(String),
 
     /// A stored item does not have the documented shape.

@@ -1,6 +1,10 @@
-//! The Lambda entry: accept an EventBridge event (the schedule, or any envelope) or `{}` for
-//! a manual invoke, run once, return the run's summary. Anything else is refused before a
-//! single read or write, so a misrouted event cannot trigger a run.
+//! The Lambda entry: hand the payload to [`App::invoke`] (which accepts the schedule, `{}`,
+//! Organizations and Partner Central change events and SQS batches of them, see
+//! [`trigger`](crate::trigger)), print the run's metrics, return the result. Anything else is
+//! refused as `BadEvent` before a single read or write, so a misrouted event cannot trigger
+//! a run.
+//!
+//! [`App::invoke`]: crate::app::App::invoke
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -8,70 +12,21 @@ use tracing::info;
 
 use crate::app::App;
 use crate::error::Error;
+use crate::invoke::InvocationView;
 use crate::run::RunOptions;
-use crate::views::SnapshotView;
 
 /// Events and alerted accounts listed in the invoke result; the counts are always complete.
 pub const RESULT_LIST_LIMIT: usize = 100;
 
-/// What started the run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trigger {
-    /// An EventBridge event: `detail-type` and `source` say which.
-    EventBridge { source: String, detail_type: String },
-    /// `{}`: a person or a script invoked the function by hand.
-    Manual,
-}
-
-/// Checks the payload shape. EventBridge envelopes always carry `source` and `detail-type`.
-pub fn trigger(payload: &Value) -> Result<Trigger, Error> {
-    let Value::Object(map) = payload else {
-        return Err(Error::BadEvent(format!(
-            "expected a JSON object, got {}",
-            kind(payload)
-        )));
-    };
-    if map.is_empty() {
-        return Ok(Trigger::Manual);
-    }
-    match (map.get("source"), map.get("detail-type")) {
-        (Some(Value::String(source)), Some(Value::String(detail_type))) => {
-            Ok(Trigger::EventBridge {
-                source: source.clone(),
-                detail_type: detail_type.clone(),
-            })
-        }
-        _ => {
-            let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
-            keys.sort_unstable();
-            keys.truncate(8);
-            Err(Error::BadEvent(format!(
-                "an object with keys [{}] but without string \"source\" and \"detail-type\"",
-                keys.join(", ")
-            )))
-        }
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let trigger = trigger(&event.payload)?;
-    info!(request_id = %event.context.request_id, ?trigger, "invoked");
-    let report = app.run(RunOptions::default()).await?;
-    // stdout, not the tracing subscriber: CloudWatch reads EMF from the raw line.
-    println!("{}", crate::metrics::emf(&report));
+    info!(request_id = %event.context.request_id, "invoke received");
+    let outcome = app.invoke(&event.payload, RunOptions::default()).await?;
+    if let Some(report) = &outcome.report {
+        // stdout, not the tracing subscriber: CloudWatch reads EMF from the raw line.
+        println!("{}", crate::metrics::emf(report));
+    }
     Ok(
-        serde_json::to_value(SnapshotView::capped(&report, RESULT_LIST_LIMIT))
+        serde_json::to_value(InvocationView::capped(&outcome, RESULT_LIST_LIMIT))
             .expect("views are plain data"),
     )
 }
@@ -110,48 +65,6 @@ impl From<Failed> for lambda_runtime::Diagnostic {
         lambda_runtime::Diagnostic {
             error_type: e.0.kind().to_string(),
             error_message: e.0.one_line(),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    /// The schedule's own event is accepted.
-    #[test]
-    fn scheduled_event_is_accepted() {
-        let ev = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": "2026-11-27T12:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});
-        assert_eq!(
-            trigger(&ev).unwrap(),
-            Trigger::EventBridge {
-                source: "aws.events".into(),
-                detail_type: "Scheduled Event".into()
-            }
-        );
-    }
-
-    /// `{}` is a manual run.
-    #[test]
-    fn empty_object_is_manual() {
-        assert_eq!(trigger(&json!({})).unwrap(), Trigger::Manual);
-    }
-
-    /// Anything else is refused with a message that says what was expected.
-    #[test]
-    fn other_payloads_are_refused_clearly() {
-        for bad in [
-            json!(null),
-            json!("run"),
-            json!([1]),
-            json!({"Records": []}),
-            json!({"source": 1, "detail-type": "x"}),
-        ] {
-            let e = trigger(&bad).unwrap_err();
-            assert_eq!(e.kind(), "BadEvent");
-            assert!(e.to_string().contains("EventBridge event"), "{e}");
         }
     }
 }

@@ -193,6 +193,19 @@ pub struct AccountRecord {
     pub removed: bool,
     /// Optimistic-concurrency revision: every write checks the revision it read.
     pub rev: u64,
+    /// Since when the account has had its current link state (drives "unlinked for 9 days").
+    pub state_since: DateTime<Utc>,
+    /// When the last alert or reminder about this account being UNLINKED or PENDING was
+    /// queued; `None` when no such alert is open (never alerted, or resolved since).
+    pub last_alerted_at: Option<DateTime<Utc>>,
+}
+
+impl AccountState {
+    /// Suspended, closing and closed accounts earn no partner credit: they never alert nor
+    /// get reminders, and an open alert about one is resolved.
+    pub fn earns_credit(&self) -> bool {
+        !matches!(self, Self::Suspended | Self::PendingClosure | Self::Closed)
+    }
 }
 
 /// The kinds of change recorded in an account's history.
@@ -268,6 +281,13 @@ pub enum AlertReason {
     LinkLost,
     /// A Partner Central invitation waits for the account to accept it.
     LinkPending,
+    /// The account was PENDING and is UNLINKED again: its invitation expired, was rejected
+    /// or withdrawn. It was never linked, so this is not `LINK_LOST`.
+    InvitationLapsed,
+    /// Still UNLINKED or PENDING, `APNWATCH_REMIND_AFTER` after the last alert about it.
+    Reminder,
+    /// An account alerted as UNLINKED or PENDING is now linked, exempt, closed or gone.
+    Resolved,
 }
 
 impl AlertReason {
@@ -277,6 +297,9 @@ impl AlertReason {
             Self::NewAccount => "NEW_ACCOUNT",
             Self::LinkLost => "LINK_LOST",
             Self::LinkPending => "LINK_PENDING",
+            Self::InvitationLapsed => "INVITATION_LAPSED",
+            Self::Reminder => "REMINDER",
+            Self::Resolved => "RESOLVED",
         }
     }
 }
@@ -298,6 +321,18 @@ pub struct PendingAlert {
     pub link_state: LinkState,
     pub link_source: LinkSource,
     pub link_detail: String,
+    /// Since when the account has had `link_state` (reminders say how long).
+    #[serde(default)]
+    pub state_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub first_seen: Option<DateTime<Utc>>,
+    /// The account left the organization (a `RESOLVED` notice says so).
+    #[serde(default)]
+    pub removed: bool,
+    /// The route (`APNWATCH_ROUTE_BY`) the account belonged to when the alert was queued;
+    /// `None` without routing or when the account lacks the OU level or tag.
+    #[serde(default)]
+    pub route: Option<String>,
 }
 
 /// One account's change in a run: the record to store, the events to append and the alert

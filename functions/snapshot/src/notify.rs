@@ -1,8 +1,10 @@
 //! SNS adapter: publishes the messages `alert` built, one `Publish` each, with
 //! `MessageStructure=json` so every subscriber (email, Amazon Q Developer, SQS, Lambda)
-//! gets its own format. A failure leaves the alerts queued in the table.
+//! gets its own format, and with the message attributes subscribers filter on (`route`). A
+//! failure leaves the alerts queued in the table.
 
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
 use crate::alert::AlertMessage;
@@ -30,16 +32,27 @@ impl SnsNotifier {
 
 impl Notifier for SnsNotifier {
     async fn publish(&self, message: &AlertMessage) -> Result<String, Error> {
-        let out = self
+        let mut publish = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&message.subject)
             .message(&message.body)
-            .message_structure("json")
-            .send()
-            .await
-            .map_err(|e| self.error(message, e))?;
+            .message_structure("json");
+        for (name, data_type, value) in message.attributes.entries() {
+            let value = MessageAttributeValue::builder()
+                .data_type(data_type)
+                .string_value(value)
+                .build()
+                .map_err(|e| Error::Notify {
+                    topic: self.topic_arn.clone(),
+                    hint: "the message attribute could not be built: this is a bug in apnwatch, please report it".into(),
+                    queued: message.alert_ids.len(),
+                    source: Box::new(e),
+                })?;
+            publish = publish.message_attributes(name, value);
+        }
+        let out = publish.send().await.map_err(|e| self.error(message, e))?;
         Ok(out.message_id.unwrap_or_default())
     }
 }

@@ -26,6 +26,7 @@ use crate::model::{
     RunSummary,
 };
 use crate::ports::{Notifier, OrgSource, PartnerCentralSource, Store};
+use crate::route;
 
 /// A conflicting account is re-read and re-diffed at most this often; past it, the next run
 /// settles it.
@@ -87,7 +88,7 @@ where
     };
 
     let previous = deps.store.load().await?;
-    let walk = deps.org.snapshot(config.rules.needs_tags()).await?;
+    let walk = deps.org.snapshot(config.needs_tags()).await?;
     let tree = walk.tree;
     let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
         // A wiring bug, not a setting a user could fix: `App::new` builds the client
@@ -114,12 +115,15 @@ where
         run_id: run_id.clone(),
         now: started_at,
         first_run: previous.first_run,
+        policy: config.alert_policy.clone(),
+        routes: routes(config, &tree, &previous.records),
     };
     let changes = diff(&previous.records, &resolved, &ctx);
     let alert_ctx = AlertContext {
         organization_id: tree.organization_id.clone(),
         run_id: run_id.clone(),
         tag_key: config.rules.tag_key.clone(),
+        routing: !config.route_by.is_none(),
     };
     let mut summary = count(&resolved, &run_id, started_at, options.dry_run);
     info!(
@@ -196,6 +200,32 @@ where
         unsettled,
         organizations_calls: walk.calls,
     })
+}
+
+/// Each account's route under `APNWATCH_ROUTE_BY`, for the walked accounts and for stored
+/// ones (a removed account's resolved notice goes to the team it belonged to).
+fn routes(
+    config: &Config,
+    tree: &crate::model::OrgTree,
+    previous: &BTreeMap<String, crate::model::AccountRecord>,
+) -> BTreeMap<String, String> {
+    if config.route_by.is_none() {
+        return BTreeMap::new();
+    }
+    let names = route::unit_names(&tree.units);
+    let route_of = |a: &crate::model::Account| route::route_of(a, &config.route_by, &names);
+    let mut routes: BTreeMap<String, String> = previous
+        .values()
+        .filter_map(|r| Some((r.account.id.clone(), route_of(&r.account)?)))
+        .collect();
+    // The walk's view of a current account wins, also when it no longer has a route.
+    for account in &tree.accounts {
+        match route_of(account) {
+            Some(r) => routes.insert(account.id.clone(), r),
+            None => routes.remove(&account.id),
+        };
+    }
+    routes
 }
 
 fn missing_topic() -> ConfigError {

@@ -18,6 +18,8 @@ fn config() -> Config {
         org_role_arn: None,
         org_concurrency: 4,
         run_retention_days: 90,
+        alert_policy: Default::default(),
+        route_by: Default::default(),
     }
 }
 
@@ -218,6 +220,7 @@ async fn concurrent_run_does_not_duplicate_the_alert() {
         run_id: "other-run".into(),
         now: Utc::now(),
         first_run: false,
+        ..RunContext::default()
     };
     let current = vec![(
         account(id, false),

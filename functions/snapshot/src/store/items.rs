@@ -157,6 +157,18 @@ pub(crate) struct AccountItem {
     pub last_changed: DateTime<Utc>,
     pub removed: bool,
     pub rev: u64,
+    /// Since when the account has had `link_state`. Items written before reminders existed
+    /// lack it: read back as `last_changed`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
+    pub state_since: Option<DateTime<Utc>>,
+    /// When the last alert or reminder about the account being UNLINKED or PENDING was
+    /// queued; absent when none is open. See [`legacy_last_alerted_at`] for older items.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
+    pub last_alerted_at: Option<DateTime<Utc>>,
+    /// `1` once the item carries the alert bookkeeping above, so that an absent
+    /// `last_alerted_at` means "no open alert" rather than "written by an older version".
+    #[serde(default)]
+    pub alert_fields: u8,
     /// Absent on removed accounts, so the index lists only current ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1pk: Option<String>,
@@ -188,6 +200,9 @@ impl From<&AccountRecord> for AccountItem {
             last_changed: r.last_changed,
             removed: r.removed,
             rev: r.rev,
+            state_since: Some(r.state_since),
+            last_alerted_at: r.last_alerted_at,
+            alert_fields: 1,
             gsi1pk: (!r.removed).then(|| link_state_pk(r.link.state)),
             gsi1sk: account_sk(&a.id),
         }
@@ -199,7 +214,14 @@ impl TryFrom<AccountItem> for AccountRecord {
 
     fn try_from(i: AccountItem) -> Result<Self, String> {
         check_entity(&i.entity, "account")?;
+        let last_alerted_at = if i.alert_fields >= 1 {
+            i.last_alerted_at
+        } else {
+            legacy_last_alerted_at(&i)
+        };
         Ok(Self {
+            state_since: i.state_since.unwrap_or(i.last_changed),
+            last_alerted_at,
             account: Account {
                 id: i.account_id,
                 name: i.name,
@@ -224,6 +246,17 @@ impl TryFrom<AccountItem> for AccountRecord {
             rev: i.rev,
         })
     }
+}
+
+/// An item written before reminders existed has no alert bookkeeping. Every UNLINKED or
+/// PENDING account that earns credit was alerted by then (baseline, new account, link lost
+/// or pending), most recently when its link state last changed: so that is its last alert,
+/// and reminders and resolved notices pick it up from there.
+fn legacy_last_alerted_at(i: &AccountItem) -> Option<DateTime<Utc>> {
+    let open = matches!(i.link_state, LinkState::Unlinked | LinkState::Pending)
+        && i.state.earns_credit()
+        && !i.removed;
+    open.then_some(i.last_changed)
 }
 
 /// One history entry: pk=`HISTORY#<id>`, sk=`<at>#<run_id>#<seq:03>`.
@@ -300,6 +333,14 @@ pub(crate) struct AlertItem {
     pub link_state: LinkState,
     pub link_source: LinkSource,
     pub link_detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
+    pub state_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
+    pub first_seen: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub removed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
 }
 
 impl From<&PendingAlert> for AlertItem {
@@ -320,6 +361,10 @@ impl From<&PendingAlert> for AlertItem {
             link_state: a.link_state,
             link_source: a.link_source,
             link_detail: a.link_detail.clone(),
+            state_since: a.state_since,
+            first_seen: a.first_seen,
+            removed: a.removed,
+            route: a.route.clone(),
         }
     }
 }
@@ -342,6 +387,10 @@ impl TryFrom<AlertItem> for PendingAlert {
             link_state: i.link_state,
             link_source: i.link_source,
             link_detail: i.link_detail,
+            state_since: i.state_since,
+            first_seen: i.first_seen,
+            removed: i.removed,
+            route: i.route,
         })
     }
 }
@@ -473,6 +522,8 @@ mod tests {
             last_changed: at("2026-11-27T12:00:00.500Z"),
             removed,
             rev: 7,
+            state_since: at("2026-11-21T08:00:00.000Z"),
+            last_alerted_at: None,
         }
     }
 
@@ -548,6 +599,36 @@ mod tests {
         assert_eq!(from_item::<AccountItem, AccountRecord>(item).unwrap(), r);
     }
 
+    /// The alert bookkeeping round-trips; an item from before it existed still loads, and an
+    /// UNLINKED one counts as alerted when its link state last changed, so reminders and
+    /// resolved notices also cover accounts alerted by an older version.
+    #[test]
+    fn items_without_alert_fields_still_load() {
+        let mut r = record("111122223333", LinkState::Unlinked, false);
+        r.last_alerted_at = Some(at("2026-11-22T10:00:00.000Z"));
+        let item = to_item(&AccountItem::from(&r));
+        assert_eq!(s(&item["last_alerted_at"]), "2026-11-22T10:00:00.000Z");
+        assert_eq!(s(&item["state_since"]), "2026-11-21T08:00:00.000Z");
+        assert_eq!(
+            from_item::<AccountItem, AccountRecord>(item.clone()).unwrap(),
+            r
+        );
+
+        let mut old = item;
+        for field in ["last_alerted_at", "state_since", "alert_fields"] {
+            old.remove(field);
+        }
+        let back: AccountRecord = from_item::<AccountItem, _>(old.clone()).unwrap();
+        assert_eq!(back.last_alerted_at, Some(r.last_changed));
+        assert_eq!(back.state_since, r.last_changed);
+        old.insert("link_state".into(), AttributeValue::S("LINKED".into()));
+        let linked: AccountRecord = from_item::<AccountItem, _>(old).unwrap();
+        assert_eq!(
+            linked.last_alerted_at, None,
+            "no open alert on a linked account"
+        );
+    }
+
     /// History sort keys order events by time, then run, then sequence.
     #[test]
     fn history_sort_keys_sort_in_event_order() {
@@ -590,6 +671,10 @@ mod tests {
             link_state: LinkState::Unlinked,
             link_source: LinkSource::PartnerCentral,
             link_detail: "link canceled in Partner Central".into(),
+            state_since: Some(at("2026-11-20T09:00:00Z")),
+            first_seen: Some(at("2026-11-19T09:00:00Z")),
+            removed: false,
+            route: Some("Workloads".into()),
         };
         let item = to_item(&AlertItem::from(&a));
         assert_eq!(s(&item["sk"]), "run-a#111122223333");

@@ -1,0 +1,416 @@
+//! Until each account is dealt with, and to the team it belongs to: reminders
+//! (`APNWATCH_REMIND_AFTER`), resolved notices (`APNWATCH_NOTIFY_RESOLVED`), closed accounts
+//! that never alert, and routing (`APNWATCH_ROUTE_BY`) through SNS message attributes and
+//! subscription filter policies, as subscribers on moto receive them.
+
+use std::time::Duration;
+
+use integration_tests::{set_env, FakePartnerCentral, Received, World};
+use serde_json::{json, Value};
+
+/// Longer than the 1 s reminder interval these tests use, with room for the clock's
+/// millisecond truncation.
+const PAST_ONE_SECOND: Duration = Duration::from_millis(1300);
+
+fn reasons(received: &[Received]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = received
+        .iter()
+        .flat_map(|m| m.alerts().to_vec())
+        .map(|a| (text(&a["account_id"]), text(&a["reason"])))
+        .collect();
+    out.sort();
+    out
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// An account still unlinked `APNWATCH_REMIND_AFTER` after its alert is alerted again as a
+/// REMINDER saying how long, counted in the subject, with only its record rewritten; right
+/// after that, nothing is due and the run writes no account.
+#[tokio::test]
+async fn reminder_is_sent_once_due_and_counted_in_the_subject() {
+    let world = World::start().await;
+    let org = &world.org;
+    let team = org.account(&org.root_id, "team-a", &[]).await;
+    org.tag(&org.management_account_id, "apn-link", "exempt")
+        .await;
+    set_env(&[("APNWATCH_REMIND_AFTER", Some("1s"))]);
+    world.run().await;
+    assert_eq!(reasons(&world.alerts.received().await).len(), 1);
+
+    tokio::time::sleep(PAST_ONE_SECOND).await;
+    let report = world.run().await;
+
+    let received = world.alerts.received().await;
+    assert_eq!(reasons(&received), vec![(team.clone(), "REMINDER".into())]);
+    assert!(
+        received[0].subject.contains("1 still unlinked account"),
+        "{}",
+        received[0].subject
+    );
+    let why = text(&received[0].alert(&team)["why"]);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        why.starts_with("unlinked for ") && why.ends_with(&format!("first seen {today}")),
+        "{why}"
+    );
+    assert_eq!(
+        report.account_writes, 1,
+        "the reminder bumps last_alerted_at"
+    );
+    assert!(
+        report.events.is_empty(),
+        "a reminder is not a history event"
+    );
+
+    let again = world.run().await;
+    assert_eq!(again.account_writes, 0);
+    assert!(
+        world.alerts.received().await.is_empty(),
+        "not due again yet"
+    );
+}
+
+/// With the default week, a rerun a moment later sends no reminder and writes no account.
+#[tokio::test]
+async fn reminder_not_due_sends_nothing_and_writes_nothing() {
+    let world = World::start().await;
+    let org = &world.org;
+    org.account(&org.root_id, "team-a", &[]).await;
+    world.run().await;
+    world.alerts.received().await;
+
+    tokio::time::sleep(PAST_ONE_SECOND).await;
+    let report = world.run().await;
+
+    assert_eq!(report.account_writes, 0);
+    assert!(world.alerts.received().await.is_empty());
+}
+
+/// `APNWATCH_REMIND_AFTER=off` never reminds, however long the account stays unlinked.
+#[tokio::test]
+async fn reminders_off_never_remind() {
+    let world = World::start().await;
+    let org = &world.org;
+    org.account(&org.root_id, "team-a", &[]).await;
+    set_env(&[("APNWATCH_REMIND_AFTER", Some("off"))]);
+    world.run().await;
+    world.alerts.received().await;
+
+    tokio::time::sleep(PAST_ONE_SECOND).await;
+    let report = world.run().await;
+
+    assert_eq!(report.account_writes, 0);
+    assert!(world.alerts.received().await.is_empty());
+}
+
+/// Alerted accounts that are then linked, exempted, closed or removed are each reported
+/// once as RESOLVED, in a message whose subject reads as good news; the next run is quiet.
+#[tokio::test]
+async fn resolved_on_link_exempt_close_and_removal() {
+    let world = World::start().await;
+    let org = &world.org;
+    let linked = org.account(&org.root_id, "gets-linked", &[]).await;
+    let exempt = org.account(&org.root_id, "gets-exempt", &[]).await;
+    let closed = org.account(&org.root_id, "gets-closed", &[]).await;
+    let removed = org.account(&org.root_id, "gets-removed", &[]).await;
+    org.tag(&org.management_account_id, "apn-link", "linked")
+        .await;
+    world.run().await;
+    assert_eq!(reasons(&world.alerts.received().await).len(), 4, "baseline");
+
+    org.tag(&linked, "apn-link", "linked").await;
+    org.tag(&exempt, "apn-link", "exempt").await;
+    org.close_account(&closed).await;
+    org.remove_account(&removed).await;
+    world.run().await;
+
+    let received = world.alerts.received().await;
+    assert_eq!(received.len(), 1);
+    let mut expected: Vec<(String, String)> = [&linked, &exempt, &closed, &removed]
+        .iter()
+        .map(|id| (id.to_string(), "RESOLVED".to_string()))
+        .collect();
+    expected.sort();
+    assert_eq!(reasons(&received), expected);
+    let m = &received[0];
+    assert!(
+        m.subject
+            .starts_with("APN Link Watch: resolved, nothing to do: 4 accounts"),
+        "{}",
+        m.subject
+    );
+    assert_eq!(
+        text(&m.alert(&linked)["why"]),
+        "resolved: now linked via tag"
+    );
+    assert_eq!(text(&m.alert(&exempt)["why"]), "resolved: now exempt (tag)");
+    assert!(text(&m.alert(&closed)["why"]).contains("SUSPENDED"));
+    assert_eq!(
+        text(&m.alert(&removed)["why"]),
+        "resolved: the account left the organization"
+    );
+    assert_eq!(m.attribute("reasons"), r#"["RESOLVED"]"#);
+
+    world.run().await;
+    assert!(world.alerts.received().await.is_empty(), "resolved once");
+}
+
+/// `APNWATCH_NOTIFY_RESOLVED=false` keeps resolutions quiet.
+#[tokio::test]
+async fn resolved_notices_can_be_turned_off() {
+    let world = World::start().await;
+    let org = &world.org;
+    let team = org.account(&org.root_id, "team-a", &[]).await;
+    world.run().await;
+    world.alerts.received().await;
+    set_env(&[("APNWATCH_NOTIFY_RESOLVED", Some("false"))]);
+
+    org.tag(&team, "apn-link", "linked").await;
+    world.run().await;
+
+    assert!(world.alerts.received().await.is_empty());
+}
+
+/// A closed (SUSPENDED) unlinked account is left out of the baseline and never reminded
+/// about, while an active one next to it is.
+#[tokio::test]
+async fn closed_accounts_never_alert_nor_get_reminders() {
+    let world = World::start().await;
+    let org = &world.org;
+    let active = org.account(&org.root_id, "active", &[]).await;
+    let closed = org.account(&org.root_id, "closed", &[]).await;
+    org.tag(&org.management_account_id, "apn-link", "linked")
+        .await;
+    org.close_account(&closed).await;
+    set_env(&[("APNWATCH_REMIND_AFTER", Some("1s"))]);
+    world.run().await;
+    assert_eq!(
+        reasons(&world.alerts.received().await),
+        vec![(active.clone(), "BASELINE".into())]
+    );
+
+    tokio::time::sleep(PAST_ONE_SECOND).await;
+    world.run().await;
+
+    assert_eq!(
+        reasons(&world.alerts.received().await),
+        vec![(active, "REMINDER".into())]
+    );
+}
+
+/// A Partner Central fixture with `(account id, status)` connections and invitations.
+fn partner_central(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -> Value {
+    let entries = |list: &[(&str, &str)]| {
+        list.iter()
+            .map(|(id, status)| json!({"account_id": id, "status": status}))
+            .collect::<Vec<_>>()
+    };
+    json!({"catalog": "AWS", "page_size": 10, "fail": null,
+           "connections": entries(connections), "invitations": entries(invitations)})
+}
+
+/// An invitation that lapses (PENDING, then no invitation any more) alerts as
+/// INVITATION_LAPSED with its own words, not as a lost link; once the account accepts a
+/// connection, it is RESOLVED "now linked via partner-central".
+#[tokio::test]
+async fn lapsed_invitation_then_connection_read_as_such() {
+    let world = World::start().await;
+    let org = &world.org;
+    let team = org.account(&org.root_id, "team-a", &[]).await;
+    let pc = FakePartnerCentral::start(partner_central(&[], &[(&team, "PENDING")]));
+    set_env(&[
+        ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
+        ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
+    ]);
+    org.tag(&org.management_account_id, "apn-link", "linked")
+        .await;
+    world.run().await;
+    assert_eq!(
+        reasons(&world.alerts.received().await),
+        vec![(team.clone(), "BASELINE".into())]
+    );
+
+    pc.set_fixture(&partner_central(&[], &[]));
+    world.run().await;
+    let received = world.alerts.received().await;
+    assert_eq!(
+        reasons(&received),
+        vec![(team.clone(), "INVITATION_LAPSED".into())]
+    );
+    let why = text(&received[0].alert(&team)["why"]);
+    assert!(
+        why.contains("expired, was rejected or was withdrawn") && !why.contains("was linked"),
+        "{why}"
+    );
+
+    pc.set_fixture(&partner_central(&[(&team, "ACTIVE")], &[]));
+    world.run().await;
+    let received = world.alerts.received().await;
+    assert_eq!(reasons(&received), vec![(team.clone(), "RESOLVED".into())]);
+    assert_eq!(
+        text(&received[0].alert(&team)["why"]),
+        "resolved: now linked via partner-central"
+    );
+}
+
+/// Without routing every message carries `route=all`, the reasons and link states as
+/// String.Array attributes and the organization id.
+#[tokio::test]
+async fn attributes_are_present_without_routing() {
+    let world = World::start().await;
+    let org = &world.org;
+    org.account(&org.root_id, "team-a", &[]).await;
+    world.run().await;
+
+    let received = world.alerts.received().await;
+    assert_eq!(received.len(), 1);
+    let attrs = &received[0].attributes;
+    assert_eq!(attrs["route"], ("String".into(), "all".into()));
+    assert_eq!(
+        attrs["reasons"],
+        ("String.Array".into(), r#"["BASELINE"]"#.into())
+    );
+    assert_eq!(
+        attrs["link_states"],
+        ("String.Array".into(), r#"["UNLINKED"]"#.into())
+    );
+    assert_eq!(attrs["organization_id"], ("String".into(), org.id.clone()));
+}
+
+/// `APNWATCH_ROUTE_BY=ou:1`: each top-level OU's accounts go out as their own message, and a
+/// team queue subscribed with a `route` filter policy receives only its own.
+#[tokio::test]
+async fn routing_by_top_level_ou_reaches_only_each_teams_queue() {
+    let world = World::start().await;
+    let org = &world.org;
+    let payments_ou = org.ou(&org.root_id, "Payments").await;
+    let deep = org.ou(&payments_ou, "Prod").await;
+    let search_ou = org.ou(&org.root_id, "Search").await;
+    let payments = org.account(&deep, "payments-prod", &[]).await;
+    let search = org.account(&search_ou, "search-dev", &[]).await;
+    let loose = org.account(&org.root_id, "loose", &[]).await;
+    org.tag(&org.management_account_id, "apn-link", "linked")
+        .await;
+    let payments_q = world
+        .alerts
+        .subscribe_queue("team-payments", Some(r#"{"route": ["Payments"]}"#))
+        .await;
+    let search_q = world
+        .alerts
+        .subscribe_queue("team-search", Some(r#"{"route": ["Search"]}"#))
+        .await;
+    set_env(&[("APNWATCH_ROUTE_BY", Some("ou:1"))]);
+
+    let report = world.run().await;
+
+    let p = payments_q.received().await;
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].account_ids(), vec![payments.clone()]);
+    assert_eq!(p[0].attribute("route"), "Payments");
+    assert!(
+        p[0].subject.starts_with("APN Link Watch [Payments]:"),
+        "{}",
+        p[0].subject
+    );
+    let s = search_q.received().await;
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].account_ids(), vec![search]);
+    let everything = world.alerts.received().await;
+    let mut routes: Vec<&str> = everything.iter().map(|m| m.attribute("route")).collect();
+    routes.sort();
+    assert_eq!(routes, vec!["Payments", "Search", "unrouted"]);
+    let unrouted = everything
+        .iter()
+        .find(|m| m.attribute("route") == "unrouted")
+        .unwrap();
+    assert_eq!(unrouted.account_ids(), vec![loose]);
+    assert_eq!(report.summary.messages, 3);
+}
+
+/// `APNWATCH_ROUTE_BY=tag:team`: routes by the account's `team` tag, and a filter policy
+/// can also pick reasons (here: only reminders and new accounts of team payments).
+#[tokio::test]
+async fn routing_by_team_tag_reaches_only_each_teams_queue() {
+    let world = World::start().await;
+    let org = &world.org;
+    let payments = org
+        .account(&org.root_id, "pay", &[("team", "payments")])
+        .await;
+    let search = org
+        .account(&org.root_id, "find", &[("team", "search")])
+        .await;
+    org.tag(&org.management_account_id, "apn-link", "linked")
+        .await;
+    let payments_q = world
+        .alerts
+        .subscribe_queue("team-payments", Some(r#"{"route": ["payments"]}"#))
+        .await;
+    let search_q = world
+        .alerts
+        .subscribe_queue(
+            "team-search",
+            Some(r#"{"route": ["search"], "reasons": ["NEW_ACCOUNT", "REMINDER"]}"#),
+        )
+        .await;
+    set_env(&[("APNWATCH_ROUTE_BY", Some("tag:team"))]);
+
+    world.run().await;
+    let p = payments_q.received().await;
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].account_ids(), vec![payments.clone()]);
+    assert!(
+        search_q.received().await.is_empty(),
+        "a BASELINE does not pass the search team's reasons filter"
+    );
+
+    let later = org
+        .account(&org.root_id, "find-2", &[("team", "search")])
+        .await;
+    world.run().await;
+    let s = search_q.received().await;
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].account_ids(), vec![later]);
+    assert_eq!(s[0].attribute("reasons"), r#"["NEW_ACCOUNT"]"#);
+    assert!(payments_q.received().await.is_empty());
+    let _ = search;
+}
+
+/// The template's optional `AlertEmailRoute` puts a `route` filter policy on the stack's
+/// email subscription, and only when set; the three variables reach the function.
+#[test]
+fn alert_email_route_filters_the_email_subscription() {
+    let path = integration_tests::workspace_dir().join("template.yaml");
+    let text = std::fs::read_to_string(&path).expect("read template.yaml");
+    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("parse template.yaml");
+    assert_eq!(
+        doc["Parameters"]["AlertEmailRoute"]["Default"].as_str(),
+        Some("")
+    );
+    assert_eq!(
+        doc["Conditions"]["HasAlertEmailRoute"],
+        serde_norway::from_str::<serde_norway::Value>(
+            r#"!Not [!Equals [!Ref AlertEmailRoute, ""]]"#
+        )
+        .unwrap()
+    );
+    let props = &doc["Resources"]["AlertEmailSubscription"]["Properties"];
+    let policy = serde_norway::to_string(&props["FilterPolicy"]).unwrap();
+    assert!(
+        policy.contains("HasAlertEmailRoute")
+            && policy.contains("route:")
+            && policy.contains("AlertEmailRoute")
+            && policy.contains("AWS::NoValue"),
+        "{policy}"
+    );
+    let env = &doc["Resources"]["SnapshotFunction"]["Properties"]["Environment"]["Variables"];
+    for var in [
+        "APNWATCH_REMIND_AFTER",
+        "APNWATCH_NOTIFY_RESOLVED",
+        "APNWATCH_ROUTE_BY",
+    ] {
+        assert!(!env[var].is_null(), "{var} is not set on the function");
+    }
+}

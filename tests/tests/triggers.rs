@@ -1,0 +1,246 @@
+//! Change-event triggers against moto: what an Organizations or Partner Central event, an SQS
+//! batch of them, a replay and a bad payload cost in Organizations calls, run records and
+//! table writes, through the Lambda handler and `apnwatch snapshot --event`.
+
+use apnwatch::cli::{execute, Cli};
+use apnwatch::lambda::handler;
+use apnwatch::run::RunOptions;
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use integration_tests::{app, workspace_dir, World};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+
+/// A `CreateAccountResult` event as CloudTrail delivers it, at `time`.
+fn created(time: DateTime<Utc>) -> Value {
+    let path = workspace_dir().join("infra/events/organizations-create-account-result.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["time"] = json!(time.to_rfc3339());
+    event
+}
+
+/// An SQS batch as the event source mapping delivers it.
+fn batch(bodies: &[Value]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            json!({"messageId": format!("msg-{i}"), "receiptHandle": "r", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:changes", "awsRegion": "us-east-1",
+                "attributes": {}, "messageAttributes": {}, "body": b.to_string()})
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+async fn invoke(payload: Value) -> Result<Value, apnwatch::Error> {
+    handler(&app().await, LambdaEvent::new(payload, Context::default())).await
+}
+
+async fn cli(args: &[&str]) -> Value {
+    let cli = Cli::try_parse_from(std::iter::once("apnwatch").chain(args.iter().copied()))
+        .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
+    let out = execute(&app().await, &cli)
+        .await
+        .unwrap_or_else(|e| panic!("apnwatch {args:?}: {}", e.one_line()));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON ({e}): {out}"))
+}
+
+/// An account factory creating 20 accounts: the 20 events arrive as one SQS batch, cost one
+/// walk (the same Organizations calls as a manual run of the same organization) and one run
+/// record, and alert every new account in one message.
+#[tokio::test]
+async fn sqs_batch_of_twenty_account_creations_is_one_walk() {
+    let world = World::start().await;
+    let org = &world.org;
+    let factory = org.ou(&org.root_id, "Factory").await;
+    world.run().await;
+    world.alerts.received().await;
+    for i in 0..20 {
+        org.account(&factory, &format!("factory-{i:02}"), &[]).await;
+    }
+    let events: Vec<Value> = (0..20).map(|_| created(Utc::now())).collect();
+
+    let out = invoke(batch(&events))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.one_line()));
+
+    assert_eq!(
+        out["trigger"],
+        json!({"kind": "organizations", "event_name": "CreateAccountResult", "events": 20}),
+        "{out}"
+    );
+    assert_eq!(out["skipped"], false, "{out}");
+    assert_eq!(out["batchItemFailures"], json!([]), "{out}");
+    assert_eq!(out["alerts"], 20, "{out}");
+    assert_eq!(
+        world.table.count("RUNS").await,
+        2,
+        "one run record for the batch"
+    );
+    let received = world.alerts.received().await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].account_ids().len(), 20);
+
+    let manual = invoke(json!({})).await.unwrap();
+    let walk = manual["organizations_calls"].as_u64().unwrap();
+    assert!(walk > 0);
+    assert_eq!(
+        out["organizations_calls"].as_u64(),
+        Some(walk),
+        "the batch of 20 cost exactly one walk ({walk} calls): {out}"
+    );
+}
+
+/// Twenty replays of events older than the last run are covered by it: no Organizations
+/// call, no run record, no write, no alert; each says which run covered it.
+#[tokio::test]
+async fn replays_of_events_older_than_the_last_run_never_walk() {
+    let world = World::start().await;
+    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let last = world.run().await;
+    world.alerts.received().await;
+    let app = app().await;
+    let before = world.table.items().await;
+    let calls = world.proxy.organizations_calls();
+
+    for _ in 0..20 {
+        let old = created(last.summary.started_at - chrono::Duration::minutes(5));
+        let out = app.invoke(&old, RunOptions::default()).await.unwrap();
+        let reason = out.skip_reason.unwrap_or_default();
+        assert!(
+            reason.starts_with(&format!("covered by run {}", last.summary.run_id)),
+            "{reason}"
+        );
+        assert!(out.report.is_none());
+    }
+
+    assert_eq!(
+        world.proxy.organizations_calls(),
+        calls,
+        "a covered replay called Organizations"
+    );
+    assert_eq!(world.table.items().await, before, "a covered replay wrote");
+    assert!(world.alerts.received().await.is_empty());
+}
+
+/// Each kind of change event runs when nothing covers it: a Partner Central connection event
+/// and an Organizations `MoveAccount` at the current time.
+#[tokio::test]
+async fn partner_central_and_move_events_run_when_not_covered() {
+    let world = World::start().await;
+    let org = &world.org;
+    let team = org.account(&org.root_id, "team-a", &[]).await;
+    let apps = org.ou(&org.root_id, "Apps").await;
+    world.run().await;
+    world.alerts.received().await;
+    org.move_account(&team, &org.root_id, &apps).await;
+
+    let dir = workspace_dir().join("infra/events");
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    let mut moved = read("organizations-move-account.json");
+    moved["time"] = json!(Utc::now().to_rfc3339());
+    let out = invoke(moved).await.unwrap();
+    assert_eq!(
+        out["trigger"],
+        json!({"kind": "organizations", "event_name": "MoveAccount"})
+    );
+    assert_eq!(out["skipped"], false);
+    assert_eq!(out["changes"], 1, "the move is recorded: {out}");
+
+    let mut accepted = read("partner-central-invitation-accepted.json");
+    accepted["time"] = json!(Utc::now().to_rfc3339());
+    let out = invoke(accepted).await.unwrap();
+    assert_eq!(out["trigger"]["kind"], "partner-central");
+    assert_eq!(out["skipped"], false);
+    assert_eq!(world.table.count("RUNS").await, 3);
+}
+
+/// An Organizations event that changes no account is skipped with its reason, and payloads
+/// the function does not handle are refused: neither reads Organizations nor writes.
+#[tokio::test]
+async fn ignored_and_bad_events_change_nothing() {
+    let world = World::start().await;
+    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let before = world.table.items().await;
+
+    let ignored = cli(&[
+        "snapshot",
+        "--json",
+        "--event",
+        workspace_dir()
+            .join("infra/events/organizations-ignored.json")
+            .to_str()
+            .unwrap(),
+    ])
+    .await;
+    assert_eq!(
+        ignored,
+        json!({"trigger": {"kind": "organizations", "event_name": "CreatePolicy"},
+            "skipped": true,
+            "skip_reason": "eventName CreatePolicy does not change accounts or OUs"})
+    );
+
+    for bad in [
+        json!({"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification", "detail": {}}),
+        json!({"Records": [{"eventSource": "aws:sns", "Sns": {}}]}),
+        json!({"Records": []}),
+    ] {
+        let err = invoke(bad.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), "BadEvent", "{bad}: {}", err.one_line());
+    }
+    assert_eq!(world.table.items().await, before);
+    assert!(world.alerts.received().await.is_empty());
+}
+
+/// `snapshot --event` replays the sample batch like the Lambda: a mixed batch runs once with
+/// `trigger.events`, a body that is no event is named in `batchItemFailures`, and replaying
+/// the same (old) events again is covered by that run.
+#[tokio::test]
+async fn snapshot_event_replays_batches_like_the_lambda() {
+    let world = World::start().await;
+    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let dir = workspace_dir().join("infra/events");
+    let mut sample: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sqs-batch.json")).unwrap())
+            .unwrap();
+    sample["Records"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"messageId": "garbage", "eventSource": "aws:sqs", "body": "not an event"}));
+    let file = integration_tests::TempDir::new("event");
+    let path = file.path().join("batch.json");
+    std::fs::write(&path, sample.to_string()).unwrap();
+    let path = path.to_str().unwrap();
+
+    let first = cli(&["snapshot", "--json", "--event", path]).await;
+    assert_eq!(
+        first["trigger"],
+        json!({"kind": "mixed", "event_name": null, "events": 3}),
+        "{first}"
+    );
+    assert_eq!(
+        first["skipped"], false,
+        "no run yet, nothing covers it: {first}"
+    );
+    assert_eq!(
+        first["batchItemFailures"],
+        json!([{"itemIdentifier": "garbage"}])
+    );
+    assert_eq!(first["accounts"], 2);
+
+    let again = cli(&["snapshot", "--json", "--event", path]).await;
+    assert_eq!(again["skipped"], true, "{again}");
+    let reason = again["skip_reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "covered by run {}",
+            first["run_id"].as_str().unwrap()
+        )),
+        "{reason}"
+    );
+    assert!(again.get("run_id").is_none());
+    assert_eq!(world.table.count("RUNS").await, 1);
+}
