@@ -32,7 +32,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION
 TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 HAVE_NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv tools fmt-check clippy unit integration test templates demo build deploy bench moto-stop
+.PHONY: help venv tools fmt-check clippy unit integration test templates template-params sam-build-check demo build sam-build deploy deploy-guided require-samconfig bench moto-stop
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -120,9 +120,33 @@ build: $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## Build the Lam
 
 # SAM's build output goes under target/ (ignored by git) instead of .aws-sam/.
 SAM_BUILD := target/sam/build
-deploy: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## sam build && sam deploy --guided (needs AWS credentials)
+# samconfig.toml lives at the repo root, never next to the built template: `sam deploy
+# --template-file target/sam/build/template.yaml` would otherwise read and write it inside
+# target/sam/build, which the next `sam build` empties, and `sam delete` run from the root
+# (it reads [default.deploy.parameters] of ./samconfig.toml) would find no stack. sam resolves a
+# relative --config-file against the template's directory, so the path is absolute. The file
+# holds account-specific answers (role ARNs, email): .gitignore keeps it out of git.
+SAM_CONFIG := $(CURDIR)/samconfig.toml
+SAM_DEPLOY_ENV := SAM_CLI_TELEMETRY=0
+
+sam-build: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## sam build (cargo-lambda, arm64) into target/sam/build; SAM_BUILD_MODE=debug skips --release
 	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --build-dir $(SAM_BUILD) --cache-dir target/sam/cache
-	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --template-file $(SAM_BUILD)/template.yaml
+
+# First deploy: asks for every parameter and saves the answers to ./samconfig.toml. sam refuses
+# an explicit --config-file that does not exist yet, so an empty one is created first.
+deploy-guided: sam-build ## First deploy: sam deploy --guided, answers saved to ./samconfig.toml (needs AWS credentials)
+	@[[ -f $(SAM_CONFIG) ]] || echo 'version = 0.1' > $(SAM_CONFIG)
+	$(SAM_DEPLOY_ENV) $(SAM) deploy --guided --template-file $(SAM_BUILD)/template.yaml --config-file $(SAM_CONFIG)
+
+# Every later deploy: no questions, every parameter exactly as saved (edit samconfig.toml or run
+# deploy-guided again to change one).
+# (The config check is its own prerequisite, listed first, so a missing file stops before the
+# build and `make -n deploy` still prints the sam command lines.)
+deploy: require-samconfig sam-build ## Redeploy with the saved ./samconfig.toml, no questions (run make deploy-guided first)
+	$(SAM_DEPLOY_ENV) $(SAM) deploy --template-file $(SAM_BUILD)/template.yaml --config-file $(SAM_CONFIG)
+
+require-samconfig:
+	@[[ -f $(SAM_CONFIG) ]] || { echo "no samconfig.toml at the repo root ($(SAM_CONFIG)): run 'make deploy-guided' once first" >&2; exit 2; }
 
 bench: ## Run infra/bench.sh when there is one
 	@if [[ -f infra/bench.sh ]]; then bash infra/bench.sh; else echo "no infra/bench.sh yet: nothing to benchmark"; fi
