@@ -16,7 +16,7 @@
 //! - [`run`]: one run: walk, resolve, diff, store, notify.
 //! - [`ports`]: the traits the run needs; [`fakes`] implements them in memory.
 //! - [`aws`]: SDK configuration, role assumption and client construction; [`app`] wires it.
-//! - [`views`]: the JSON and table shapes users read.
+//! - [`views`]: the JSON and table shapes users read; [`csv_view`]: `accounts --csv`.
 //! - [`lambda`]: the Lambda handler; [`cli`]: the `apnwatch` command.
 
 pub mod alert;
@@ -24,6 +24,7 @@ pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod csv_view;
 pub mod diff;
 pub mod error;
 pub mod fakes;
