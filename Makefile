@@ -102,9 +102,30 @@ templates: $(TOOL_STAMPS) ## Lint the CloudFormation/SAM templates (cfn-lint, sa
 	$(CFN_LINT) $(TEMPLATES)
 	$(SAM_ENV) $(SAM) validate --lint --template-file template.yaml --region us-east-1
 	$(CHECKOV) --framework cloudformation --skip-download --quiet --compact $(addprefix -f ,$(TEMPLATES))
+	$(MAKE) template-params
+
+# Every valid combination of the optional parameters, linted in one cfn-lint run through its
+# parameter sets (infra/template_params.py writes them): conditions and Refs resolve to each
+# set's values. That is all cfn-lint 1.58 does with them: it evaluates no `Rules` (E1701 checks
+# their shape only) and, tried by hand, flagged no out-of-range value either, so the semantics
+# (Rules, conditions, parameter constraints, invalid combinations included) are asserted by
+# tests/tests/template_params.rs.
+TEMPLATE_PARAMS := target/template-params
+template-params: $(TOOLS)/cfn-lint/.installed-$(CFN_LINT_VERSION) ## cfn-lint template.yaml once per combination of the optional parameters
+	@rm -rf $(TEMPLATE_PARAMS) && mkdir -p $(TEMPLATE_PARAMS)
+	$(PYTHON) infra/template_params.py $(TEMPLATE_PARAMS)
+	$(CFN_LINT) template.yaml --parameter-files $(TEMPLATE_PARAMS)/*.json
+
+# `sam build` offline, as `make deploy` runs it, then a look at what it built. SAM's
+# rust-cargolambda workflow passes --release unless SAM_BUILD_MODE=debug
+# (aws_lambda_builders/workflows/rust_cargo/actions.py), and a debug build skips the minutes of
+# LTO, so the check builds debug; the deploy targets build release.
+sam-build-check: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## sam build (debug, offline) and check the built template points at an arm64 bootstrap
+	SAM_BUILD_MODE=debug $(MAKE) sam-build
+	$(TOOLS)/sam/bin/python infra/sam_build_check.py $(SAM_BUILD)
 
 # Template checks run before the tests so the test summary closes the output.
-test: venv fmt-check clippy templates integration ## Everything CI runs: fmt, clippy, template checks, all tests
+test: venv fmt-check clippy templates sam-build-check integration ## Everything CI runs: fmt, clippy, template checks, sam build check, all tests
 
 # ---------------------------------------------------------------------------------------------
 # Demo, build, deploy
