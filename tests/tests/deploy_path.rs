@@ -80,12 +80,11 @@ fn sam_offline(line: &str, cwd: &Path) -> String {
         .env("AWS_MAX_ATTEMPTS", "1")
         .output()
         .expect("bash runs");
-    let text = format!(
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    )
 }
 
 /// What a guided first deploy saves (the answers that a defaulted redeploy used to drop).
