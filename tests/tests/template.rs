@@ -280,9 +280,39 @@ fn alarms_notify_and_clear_and_dead_letters_alarm_on_arrival() {
         );
     }
     let dlq = &resource(&doc, "DeadLetterAlarm")["Properties"];
-    assert_eq!(dlq["Namespace"].as_str(), Some("AWS/SQS"));
-    assert_eq!(dlq["MetricName"].as_str(), Some("NumberOfMessagesSent"));
-    assert_eq!(dlq["Statistic"].as_str(), Some("Sum"));
+    let metrics = dlq["Metrics"]
+        .as_sequence()
+        .expect("DeadLetterAlarm uses metric math");
+    let stat = |id: &str| {
+        let m = metrics
+            .iter()
+            .find(|m| m["Id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("no metric {id}"));
+        assert_eq!(m["MetricStat"]["Stat"].as_str(), Some("Sum"), "{id}");
+        let metric = &m["MetricStat"]["Metric"];
+        (
+            metric["Namespace"].as_str().unwrap().to_string(),
+            metric["MetricName"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        stat("queued"),
+        ("AWS/SQS".into(), "NumberOfMessagesSent".into())
+    );
+    assert_eq!(
+        stat("lost"),
+        ("AWS/Events".into(), "InvocationsFailedToBeSentToDlq".into())
+    );
+    let returned: Vec<&Value> = metrics
+        .iter()
+        .filter(|m| m["ReturnData"].as_bool() != Some(false))
+        .collect();
+    assert_eq!(returned.len(), 1, "one expression decides the alarm");
+    let expression = returned[0]["Expression"].as_str().unwrap();
+    assert!(
+        expression.contains("queued") && expression.contains("lost"),
+        "{expression}"
+    );
     assert_eq!(
         dlq["ComparisonOperator"].as_str(),
         Some("GreaterThanThreshold")
