@@ -32,7 +32,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION
 TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 HAVE_NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv tools fmt-check clippy unit integration test templates demo build deploy bench moto-stop
+.PHONY: help venv tools fmt-check clippy unit integration test templates template-params sam-build-check demo build sam-build deploy deploy-guided require-samconfig bench moto-stop
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -104,9 +104,30 @@ templates: $(TOOL_STAMPS) ## Lint the CloudFormation/SAM templates (cfn-lint, sa
 	$(CFN_LINT) $(TEMPLATES)
 	$(SAM_ENV) $(SAM) validate --lint --template-file template.yaml --region us-east-1
 	$(CHECKOV) --framework cloudformation --skip-download --quiet --compact $(addprefix -f ,$(TEMPLATES))
+	$(MAKE) template-params
+
+# Every valid combination of the optional parameters, linted in one cfn-lint run through its
+# parameter sets (infra/template_params.py writes them): conditions and Refs resolve to each
+# set's values. That is all cfn-lint 1.58 does with them: it evaluates no `Rules` (E1701 checks
+# their shape only) and, tried by hand, flagged no out-of-range value either, so the semantics
+# (Rules, conditions, parameter constraints, invalid combinations included) are asserted by
+# tests/tests/template_params.rs.
+TEMPLATE_PARAMS := target/template-params
+template-params: $(TOOLS)/cfn-lint/.installed-$(CFN_LINT_VERSION) ## cfn-lint template.yaml once per combination of the optional parameters
+	@rm -rf $(TEMPLATE_PARAMS) && mkdir -p $(TEMPLATE_PARAMS)
+	$(PYTHON) infra/template_params.py $(TEMPLATE_PARAMS)
+	$(CFN_LINT) template.yaml --parameter-files $(TEMPLATE_PARAMS)/*.json
+
+# `sam build` offline, as `make deploy` runs it, then a look at what it built. SAM's
+# rust-cargolambda workflow passes --release unless SAM_BUILD_MODE=debug
+# (aws_lambda_builders/workflows/rust_cargo/actions.py), and a debug build skips the minutes of
+# LTO, so the check builds debug; the deploy targets build release.
+sam-build-check: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## sam build (debug, offline) and check the built template points at an arm64 bootstrap
+	SAM_BUILD_MODE=debug $(MAKE) sam-build
+	$(TOOLS)/sam/bin/python infra/sam_build_check.py $(SAM_BUILD)
 
 # Template checks run before the tests so the test summary closes the output.
-test: venv fmt-check clippy templates integration ## Everything CI runs: fmt, clippy, template checks, all tests
+test: venv fmt-check clippy templates sam-build-check integration ## Everything CI runs: fmt, clippy, template checks, sam build check, all tests
 
 # ---------------------------------------------------------------------------------------------
 # Demo, build, deploy
@@ -122,9 +143,33 @@ build: $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## Build the Lam
 
 # SAM's build output goes under target/ (ignored by git) instead of .aws-sam/.
 SAM_BUILD := target/sam/build
-deploy: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## sam build && sam deploy --guided (needs AWS credentials)
+# samconfig.toml lives at the repo root, never next to the built template: `sam deploy
+# --template-file target/sam/build/template.yaml` would otherwise read and write it inside
+# target/sam/build, which the next `sam build` empties, and `sam delete` run from the root
+# (it reads [default.deploy.parameters] of ./samconfig.toml) would find no stack. sam resolves a
+# relative --config-file against the template's directory, so the path is absolute. The file
+# holds account-specific answers (role ARNs, email): .gitignore keeps it out of git.
+SAM_CONFIG := $(CURDIR)/samconfig.toml
+SAM_DEPLOY_ENV := SAM_CLI_TELEMETRY=0
+
+sam-build: $(TOOLS)/sam/.installed-$(SAM_CLI_VERSION) $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## sam build (cargo-lambda, arm64) into target/sam/build; SAM_BUILD_MODE=debug skips --release
 	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build --build-dir $(SAM_BUILD) --cache-dir target/sam/cache
-	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --template-file $(SAM_BUILD)/template.yaml
+
+# First deploy: asks for every parameter and saves the answers to ./samconfig.toml. sam refuses
+# an explicit --config-file that does not exist yet, so an empty one is created first.
+deploy-guided: sam-build ## First deploy: sam deploy --guided, answers saved to ./samconfig.toml (needs AWS credentials)
+	@[[ -f $(SAM_CONFIG) ]] || echo 'version = 0.1' > $(SAM_CONFIG)
+	$(SAM_DEPLOY_ENV) $(SAM) deploy --guided --template-file $(SAM_BUILD)/template.yaml --config-file $(SAM_CONFIG)
+
+# Every later deploy: no questions, every parameter exactly as saved (edit samconfig.toml or run
+# deploy-guided again to change one).
+# (The config check is its own prerequisite, listed first, so a missing file stops before the
+# build and `make -n deploy` still prints the sam command lines.)
+deploy: require-samconfig sam-build ## Redeploy with the saved ./samconfig.toml, no questions (run make deploy-guided first)
+	$(SAM_DEPLOY_ENV) $(SAM) deploy --template-file $(SAM_BUILD)/template.yaml --config-file $(SAM_CONFIG)
+
+require-samconfig:
+	@[[ -f $(SAM_CONFIG) ]] || { echo "no samconfig.toml at the repo root ($(SAM_CONFIG)): run 'make deploy-guided' once first" >&2; exit 2; }
 
 bench: ## Run infra/bench.sh when there is one
 	@if [[ -f infra/bench.sh ]]; then bash infra/bench.sh; else echo "no infra/bench.sh yet: nothing to benchmark"; fi

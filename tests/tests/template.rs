@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use apnwatch::config::ALL_VARS;
+use apnwatch::metrics::NAMESPACE;
 use apnwatch::store::table_definition;
 use serde_norway::Value;
 
@@ -180,21 +181,25 @@ fn table_in_template_matches_the_store_schema() {
     );
 }
 
-/// Account history survives a stack deletion or replacement and can be restored to any second.
+/// Account history survives a stack deletion or replacement and can be restored to any second;
+/// only a rolled-back first create removes the new, empty table and its key (no orphans).
 #[test]
 fn table_is_retained_and_recoverable() {
     let doc = template();
+    for kind in ["AWS::DynamoDB::Table", "AWS::KMS::Key"] {
+        let (id, resource) = only_resource(&doc, kind);
+        assert_eq!(
+            resource["DeletionPolicy"].as_str(),
+            Some("RetainExceptOnCreate"),
+            "{id} DeletionPolicy"
+        );
+        assert_eq!(
+            resource["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{id} UpdateReplacePolicy"
+        );
+    }
     let (id, table) = only_resource(&doc, "AWS::DynamoDB::Table");
-    assert_eq!(
-        table["DeletionPolicy"].as_str(),
-        Some("Retain"),
-        "{id} DeletionPolicy"
-    );
-    assert_eq!(
-        table["UpdateReplacePolicy"].as_str(),
-        Some("Retain"),
-        "{id} UpdateReplacePolicy"
-    );
     let props = &table["Properties"];
     assert_eq!(
         props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
@@ -206,4 +211,303 @@ fn table_is_retained_and_recoverable() {
         Some(true),
         "{id} encryption at rest with the stack's key"
     );
+}
+
+/// `(tag, argument)` of a short-form intrinsic such as `!Ref X` or `!If [...]`.
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_string(),
+            &t.value,
+        )),
+        _ => None,
+    }
+}
+
+fn is_ref(v: &Value, name: &str) -> bool {
+    matches!(intrinsic(v), Some((tag, arg)) if tag == "Ref" && arg.as_str() == Some(name))
+}
+
+fn resource<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    let r = &doc["Resources"][id];
+    assert!(!r.is_null(), "template.yaml should declare {id}");
+    r
+}
+
+/// Reserved concurrency is the `ReservedConcurrency` parameter (default 1); 0 removes the
+/// reservation, which accounts with a Lambda concurrency quota below 101 need.
+#[test]
+fn reserved_concurrency_is_a_parameter_and_zero_means_none() {
+    let doc = template();
+    let p = &doc["Parameters"]["ReservedConcurrency"];
+    assert_eq!(p["Type"].as_str(), Some("Number"));
+    assert_eq!(p["Default"].as_u64(), Some(1));
+    assert_eq!(p["MinValue"].as_u64(), Some(0));
+
+    let id = "SnapshotFunction";
+    let function = resource(&doc, id);
+    let (tag, args) = intrinsic(&function["Properties"]["ReservedConcurrentExecutions"])
+        .unwrap_or_else(|| panic!("{id} ReservedConcurrentExecutions should be an !If"));
+    assert_eq!(tag, "If");
+    let args = args.as_sequence().unwrap();
+    assert_eq!(args[0].as_str(), Some("HasReservedConcurrency"));
+    assert!(is_ref(&args[1], "ReservedConcurrency"), "{args:?}");
+    assert!(is_ref(&args[2], "AWS::NoValue"), "{args:?}");
+}
+
+/// The schedule can be deployed disabled (tooling account before OrgRoleArn exists).
+#[test]
+fn schedule_state_parameter_drives_the_rule() {
+    let doc = template();
+    let p = &doc["Parameters"]["ScheduleState"];
+    assert_eq!(p["Default"].as_str(), Some("ENABLED"));
+    let allowed: Vec<&str> = p["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(allowed, ["ENABLED", "DISABLED"]);
+    // Every rule that starts a run: the schedule and the change-event rules alike.
+    let rules = resources(&doc, "AWS::Events::Rule");
+    assert!(rules.iter().any(|(id, _)| *id == "ScheduleRule"));
+    for (id, rule) in rules {
+        assert!(
+            is_ref(&rule["Properties"]["State"], "ScheduleState"),
+            "{id} State should be !Ref ScheduleState"
+        );
+    }
+}
+
+/// Every alarm notifies on the way in and on the way out, and the dead-letter alarm counts
+/// messages arriving, so a second failure notifies again even while the first one is queued.
+#[test]
+fn alarms_notify_and_clear_and_dead_letters_alarm_on_arrival() {
+    let doc = template();
+    for (id, alarm) in doc["Resources"].as_mapping().unwrap() {
+        if alarm["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        let props = &alarm["Properties"];
+        for actions in ["AlarmActions", "OKActions"] {
+            let list = props[actions].as_sequence().map(Vec::len).unwrap_or(0);
+            assert!(list > 0, "{id:?} should have {actions}");
+        }
+        assert_eq!(
+            props["TreatMissingData"].as_str(),
+            Some("notBreaching"),
+            "{id:?}"
+        );
+    }
+    let dlq = &resource(&doc, "DeadLetterAlarm")["Properties"];
+    let metrics = dlq["Metrics"]
+        .as_sequence()
+        .expect("DeadLetterAlarm uses metric math");
+    let stat = |id: &str| {
+        let m = metrics
+            .iter()
+            .find(|m| m["Id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("no metric {id}"));
+        assert_eq!(m["MetricStat"]["Stat"].as_str(), Some("Sum"), "{id}");
+        let metric = &m["MetricStat"]["Metric"];
+        (
+            metric["Namespace"].as_str().unwrap().to_string(),
+            metric["MetricName"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        stat("queued"),
+        ("AWS/SQS".into(), "NumberOfMessagesSent".into())
+    );
+    assert_eq!(
+        stat("lost"),
+        ("AWS/Events".into(), "InvocationsFailedToBeSentToDlq".into())
+    );
+    let returned: Vec<&Value> = metrics
+        .iter()
+        .filter(|m| m["ReturnData"].as_bool() != Some(false))
+        .collect();
+    assert_eq!(returned.len(), 1, "one expression decides the alarm");
+    let expression = returned[0]["Expression"].as_str().unwrap();
+    assert!(
+        expression.contains("queued") && expression.contains("lost"),
+        "{expression}"
+    );
+    assert_eq!(
+        dlq["ComparisonOperator"].as_str(),
+        Some("GreaterThanThreshold")
+    );
+    assert_eq!(dlq["Threshold"].as_u64(), Some(0));
+}
+
+/// Teams gets the same topic, guardrail and role as Slack, and both configuration names carry
+/// the region (they are unique per account across regions).
+#[test]
+fn teams_channel_mirrors_slack_and_names_carry_the_region() {
+    let doc = template();
+    let slack = &resource(&doc, "SlackChannel")["Properties"];
+    let teams = &resource(&doc, "TeamsChannel")["Properties"];
+    assert_eq!(
+        resource(&doc, "TeamsChannel")["Type"].as_str(),
+        Some("AWS::Chatbot::MicrosoftTeamsChannelConfiguration")
+    );
+    for key in [
+        "SnsTopicArns",
+        "GuardrailPolicies",
+        "IamRoleArn",
+        "LoggingLevel",
+        "UserRoleRequired",
+    ] {
+        assert_eq!(
+            slack[key], teams[key],
+            "{key} differs between Slack and Teams"
+        );
+    }
+    for (p, key) in [
+        ("TeamsTeamId", "TeamId"),
+        ("TeamsTenantId", "TeamsTenantId"),
+        ("TeamsChannelId", "TeamsChannelId"),
+    ] {
+        assert!(
+            is_ref(&teams[key], p),
+            "TeamsChannel {key} should be !Ref {p}"
+        );
+        assert_eq!(
+            doc["Parameters"][p]["Default"].as_str(),
+            Some(""),
+            "{p} is optional"
+        );
+    }
+    for props in [slack, teams] {
+        let (tag, name) =
+            intrinsic(&props["ConfigurationName"]).expect("ConfigurationName is a !Sub");
+        assert_eq!(tag, "Sub");
+        assert!(
+            name.as_str().unwrap().contains("${AWS::Region}"),
+            "{name:?}"
+        );
+    }
+    let rules = doc["Rules"].as_mapping().expect("template.yaml has Rules");
+    assert!(rules.contains_key("SlackNeedsWorkspaceAndChannel"));
+    assert!(rules.contains_key("TeamsNeedsTeamTenantAndChannel"));
+}
+
+/// The role can read Partner Central only when `partner-central` is a link source.
+#[test]
+fn partner_central_permissions_depend_on_the_sources() {
+    let doc = template();
+    let statements = doc["Resources"]["FunctionRole"]["Properties"]["Policies"][0]
+        ["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let guarded: Vec<&Value> = statements
+        .iter()
+        .filter_map(|s| match intrinsic(s) {
+            Some((tag, args)) if tag == "If" && args[0].as_str() == Some("UsesPartnerCentral") => {
+                Some(args)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        guarded.len(),
+        1,
+        "one statement should be !If [UsesPartnerCentral, ...]"
+    );
+    let text = format!("{:?}", guarded[0]);
+    assert!(
+        text.contains("partnercentral:ListConnections")
+            && text.contains("AssumePartnerCentralReader"),
+        "{text}"
+    );
+    assert!(is_ref(&guarded[0][2], "AWS::NoValue"));
+    assert!(
+        !format!("{statements:?}")
+            .replace(&text, "")
+            .contains("partnercentral:"),
+        "no Partner Central action outside the UsesPartnerCentral guard"
+    );
+}
+
+/// The key trusts only the services that use it, and EventBridge by the rule ARN it sends
+/// (aws:SourceArn), never by aws:SourceAccount, which a dead-letter delivery may not carry.
+#[test]
+fn key_policy_names_only_services_that_use_the_key() {
+    let doc = template();
+    let (id, key) = only_resource(&doc, "AWS::KMS::Key");
+    let mut services = Vec::new();
+    for st in key["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap()
+    {
+        let Some(service) = st["Principal"].get("Service") else {
+            continue;
+        };
+        let name = match intrinsic(service) {
+            Some((_, arg)) => arg.as_str().unwrap().to_string(),
+            None => service
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: one service per statement: {service:?}"))
+                .to_string(),
+        };
+        if name == "events.amazonaws.com" {
+            let text = format!("{:?}", st["Condition"]);
+            assert!(
+                text.contains("aws:SourceArn") && !text.contains("aws:SourceAccount"),
+                "{text}"
+            );
+        }
+        services.push(name);
+    }
+    services.sort();
+    assert_eq!(
+        services,
+        [
+            "cloudwatch.amazonaws.com",
+            "dynamodb.amazonaws.com",
+            "events.amazonaws.com",
+            "logs.${AWS::Region}.amazonaws.com"
+        ],
+        "{id} service principals"
+    );
+}
+
+/// The dashboard graphs the metrics the function writes (EMF namespace and dimension), shows
+/// both alarms and the function's logs, and the stack outputs link to it.
+#[test]
+fn dashboard_reads_what_the_function_writes_and_is_linked() {
+    let doc = template();
+    let (id, dashboard) = only_resource(&doc, "AWS::CloudWatch::Dashboard");
+    let (tag, body) =
+        intrinsic(&dashboard["Properties"]["DashboardBody"]).expect("DashboardBody is a !Sub");
+    assert_eq!(tag, "Sub");
+    let body = body.as_str().unwrap();
+    // The JSON must parse once the ${...} substitutions are filled in.
+    let mut filled = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..].find('}').unwrap() + start;
+        filled.push_str(&rest[..start]);
+        filled.push('X');
+        rest = &rest[end + 1..];
+    }
+    filled.push_str(rest);
+    let parsed: serde_json::Value =
+        serde_json::from_str(&filled).unwrap_or_else(|e| panic!("{id} body is not JSON: {e}"));
+    assert_eq!(parsed["widgets"].as_array().map(Vec::len), Some(4));
+    for needle in [
+        &format!("{{{NAMESPACE},OrganizationId}}") as &str,
+        "UnlinkedAccounts",
+        "PendingAccounts",
+        "LinkedAccounts",
+        "ExemptAccounts",
+        "OrganizationsCalls",
+        "${FunctionErrorsAlarm.Arn}",
+        "${DeadLetterAlarm.Arn}",
+        "SOURCE '${FunctionLogGroup}'",
+    ] {
+        assert!(body.contains(needle), "{id} should mention {needle}");
+    }
+    let url = format!("{:?}", doc["Outputs"]["DashboardUrl"]["Value"]);
+    assert!(url.contains("#dashboards/dashboard/${Dashboard}"), "{url}");
 }

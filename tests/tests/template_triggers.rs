@@ -217,10 +217,18 @@ fn debounce_queue_arithmetic_keeps_events_out_of_the_dead_letter_queue() {
     );
 
     let timeout = number(&function["Timeout"], "ChangeFunction Timeout");
-    let reserved = number(
-        &function["ReservedConcurrentExecutions"],
-        "ChangeFunction ReservedConcurrentExecutions",
-    );
+    // `!If [HasReservedConcurrency, N, !Ref AWS::NoValue]`: the reservation follows the
+    // stack's ReservedConcurrency switch (0 = none anywhere), and when present is N.
+    let reservation = &function["ReservedConcurrentExecutions"];
+    let reserved = match reservation {
+        Value::Tagged(t) if t.tag == "If" => {
+            let branches = t.value.as_sequence().expect("!If takes a list");
+            assert_eq!(branches[0].as_str(), Some("HasReservedConcurrency"));
+            assert_eq!(target(&branches[2]), "AWS::NoValue");
+            number(&branches[1], "ChangeFunction ReservedConcurrentExecutions")
+        }
+        other => number(other, "ChangeFunction ReservedConcurrentExecutions"),
+    };
     let max_concurrency = number(
         &mapping["ScalingConfig"]["MaximumConcurrency"],
         "MaximumConcurrency",

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::config::is_account_id;
+use crate::csv_view;
 use crate::error::Error;
 use crate::invoke::{outcome_text, InvocationView};
 use crate::model::LinkState;
@@ -51,6 +52,9 @@ pub enum Command {
         /// Only accounts in this link state: LINKED, PENDING, UNLINKED or EXEMPT.
         #[arg(long, value_parser = parse_link_state)]
         state: Option<LinkState>,
+        /// Print CSV (RFC 4180, header row, the same fields as --json) for a spreadsheet.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
     },
     /// Show one account's change history, oldest first.
     History {
@@ -120,14 +124,20 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
                 views::snapshot_text(&report)
             })
         }
-        Command::Accounts { unlinked, state } => {
+        Command::Accounts {
+            unlinked,
+            state,
+            csv,
+        } => {
             let filter = if *unlinked {
                 Some(LinkState::Unlinked)
             } else {
                 *state
             };
             let records = app.store().accounts(filter).await?;
-            Ok(if json {
+            Ok(if *csv {
+                csv_view::accounts_csv(&records)
+            } else if json {
                 to_json(
                     &serde_json::json!({ "accounts": records.iter().map(AccountView::from).collect::<Vec<_>>() }),
                 )

@@ -145,9 +145,7 @@ impl Config {
         })?;
         let topic_arn = get(ENV_TOPIC_ARN);
         if let Some(arn) = &topic_arn {
-            if !arn.starts_with("arn:") || arn.split(':').count() < 6 {
-                return Err(invalid(ENV_TOPIC_ARN, arn, "expected an SNS topic ARN like arn:aws:sns:us-east-1:111122223333:apn-link-watch"));
-            }
+            check_topic_arn(arn)?;
         }
 
         let sources = match get(ENV_LINK_SOURCES) {
@@ -293,6 +291,59 @@ fn check_role_arn(var: &'static str, arn: &str) -> Result<(), ConfigError> {
             "expected an IAM role ARN like arn:aws:iam::111122223333:role/apn-link-watch-reader",
         ))
     }
+}
+
+/// `arn:<partition>:sns:<region>:<account>:<name>`, a standard topic. Checked at start so a
+/// copy-paste slip (the queue ARN next to it in the console, a FIFO topic) fails before a run
+/// stores changes whose alerts could then only fail at the first publish.
+fn check_topic_arn(arn: &str) -> Result<(), ConfigError> {
+    const EXAMPLE: &str = "arn:aws:sns:us-east-1:111122223333:apn-link-watch";
+    let parts: Vec<&str> = arn.split(':').collect();
+    let lower_dash = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if parts.len() == 6 && parts[0] == "arn" && parts[2] != "sns" {
+        return Err(invalid(
+            ENV_TOPIC_ARN,
+            arn,
+            &format!(
+                "this is an ARN of service {:?}, not an SNS topic: use the stack output TopicArn, e.g. {EXAMPLE}",
+                parts[2]
+            ),
+        ));
+    }
+    // Topic names: 1 to 256 of [A-Za-z0-9_-]; FIFO topics add the `.fifo` suffix.
+    let name = parts.get(5).copied().unwrap_or_default();
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && lower_dash(parts[1])
+        && lower_dash(parts[3])
+        && is_account_id(parts[4])
+        && !base.is_empty()
+        && name.len() <= 256
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(invalid(
+            ENV_TOPIC_ARN,
+            arn,
+            &format!("expected an SNS topic ARN arn:<partition>:sns:<region>:<account>:<name>, e.g. {EXAMPLE}"),
+        ));
+    }
+    if name.ends_with(".fifo") {
+        return Err(invalid(
+            ENV_TOPIC_ARN,
+            arn,
+            "a FIFO topic needs a message group id and delivers only to SQS queues, so email and chat \
+             subscribers would get nothing: use a standard topic (the stack output TopicArn)",
+        ));
+    }
+    Ok(())
 }
 
 fn parse_sources(v: &str) -> Result<Vec<LinkSource>, ConfigError> {
@@ -491,5 +542,70 @@ mod tests {
         assert!(cfg(&[(ENV_TABLE, "t"), (ENV_PARTNER_CENTRAL_CATALOG, "aws")]).is_err());
         assert!(cfg(&[(ENV_TABLE, "t"), (ENV_ORG_CONCURRENCY, "0")]).is_err());
         assert!(cfg(&[(ENV_TABLE, "t"), (ENV_TOPIC_ARN, "topic")]).is_err());
+    }
+
+    fn topic_error(arn: &str) -> String {
+        cfg(&[(ENV_TABLE, "t"), (ENV_TOPIC_ARN, arn)])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    }
+
+    /// Standard topic ARNs in any partition start up, and the ARN is kept as given.
+    #[test]
+    fn sns_topic_arns_are_accepted_in_every_partition() {
+        for arn in [
+            "arn:aws:sns:us-east-1:111122223333:apn-link-watch",
+            "arn:aws-cn:sns:cn-north-1:111122223333:alerts_1",
+            "arn:aws-us-gov:sns:us-gov-west-1:111122223333:apn-link-watch-AlertTopic-AbC12",
+        ] {
+            let c = cfg(&[(ENV_TABLE, "t"), (ENV_TOPIC_ARN, arn)])
+                .unwrap_or_else(|e| panic!("{arn}: {e}"));
+            assert_eq!(c.topic_arn.as_deref(), Some(arn));
+        }
+    }
+
+    /// An SQS queue ARN pasted by mistake stops start-up, naming the variable and the service.
+    #[test]
+    fn queue_arn_as_topic_is_refused_at_start() {
+        let msg = topic_error("arn:aws:sqs:us-east-1:111122223333:apn-link-watch-DeadLetterQueue");
+        assert!(
+            msg.starts_with("APNWATCH_TOPIC_ARN has an invalid value")
+                && msg.contains("\"sqs\", not an SNS topic")
+                && msg.contains("TopicArn"),
+            "{msg}"
+        );
+    }
+
+    /// A FIFO topic is refused: its subscribers would be queues only, never email or chat.
+    #[test]
+    fn fifo_topic_is_refused_at_start() {
+        let msg = topic_error("arn:aws:sns:us-east-1:111122223333:alerts.fifo");
+        assert!(
+            msg.starts_with("APNWATCH_TOPIC_ARN") && msg.contains("FIFO"),
+            "{msg}"
+        );
+    }
+
+    /// Malformed shapes (missing parts, bad account, empty or odd names) name the expected shape.
+    #[test]
+    fn malformed_topic_arns_show_the_expected_shape() {
+        for arn in [
+            "apn-link-watch",
+            "arn:aws:sns:us-east-1:111122223333",
+            "arn:aws:sns:us-east-1:1111:apn-link-watch",
+            "arn:aws:sns::111122223333:apn-link-watch",
+            "arn:aws:sns:us-east-1:111122223333:",
+            "arn:aws:sns:us-east-1:111122223333:a.b",
+            "arn:aws:sns:us-east-1:111122223333:apn:extra",
+            "arn:xyz:sns:us-east-1:111122223333:apn-link-watch",
+        ] {
+            let msg = topic_error(arn);
+            assert!(
+                msg.starts_with("APNWATCH_TOPIC_ARN has an invalid value")
+                    && msg.contains("arn:<partition>:sns:<region>:<account>:<name>"),
+                "{arn}: {msg}"
+            );
+        }
     }
 }

@@ -19,7 +19,7 @@
 //! - [`run`]: one run: walk, resolve, diff, store, notify.
 //! - [`ports`]: the traits the run needs; [`fakes`] implements them in memory.
 //! - [`aws`]: SDK configuration, role assumption and client construction; [`app`] wires it.
-//! - [`views`]: the JSON and table shapes users read.
+//! - [`views`]: the JSON and table shapes users read; `csv_view` (feature `cli`): `accounts --csv`.
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered (pure);
 //!   [`invoke`]: one invoke, for the Lambda and `snapshot --event`.
 //! - [`lambda`]: the Lambda handler; `cli` (feature `cli`): the `apnwatch` command.
@@ -30,6 +30,8 @@ pub mod aws;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+#[cfg(feature = "cli")]
+pub mod csv_view;
 pub mod diff;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]

@@ -21,6 +21,8 @@ async fn main() {
         Err(e) => Err(e),
     };
     match result {
+        // CSV already ends its last record with CRLF: a second line end would add an empty row.
+        Ok(out) if out.ends_with('\n') => print!("{out}"),
         Ok(out) => println!("{out}"),
         Err(e) => {
             eprintln!("apnwatch: {}: {}", e.kind(), e.one_line());
