@@ -245,14 +245,10 @@ pub fn apnwatch_binary() -> PathBuf {
         .expect("test executables live in target/<profile>/deps");
     let bin = profile_dir.join(format!("apnwatch{}", std::env::consts::EXE_SUFFIX));
     BUILT.get_or_init(|| {
-        crate::env::cargo_build(&[
-            "--package",
-            "apn-link-watch",
-            "--features",
-            "cli",
-            "--bin",
-            "apnwatch",
-        ]);
+        // The workspace's own feature set (the tests crate enables `cli` and `test-util`),
+        // so the library this links is the one the test binaries already compiled; building
+        // `-p apn-link-watch --features cli` alone would compile the library once more.
+        crate::env::cargo_build(&["--workspace", "--bins"]);
     });
     assert!(
         bin.exists(),
