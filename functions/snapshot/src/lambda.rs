@@ -11,6 +11,7 @@ use serde_json::Value;
 use tracing::info;
 
 use crate::app::App;
+use crate::deadline::Deadline;
 use crate::error::Error;
 use crate::invoke::InvocationView;
 use crate::run::RunOptions;
@@ -20,7 +21,11 @@ pub const RESULT_LIST_LIMIT: usize = 100;
 
 pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
     info!(request_id = %event.context.request_id, "invoke received");
-    let outcome = app.invoke(&event.payload, RunOptions::default()).await?;
+    let options = RunOptions {
+        deadline: Some(Deadline::from_epoch_millis(event.context.deadline)),
+        ..RunOptions::default()
+    };
+    let outcome = app.invoke(&event.payload, options).await?;
     if let Some(report) = &outcome.report {
         // stdout, not the tracing subscriber: CloudWatch reads EMF from the raw line.
         println!("{}", crate::metrics::emf(report));

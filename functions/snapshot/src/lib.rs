@@ -7,7 +7,8 @@
 //! Read top to bottom, the modules tell the story of one run:
 //! - [`config`]: every `APNWATCH_*` setting, validated once.
 //! - [`model`]: accounts, OUs, link states, change events: plain data.
-//! - [`org`]: Organizations adapter, the tree walk.
+//! - [`org`]: Organizations adapter, the tree walk; [`sweep`]: which accounts' tags a run
+//!   reads (pure); [`deadline`]: the time a run may take.
 //! - [`partner_central`]: Partner Central adapter, SUBSIDIARY connections and invitations.
 //! - [`link`]: which source decides each account's link state (pure).
 //! - [`diff`]: previous vs. current snapshot, to records, events and alerts (pure).
@@ -30,6 +31,7 @@ pub mod aws;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+pub mod deadline;
 pub mod diff;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]
@@ -47,6 +49,7 @@ pub mod remind;
 pub mod route;
 pub mod run;
 pub mod store;
+pub mod sweep;
 pub mod trigger;
 pub mod views;
 
