@@ -116,15 +116,37 @@ impl<'a> Walk<'a> {
 
     /// Stops the walk once the deadline leaves less than its margin.
     fn guard(&self) -> Result<(), Error> {
-        deadline::check(self.deadline, || {
-            format!(
-                "listing {} unit(s) and {} account(s) and reading the tags of {} account(s) with {} Organizations call(s)",
-                self.units.load(Ordering::Relaxed),
-                self.accounts.load(Ordering::Relaxed),
-                self.tags.load(Ordering::Relaxed),
-                self.calls()
-            )
-        })
+        deadline::check(self.deadline, || self.progress())
+    }
+
+    fn progress(&self) -> String {
+        format!(
+            "listing {} unit(s) and {} account(s) and reading the tags of {} account(s) with {} Organizations call(s)",
+            self.units.load(Ordering::Relaxed),
+            self.accounts.load(Ordering::Relaxed),
+            self.tags.load(Ordering::Relaxed),
+            self.calls()
+        )
+    }
+
+    /// `work`, cut off when the margin is reached: a request in flight (a slow answer, or
+    /// the SDK backing off from throttling) must not carry the run past the deadline.
+    async fn within_deadline<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let Some(d) = self.deadline else {
+            return work.await;
+        };
+        let budget = d.left().saturating_sub(d.margin);
+        match tokio::time::timeout(budget, work).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Error::Deadline {
+                progress: self.progress(),
+                left_ms: d.left().as_millis() as u64,
+                margin_ms: d.margin.as_millis() as u64,
+            }),
+        }
     }
 
     /// Every account from `ListAccounts`, when every answer carries its paths; `None` when
@@ -433,7 +455,7 @@ impl OrgSource for OrganizationsSource {
         deadline: Option<&Deadline>,
     ) -> Result<OrgSnapshot, Error> {
         let walk = Walk::new(self, deadline);
-        let tree = walk.walk(with_tags).await?;
+        let tree = walk.within_deadline(walk.walk(with_tags)).await?;
         Ok(OrgSnapshot {
             tree,
             calls: walk.calls(),
@@ -442,7 +464,7 @@ impl OrgSource for OrganizationsSource {
 
     async fn tags(&self, ids: &[String], deadline: Option<&Deadline>) -> Result<TagReads, Error> {
         let walk = Walk::new(self, deadline);
-        let tags = walk.all_tags(ids.to_vec()).await?;
+        let tags = walk.within_deadline(walk.all_tags(ids.to_vec())).await?;
         Ok(TagReads {
             tags,
             calls: walk.calls(),
