@@ -33,7 +33,12 @@ impl FakeOrganizations {
             .arg(&script)
             .args(["--port", "0", "--port-file"])
             .arg(&port_file)
-            .args(["--accounts", &accounts.to_string(), "--ous", &ous.to_string()])
+            .args([
+                "--accounts",
+                &accounts.to_string(),
+                "--ous",
+                &ous.to_string(),
+            ])
             .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -90,7 +95,10 @@ impl FakeOrganizations {
     }
 
     pub fn root_id(&self) -> String {
-        self.stats()["root_id"].as_str().expect("root id").to_string()
+        self.stats()["root_id"]
+            .as_str()
+            .expect("root id")
+            .to_string()
     }
 
     /// Adds an account under `parent_id`; returns its id.
@@ -108,10 +116,20 @@ impl FakeOrganizations {
     }
 
     fn control(&self, path: &str, body: Value) -> Value {
-        let raw = post(self.port, path, body.to_string().as_bytes(), CONTROL_TIMEOUT)
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let raw = post(
+            self.port,
+            path,
+            body.to_string().as_bytes(),
+            CONTROL_TIMEOUT,
+        )
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let (status, body) = parse_response(&raw).expect("an HTTP response");
-        assert_eq!(status, 200, "POST {path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            200,
+            "POST {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
         serde_json::from_slice(&body).expect("JSON")
     }
 }

@@ -60,8 +60,8 @@ pub use alerts::{Alerts, Queue, Received, TOPIC};
 pub use env::{
     cargo_build, first_line, free_port, set_env, wait_until_listening, workspace_dir, TempDir,
 };
-pub use moto::{harness_sdk_config, topic_arn, Moto, MOTO_ACCOUNT, REGION};
 pub use fake_org::FakeOrganizations;
+pub use moto::{harness_sdk_config, topic_arn, Moto, MOTO_ACCOUNT, REGION};
 pub use org::Org;
 pub use partner_central::{pc_fixture, FakePartnerCentral, PcRequest};
 pub use proxy::Proxy;

@@ -63,9 +63,17 @@ async fn paths_and_per_unit_walks_give_identical_trees() {
     assert_eq!(a.tree.units.len(), 13, "root and 12 OUs");
     assert_eq!(a.tree, b.tree);
     assert_eq!(with_paths.requests("ListAccountsForParent"), 0);
-    assert_eq!(with_paths.requests("ListAccounts"), 6, "120 accounts, 20 a page");
+    assert_eq!(
+        with_paths.requests("ListAccounts"),
+        6,
+        "120 accounts, 20 a page"
+    );
     assert!(per_unit.requests("ListAccountsForParent") >= 13);
-    assert_eq!(per_unit.requests("ListAccounts"), 1, "one page shows there are no paths");
+    assert_eq!(
+        per_unit.requests("ListAccounts"),
+        1,
+        "one page shows there are no paths"
+    );
     assert!(a.calls < b.calls, "{} vs {}", a.calls, b.calls);
     assert_eq!(a.calls, with_paths.total_requests());
 }
@@ -83,7 +91,11 @@ async fn sweep_reads_every_account_within_the_max_age() {
     let max_age = chrono::Duration::minutes(4);
     let baseline = run_with_max_age(&w, max_age).await;
     assert_eq!(baseline.summary.accounts, 40);
-    assert_eq!(fake.requests("ListTagsForResource"), 40, "no sweep yet: all read");
+    assert_eq!(
+        fake.requests("ListTagsForResource"),
+        40,
+        "no sweep yet: all read"
+    );
     let changed = unlinked(&records().await)[20].clone();
     fake.set_tags(&changed, json!({"apn-link": "linked"}));
 
@@ -116,7 +128,11 @@ async fn tag_event_forces_a_read() {
 
     fake.reset();
     let plain = w.run().await;
-    assert_eq!(fake.requests("ListTagsForResource"), 1, "24 h max age: a slice of one");
+    assert_eq!(
+        fake.requests("ListTagsForResource"),
+        1,
+        "24 h max age: a slice of one"
+    );
     assert_eq!(plain.account_writes, 0);
     assert_eq!(records().await[&target].link.state, LinkState::Unlinked);
 
@@ -133,7 +149,11 @@ async fn tag_event_forces_a_read() {
         .await
         .unwrap();
     assert!(outcome.report.is_some(), "{:?}", outcome.skip_reason);
-    assert_eq!(fake.requests("ListTagsForResource"), 2, "the slice and the tagged account");
+    assert_eq!(
+        fake.requests("ListTagsForResource"),
+        2,
+        "the slice and the tagged account"
+    );
     assert_eq!(records().await[&target].link.state, LinkState::Linked);
 }
 
