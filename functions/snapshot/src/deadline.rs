@@ -27,13 +27,15 @@ impl Deadline {
         }
     }
 
-    /// From the Lambda context's deadline, milliseconds since the Unix epoch.
-    pub fn from_epoch_millis(deadline_ms: u64) -> Self {
+    /// From the Lambda context's deadline, milliseconds since the Unix epoch; `None` when
+    /// that is not in the future, which no real invoke has: an emulator's value (`cargo
+    /// lambda watch` sends its timeout, `600000`, not an epoch time) must not fail every run.
+    pub fn from_epoch_millis(deadline_ms: u64) -> Option<Self> {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        Self::after(Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
+        (deadline_ms > now_ms).then(|| Self::after(Duration::from_millis(deadline_ms - now_ms)))
     }
 
     pub fn left(&self) -> Duration {
@@ -82,5 +84,18 @@ mod tests {
         );
         assert_eq!(e.kind(), "DeadlineError");
         assert_eq!(Deadline::after(Duration::from_secs(900)).margin, MAX_MARGIN);
+    }
+
+    /// An epoch deadline in the future is kept; one in the past (an emulator's) is none.
+    #[test]
+    fn epoch_deadlines_in_the_past_are_ignored() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let d = Deadline::from_epoch_millis(now_ms + 60_000).unwrap();
+        assert!(d.left() > Duration::from_secs(50) && d.margin == Duration::from_secs(15));
+        assert_eq!(Deadline::from_epoch_millis(600_000), None);
+        assert_eq!(Deadline::from_epoch_millis(0), None);
     }
 }

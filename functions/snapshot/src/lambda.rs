@@ -8,7 +8,7 @@
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::app::App;
 use crate::deadline::Deadline;
@@ -20,9 +20,16 @@ use crate::run::RunOptions;
 pub const RESULT_LIST_LIMIT: usize = 100;
 
 pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    info!(request_id = %event.context.request_id, "invoke received");
+    info!(request_id = %event.context.request_id, deadline_ms = event.context.deadline, "invoke received");
+    let deadline = Deadline::from_epoch_millis(event.context.deadline);
+    if deadline.is_none() {
+        warn!(
+            deadline_ms = event.context.deadline,
+            "the invoke's deadline is not in the future (an emulator?): running without the deadline guard"
+        );
+    }
     let options = RunOptions {
-        deadline: Some(Deadline::from_epoch_millis(event.context.deadline)),
+        deadline,
         ..RunOptions::default()
     };
     let outcome = app.invoke(&event.payload, options).await?;
