@@ -28,6 +28,7 @@ Control (for "a run after one new account" and for reading the counts):
   GET  /_stats             {"requests": {"ListRoots": 1, ...}, "throttled": N}
   POST /_stats/reset       zeroes the counters
   POST /_accounts          {"parent_id": "...", "name": "...", "tags": {"k": "v"}} adds an account
+  POST /_tags              {"account_id": "...", "tags": {"k": "v"}} replaces an account's tags
 
 Run: python3 infra/fake_organizations.py --port 0 --port-file F [--accounts 10000 --ous 1000]
 Prints `ready <port>` on stdout once listening on 127.0.0.1.
@@ -296,6 +297,15 @@ def make_handler(state: State):
                     self.reply(400, {"message": str(e)}, "application/json")
                     return
                 self.reply(200, {"account_id": acct["Id"]}, "application/json")
+                return
+            if self.path == "/_tags":
+                with state.org.lock:
+                    acct = state.org.accounts.get(body.get("account_id"))
+                    if acct is None:
+                        self.reply(400, {"message": "no such account"}, "application/json")
+                        return
+                    acct["tags"] = dict(body.get("tags", {}))
+                self.reply(200, {}, "application/json")
                 return
             target = self.headers.get("X-Amz-Target", "")
             if not target.startswith(TARGET_PREFIX):

@@ -30,6 +30,8 @@
 //! - [`proxy`]: the [`Proxy`] in front of moto (one request at a time, fault injection).
 //! - [`partner_central`]: [`FakePartnerCentral`] and the requests it received.
 //! - [`org`]: [`Org`], the organization seeded through the Organizations API.
+//! - [`fake_org`]: [`FakeOrganizations`], `infra/fake_organizations.py` (a generated
+//!   organization, `Paths`, throttling, latency) and its request counts.
 //! - [`alerts`]: [`Alerts`] (the topic and its subscribed queue) and what arrived
 //!   ([`Received`]).
 //! - [`table`]: raw [`Table`] views, [`Item`] and [`s`].
@@ -43,6 +45,7 @@
 
 pub mod alerts;
 pub mod env;
+pub mod fake_org;
 pub mod http;
 pub mod moto;
 pub mod org;
@@ -57,6 +60,7 @@ pub use alerts::{Alerts, Queue, Received, TOPIC};
 pub use env::{
     cargo_build, first_line, free_port, set_env, wait_until_listening, workspace_dir, TempDir,
 };
+pub use fake_org::FakeOrganizations;
 pub use moto::{harness_sdk_config, topic_arn, Moto, MOTO_ACCOUNT, REGION};
 pub use org::Org;
 pub use partner_central::{pc_fixture, FakePartnerCentral, PcRequest};

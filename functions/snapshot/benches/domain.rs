@@ -299,9 +299,31 @@ fn whole_run_child(spec: &str) {
 struct LeanOrg(OrgTree);
 
 impl OrgSource for LeanOrg {
-    async fn snapshot(&self, _with_tags: bool) -> Result<OrgSnapshot, Error> {
+    async fn walk(
+        &self,
+        _with_tags: bool,
+        _deadline: Option<&apnwatch::deadline::Deadline>,
+    ) -> Result<OrgSnapshot, Error> {
         Ok(OrgSnapshot {
             tree: self.0.clone(),
+            calls: 0,
+        })
+    }
+
+    async fn tags(
+        &self,
+        ids: &[String],
+        _deadline: Option<&apnwatch::deadline::Deadline>,
+    ) -> Result<apnwatch::ports::TagReads, Error> {
+        let wanted: std::collections::BTreeSet<&String> = ids.iter().collect();
+        Ok(apnwatch::ports::TagReads {
+            tags: self
+                .0
+                .accounts
+                .iter()
+                .filter(|a| wanted.contains(&a.id))
+                .map(|a| (a.id.clone(), a.tags.clone()))
+                .collect(),
             calls: 0,
         })
     }
@@ -320,6 +342,7 @@ impl Store for LeanStore {
         Ok(StoredState {
             records: self.previous.clone(),
             first_run: self.first_run,
+            sweep: Default::default(),
         })
     }
 
@@ -364,6 +387,10 @@ impl Store for LeanStore {
     }
 
     async fn put_run(&self, _summary: &RunSummary) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn put_sweep(&self, _sweep: &apnwatch::sweep::SweepState) -> Result<(), Error> {
         Ok(())
     }
 }

@@ -43,6 +43,10 @@ pub enum Command {
         /// event (schedule, Organizations, Partner Central), `{}`, or an SQS batch.
         #[arg(long, value_name = "FILE")]
         event: Option<std::path::PathBuf>,
+        /// Give the run this long (e.g. 30s, 5m), as Lambda gives an invoke its timeout: a
+        /// walk that would not finish in time stops and writes nothing. For testing.
+        #[arg(long, value_name = "DURATION", value_parser = parse_deadline)]
+        deadline: Option<std::time::Duration>,
     },
     /// List accounts as last recorded.
     Accounts {
@@ -67,6 +71,23 @@ pub enum Command {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
         limit: u16,
     },
+}
+
+fn parse_deadline(s: &str) -> Result<std::time::Duration, String> {
+    match crate::remind::parse_remind_after(s) {
+        Ok(Some(d)) => d.to_std().map_err(|e| e.to_string()),
+        _ => Err(format!(
+            "{s:?} is not a duration: a whole number with a unit s, m or h (e.g. 30s, 5m)"
+        )),
+    }
+}
+
+fn run_options(dry_run: bool, deadline: &Option<std::time::Duration>) -> RunOptions {
+    RunOptions {
+        dry_run,
+        deadline: deadline.map(crate::deadline::Deadline::after),
+        ..RunOptions::default()
+    }
 }
 
 fn parse_account_id(s: &str) -> Result<String, String> {
@@ -102,10 +123,11 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
         Command::Snapshot {
             dry_run,
             event: Some(path),
+            deadline,
         } => {
             let payload = read_event(path)?;
             let outcome = app
-                .invoke(&payload, RunOptions { dry_run: *dry_run })
+                .invoke(&payload, run_options(*dry_run, deadline))
                 .await?;
             Ok(if json {
                 to_json(&InvocationView::from(&outcome))
@@ -116,8 +138,9 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
         Command::Snapshot {
             dry_run,
             event: None,
+            deadline,
         } => {
-            let report = app.run(RunOptions { dry_run: *dry_run }).await?;
+            let report = app.run(run_options(*dry_run, deadline)).await?;
             Ok(if json {
                 to_json(&SnapshotView::from(&report))
             } else {

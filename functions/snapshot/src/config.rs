@@ -24,6 +24,8 @@ pub const ENV_RUN_RETENTION_DAYS: &str = "APNWATCH_RUN_RETENTION_DAYS";
 pub const ENV_REMIND_AFTER: &str = "APNWATCH_REMIND_AFTER";
 pub const ENV_NOTIFY_RESOLVED: &str = "APNWATCH_NOTIFY_RESOLVED";
 pub const ENV_ROUTE_BY: &str = "APNWATCH_ROUTE_BY";
+pub const ENV_TAG_SWEEP_ABOVE: &str = "APNWATCH_TAG_SWEEP_ABOVE";
+pub const ENV_TAG_MAX_AGE: &str = "APNWATCH_TAG_MAX_AGE";
 
 /// Every variable the function reads; the template test checks `template.yaml` sets only these.
 pub const ALL_VARS: &[&str] = &[
@@ -43,6 +45,8 @@ pub const ALL_VARS: &[&str] = &[
     ENV_REMIND_AFTER,
     ENV_NOTIFY_RESOLVED,
     ENV_ROUTE_BY,
+    ENV_TAG_SWEEP_ABOVE,
+    ENV_TAG_MAX_AGE,
 ];
 
 pub const DEFAULT_TAG_KEY: &str = "apn-link";
@@ -51,6 +55,10 @@ pub const DEFAULT_CATALOG: &str = "AWS";
 /// walks a wide tree quickly without living on the retry path.
 pub const DEFAULT_ORG_CONCURRENCY: usize = 4;
 pub const DEFAULT_RUN_RETENTION_DAYS: u32 = 90;
+/// Up to this many accounts every run reads every account's tags (one call each).
+pub const DEFAULT_TAG_SWEEP_ABOVE: usize = 1000;
+/// Above the sweep threshold, every account's tags are re-read at least this often.
+pub const DEFAULT_TAG_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -123,6 +131,10 @@ pub struct Config {
     pub alert_policy: AlertPolicy,
     /// `APNWATCH_ROUTE_BY`.
     pub route_by: RouteBy,
+    /// `APNWATCH_TAG_SWEEP_ABOVE`: above this many accounts tag reads are spread.
+    pub tag_sweep_above: usize,
+    /// `APNWATCH_TAG_MAX_AGE`.
+    pub tag_max_age: chrono::Duration,
 }
 
 impl Config {
@@ -243,6 +255,30 @@ impl Config {
             Some(v) => RouteBy::parse(&v).map_err(|h| invalid(ENV_ROUTE_BY, &v, &h))?,
         };
 
+        let tag_sweep_above = match get(ENV_TAG_SWEEP_ABOVE) {
+            None => DEFAULT_TAG_SWEEP_ABOVE,
+            Some(v) => v.parse::<usize>().map_err(|_| {
+                invalid(
+                    ENV_TAG_SWEEP_ABOVE,
+                    &v,
+                    "a whole number of accounts (0: always spread the tag reads)",
+                )
+            })?,
+        };
+        let tag_max_age = match get(ENV_TAG_MAX_AGE) {
+            None => DEFAULT_TAG_MAX_AGE,
+            Some(v) => match parse_remind_after(&v) {
+                Ok(Some(d)) if d >= chrono::Duration::hours(1) => d,
+                _ => {
+                    return Err(invalid(
+                        ENV_TAG_MAX_AGE,
+                        &v,
+                        "a duration of at least 1h with a unit m, h or d (e.g. 24h, 7d)",
+                    ))
+                }
+            },
+        };
+
         Ok(Self {
             table,
             topic_arn,
@@ -257,6 +293,8 @@ impl Config {
             run_retention_days,
             alert_policy,
             route_by,
+            tag_sweep_above,
+            tag_max_age,
         })
     }
 
@@ -606,6 +644,30 @@ mod tests {
                     && msg.contains("arn:<partition>:sns:<region>:<account>:<name>"),
                 "{arn}: {msg}"
             );
+        }
+    }
+
+    /// The tag sweep defaults to 1,000 accounts and 24 h; bad values name the variable.
+    #[test]
+    fn tag_sweep_settings() {
+        let c = cfg(&[(ENV_TABLE, "t")]).unwrap();
+        assert_eq!(c.tag_sweep_above, 1000);
+        assert_eq!(c.tag_max_age, chrono::Duration::hours(24));
+        let c = cfg(&[
+            (ENV_TABLE, "t"),
+            (ENV_TAG_SWEEP_ABOVE, "0"),
+            (ENV_TAG_MAX_AGE, "7d"),
+        ])
+        .unwrap();
+        assert_eq!(c.tag_sweep_above, 0);
+        assert_eq!(c.tag_max_age, chrono::Duration::days(7));
+        for bad in ["-1", "many"] {
+            let e = cfg(&[(ENV_TABLE, "t"), (ENV_TAG_SWEEP_ABOVE, bad)]).unwrap_err();
+            assert!(e.to_string().contains(ENV_TAG_SWEEP_ABOVE));
+        }
+        for bad in ["10m", "off", "24"] {
+            let e = cfg(&[(ENV_TABLE, "t"), (ENV_TAG_MAX_AGE, bad)]).unwrap_err();
+            assert!(e.to_string().contains("at least 1h"), "{bad}: {e}");
         }
     }
 }

@@ -63,6 +63,15 @@ pub enum Error {
 
     #[error("{0}")]
     NotFound(String),
+
+    /// The run would not have finished before the invoke's deadline: it stopped during the
+    /// walk, before any write or publish.
+    #[error("stopped with {left_ms} ms left before the deadline (safety margin {margin_ms} ms) after {progress}; nothing was written or published. Give a run more time or less work: raise the function's Timeout (at most 900 s) or MemorySize (more CPU and network), spread the tag reads (a lower APNWATCH_TAG_SWEEP_ABOVE) or drop a source from APNWATCH_LINK_SOURCES, and run the schedule less often if runs overlap")]
+    Deadline {
+        progress: String,
+        left_ms: u64,
+        margin_ms: u64,
+    },
 }
 
 impl Error {
@@ -77,6 +86,7 @@ impl Error {
             Self::BadEvent(_) => "BadEvent",
             Self::CorruptItem { .. } => "CorruptItem",
             Self::NotFound(_) => "NotFound",
+            Self::Deadline { .. } => "DeadlineError",
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::alert::AlertMessage;
+use crate::deadline::Deadline;
 use crate::error::Error;
 use crate::link::PartnerCentralLinks;
 use crate::model::{
@@ -16,8 +17,9 @@ use crate::model::{
 };
 use crate::ports::{
     CommitOutcome, Notifier, OrgSnapshot, OrgSource, PartnerCentralSource, Queries, Store,
-    StoredState, LEASE_SECONDS,
+    StoredState, TagReads, LEASE_SECONDS,
 };
+use crate::sweep::SweepState;
 
 fn fake_error(what: &str) -> crate::error::BoxError {
     Box::new(std::io::Error::other(what.to_string()))
@@ -40,7 +42,25 @@ impl FakeOrg {
 }
 
 impl OrgSource for FakeOrg {
-    async fn snapshot(&self, _with_tags: bool) -> Result<OrgSnapshot, Error> {
+    async fn tags(&self, ids: &[String], _deadline: Option<&Deadline>) -> Result<TagReads, Error> {
+        let tree = self.tree.lock().unwrap();
+        Ok(TagReads {
+            tags: tree
+                .accounts
+                .iter()
+                .filter(|a| ids.contains(&a.id))
+                .map(|a| (a.id.clone(), a.tags.clone()))
+                .collect(),
+            calls: ids.len() as u64,
+        })
+    }
+
+    async fn walk(
+        &self,
+        _with_tags: bool,
+        deadline: Option<&Deadline>,
+    ) -> Result<OrgSnapshot, Error> {
+        crate::deadline::check(deadline, || "listing the fake organization".into())?;
         if *self.fail.lock().unwrap() {
             return Err(Error::Organizations {
                 operation: "ListAccountsForParent",
@@ -84,6 +104,7 @@ pub struct FakeTable {
     pub lease: Option<(String, DateTime<Utc>)>,
     /// Account items written, as a DynamoDB bill would count them.
     pub account_writes: usize,
+    pub sweep: SweepState,
 }
 
 /// A table with the adapter's write semantics.
@@ -107,6 +128,7 @@ impl Store for FakeStore {
         Ok(StoredState {
             records: t.accounts.clone(),
             first_run: t.accounts.is_empty() && t.runs.is_empty(),
+            sweep: t.sweep.clone(),
         })
     }
 
@@ -179,6 +201,11 @@ impl Store for FakeStore {
 
     async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
         self.table.lock().unwrap().runs.push(summary.clone());
+        Ok(())
+    }
+
+    async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
+        self.table.lock().unwrap().sweep = sweep.clone();
         Ok(())
     }
 }

@@ -75,7 +75,11 @@ where
 
 impl App {
     /// [`handle`] with this app's table and run.
-    pub async fn invoke(&self, payload: &Value, options: RunOptions) -> Result<Outcome, Error> {
+    pub async fn invoke(&self, payload: &Value, mut options: RunOptions) -> Result<Outcome, Error> {
+        // Parsed again by `handle`; parsing is pure and cheap.
+        if let Ok(invocation) = trigger::parse(payload) {
+            options.tagged_accounts.extend(invocation.tagged_accounts());
+        }
         handle(&self.store, payload, COVER_MARGIN, || self.run(options)).await
     }
 }

@@ -8,9 +8,10 @@
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::app::App;
+use crate::deadline::Deadline;
 use crate::error::Error;
 use crate::invoke::InvocationView;
 use crate::run::RunOptions;
@@ -19,8 +20,19 @@ use crate::run::RunOptions;
 pub const RESULT_LIST_LIMIT: usize = 100;
 
 pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    info!(request_id = %event.context.request_id, "invoke received");
-    let outcome = app.invoke(&event.payload, RunOptions::default()).await?;
+    info!(request_id = %event.context.request_id, deadline_ms = event.context.deadline, "invoke received");
+    let deadline = Deadline::from_epoch_millis(event.context.deadline);
+    if deadline.is_none() {
+        warn!(
+            deadline_ms = event.context.deadline,
+            "the invoke's deadline is not in the future (an emulator?): running without the deadline guard"
+        );
+    }
+    let options = RunOptions {
+        deadline,
+        ..RunOptions::default()
+    };
+    let outcome = app.invoke(&event.payload, options).await?;
     if let Some(report) = &outcome.report {
         // stdout, not the tracing subscriber: CloudWatch reads EMF from the raw line.
         println!("{}", crate::metrics::emf(report));

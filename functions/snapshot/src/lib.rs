@@ -7,7 +7,8 @@
 //! Read top to bottom, the modules tell the story of one run:
 //! - [`config`]: every `APNWATCH_*` setting, validated once.
 //! - [`model`]: accounts, OUs, link states, change events: plain data.
-//! - [`org`]: Organizations adapter, the tree walk.
+//! - [`org`]: Organizations adapter, the tree walk; [`sweep`]: which accounts' tags a run
+//!   reads (pure); [`deadline`]: the time a run may take.
 //! - [`partner_central`]: Partner Central adapter, SUBSIDIARY connections and invitations.
 //! - [`link`]: which source decides each account's link state (pure).
 //! - [`diff`]: previous vs. current snapshot, to records, events and alerts (pure).
@@ -32,6 +33,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "cli")]
 pub mod csv_view;
+pub mod deadline;
 pub mod diff;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]
@@ -49,6 +51,7 @@ pub mod remind;
 pub mod route;
 pub mod run;
 pub mod store;
+pub mod sweep;
 pub mod trigger;
 pub mod views;
 

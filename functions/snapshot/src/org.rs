@@ -3,25 +3,40 @@
 //!
 //! The walk uses only list calls, one or a few pages per unit, with bounded concurrency:
 //! no per-account `ListParents`/`DescribeAccount`, so its cost grows with the number of
-//! units, not accounts (plus one `ListTagsForResource` per account when tags are needed).
+//! units, not accounts (plus one `ListTagsForResource` per account whose tags are read).
 //! Any failure that survives the SDK's retries fails the whole walk: a partial tree would
 //! make the missing accounts look removed.
+//!
+//! Accounts come from one paged `ListAccounts` when its answers carry `Paths`
+//! (`o-…/r-…/ou-…/111122223333/`): the OU listing then only names the units, and one
+//! `ListAccountsForParent` per unit is saved. When a page has an account without paths
+//! (older endpoints, moto) or the role may not call `ListAccounts`, the walk lists the
+//! accounts of every unit as before.
+//! <https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html>,
+//! <https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html>
+//!
+//! Throttling: the client uses the SDK's adaptive retry mode (see `aws::organizations_client`),
+//! which slows every request down after a `TooManyRequestsException` and speeds up again
+//! slowly; `APNWATCH_ORG_CONCURRENCY` bounds the calls in flight on top of it.
+//!
+//! The walk checks the run's [`Deadline`] before every request.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types;
 use aws_sdk_organizations::Client;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::aws::{all_pages, classify, Failure, PageError};
+use crate::deadline::{self, Deadline};
 use crate::error::{BoxError, Error};
 use crate::model::{Account, AccountState, OrgTree, OrgUnit};
-use crate::ports::{OrgSnapshot, OrgSource};
+use crate::ports::{OrgSnapshot, OrgSource, TagReads};
 
 /// The root's name in every path, e.g. `Root/Workloads/Prod`.
 pub const ROOT_NAME: &str = "Root";
@@ -37,6 +52,13 @@ struct Walk<'a> {
     client: &'a Client,
     concurrency: usize,
     calls: AtomicU64,
+    deadline: Option<&'a Deadline>,
+    /// Progress, for the deadline error.
+    units: AtomicUsize,
+    accounts: AtomicUsize,
+    tags: AtomicUsize,
+    /// The accounts came from `ListAccounts` with paths.
+    with_paths: AtomicBool,
 }
 
 /// A unit whose children the walk still has to list.
@@ -73,10 +95,103 @@ impl OrganizationsSource {
     }
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(source: &'a OrganizationsSource, deadline: Option<&'a Deadline>) -> Self {
+        Walk {
+            client: &source.client,
+            concurrency: source.concurrency,
+            calls: AtomicU64::new(0),
+            deadline,
+            units: AtomicUsize::new(0),
+            accounts: AtomicUsize::new(0),
+            tags: AtomicUsize::new(0),
+            with_paths: AtomicBool::new(false),
+        }
+    }
+
     /// Organizations requests made so far, each page counted (SDK retries are not).
     fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Stops the walk once the deadline leaves less than its margin.
+    fn guard(&self) -> Result<(), Error> {
+        deadline::check(self.deadline, || self.progress())
+    }
+
+    fn progress(&self) -> String {
+        format!(
+            "listing {} unit(s) and {} account(s) and reading the tags of {} account(s) with {} Organizations call(s)",
+            self.units.load(Ordering::Relaxed),
+            self.accounts.load(Ordering::Relaxed),
+            self.tags.load(Ordering::Relaxed),
+            self.calls()
+        )
+    }
+
+    /// `work`, cut off when the margin is reached: a request in flight (a slow answer, or
+    /// the SDK backing off from throttling) must not carry the run past the deadline.
+    async fn within_deadline<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let Some(d) = self.deadline else {
+            return work.await;
+        };
+        let budget = d.left().saturating_sub(d.margin);
+        match tokio::time::timeout(budget, work).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Error::Deadline {
+                progress: self.progress(),
+                left_ms: d.left().as_millis() as u64,
+                margin_ms: d.margin.as_millis() as u64,
+            }),
+        }
+    }
+
+    /// Every account from `ListAccounts`, when every answer carries its paths; `None` when
+    /// one does not (or the role may not call it), so the walk lists accounts per unit.
+    async fn accounts_with_paths(&self) -> Result<Option<Vec<types::Account>>, Error> {
+        const OP: &str = "ListAccounts";
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.guard()?;
+            self.count_call();
+            let out = match self
+                .client
+                .list_accounts()
+                .set_next_token(token.clone())
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(e) if classify(&e) == Failure::Service("AccessDeniedException".into()) => {
+                    warn!("organizations:ListAccounts is not allowed: listing accounts per unit (grant it to save calls)");
+                    return Ok(None);
+                }
+                Err(e) => return Err(org_error(OP, e)),
+            };
+            let accounts = out.accounts.unwrap_or_default();
+            if accounts.iter().any(|a| a.paths().is_empty()) {
+                debug!("ListAccounts answered without Paths: listing accounts per unit");
+                return Ok(None);
+            }
+            self.accounts.fetch_add(accounts.len(), Ordering::Relaxed);
+            found.extend(accounts);
+            match out.next_token {
+                Some(next) if Some(&next) == token.as_ref() => {
+                    return Err(Error::Organizations {
+                        operation: OP,
+                        hint: "Organizations returned a pagination token twice: run again later"
+                            .into(),
+                        source: format!("{OP} repeated the token {next}").into(),
+                    })
+                }
+                Some(next) => token = Some(next),
+                None => return Ok(Some(found)),
+            }
+        }
     }
 
     fn count_call(&self) {
@@ -130,6 +245,9 @@ impl Walk<'_> {
             path: ROOT_NAME.to_string(),
         }];
         let mut accounts = Vec::new();
+        let listed = self.accounts_with_paths().await?;
+        let per_unit = listed.is_none();
+        let mut parents = Vec::new();
 
         // Level by level: every unit of a level is listed (bounded concurrency) before the
         // next level starts. Organizations allows 5 levels of OUs below the root; the walk
@@ -137,7 +255,7 @@ impl Walk<'_> {
         let mut level = vec![root];
         while !level.is_empty() {
             let children: Vec<(Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>)> =
-                stream::iter(level.into_iter().map(|p| self.children(p)))
+                stream::iter(level.into_iter().map(|p| self.children(p, per_unit)))
                     .buffer_unordered(self.concurrency)
                     .try_collect()
                     .await?;
@@ -161,23 +279,41 @@ impl Walk<'_> {
                 for a in accts {
                     accounts.push(account(a, &parent, &management_account_id)?);
                 }
+                parents.push(parent);
             }
             level = next;
         }
+        if let Some(listed) = listed {
+            let by_id: BTreeMap<&str, &Parent> =
+                parents.iter().map(|p| (p.id.as_str(), p)).collect();
+            match placed(listed, &by_id, &management_account_id)? {
+                Some(placed) => {
+                    self.with_paths.store(true, Ordering::Relaxed);
+                    accounts = placed;
+                }
+                // An account under a unit the OU listing did not see (created between the
+                // two listings): list per unit, which is consistent with the units.
+                None => {
+                    warn!("an account's path names a unit the walk did not list: listing accounts per unit");
+                    let lists: Vec<(Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>)> =
+                        stream::iter(parents.iter().cloned().map(|p| self.unit_accounts(p)))
+                            .buffer_unordered(self.concurrency)
+                            .try_collect()
+                            .await?;
+                    for (parent, _, accts) in lists {
+                        for a in accts {
+                            accounts.push(account(a, &parent, &management_account_id)?);
+                        }
+                    }
+                }
+            }
+        }
 
         if with_tags {
-            // Owned ids: a closure over borrowed accounts is not `Send` for every lifetime.
             let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
-            let tags: Vec<(usize, BTreeMap<String, String>)> = stream::iter(
-                ids.into_iter()
-                    .enumerate()
-                    .map(|(i, id)| async move { Ok::<_, Error>((i, self.tags(&id).await?)) }),
-            )
-            .buffer_unordered(self.concurrency)
-            .try_collect()
-            .await?;
-            for (i, t) in tags {
-                accounts[i].tags = t;
+            let mut tags = self.all_tags(ids).await?;
+            for a in &mut accounts {
+                a.tags = tags.remove(&a.id).unwrap_or_default();
             }
         }
 
@@ -188,6 +324,7 @@ impl Walk<'_> {
             units = units.len(),
             accounts = accounts.len(),
             calls = self.calls(),
+            with_paths = self.with_paths.load(Ordering::Relaxed),
             "organization walked"
         );
         Ok(OrgTree {
@@ -199,10 +336,27 @@ impl Walk<'_> {
         })
     }
 
-    /// The OUs and accounts directly under `parent`, every page of each.
+    /// The tags of `ids`, by account id, with bounded concurrency.
+    async fn all_tags(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>, Error> {
+        // Owned ids: a closure over borrowed accounts is not `Send` for every lifetime.
+        stream::iter(ids.into_iter().map(|id| async move {
+            let tags = self.tags(&id).await?;
+            self.tags.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, Error>((id, tags))
+        }))
+        .buffer_unordered(self.concurrency)
+        .try_collect()
+        .await
+    }
+
+    /// The OUs directly under `parent`, and its accounts when `with_accounts`.
     async fn children(
         &self,
         parent: Parent,
+        with_accounts: bool,
     ) -> Result<(Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>), Error> {
         let id = parent.id.as_str();
         let ous = self
@@ -216,6 +370,27 @@ impl Walk<'_> {
                     .map(|out| (out.organizational_units.unwrap_or_default(), out.next_token))
             })
             .await?;
+        self.units.fetch_add(1, Ordering::Relaxed);
+        if !with_accounts {
+            return Ok((parent, ous, Vec::new()));
+        }
+        let (parent, _, accounts) = self.unit_accounts(parent).await?;
+        debug!(
+            parent_id = parent.id,
+            depth = parent.depth,
+            ous = ous.len(),
+            accounts = accounts.len(),
+            "listed unit"
+        );
+        Ok((parent, ous, accounts))
+    }
+
+    /// The accounts directly under `parent`, every page.
+    async fn unit_accounts(
+        &self,
+        parent: Parent,
+    ) -> Result<(Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>), Error> {
+        let id = parent.id.as_str();
         let accounts = self
             .pages("ListAccountsForParent", |token| async move {
                 self.client
@@ -227,14 +402,8 @@ impl Walk<'_> {
                     .map(|out| (out.accounts.unwrap_or_default(), out.next_token))
             })
             .await?;
-        debug!(
-            parent_id = id,
-            depth = parent.depth,
-            ous = ous.len(),
-            accounts = accounts.len(),
-            "listed unit"
-        );
-        Ok((parent, ous, accounts))
+        self.accounts.fetch_add(accounts.len(), Ordering::Relaxed);
+        Ok((parent, Vec::new(), accounts))
     }
 
     async fn tags(&self, account_id: &str) -> Result<BTreeMap<String, String>, Error> {
@@ -262,6 +431,7 @@ impl Walk<'_> {
         Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), SdkError<E>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        self.guard()?;
         all_pages(|token| {
             self.count_call();
             page(token)
@@ -279,18 +449,54 @@ impl Walk<'_> {
 }
 
 impl OrgSource for OrganizationsSource {
-    async fn snapshot(&self, with_tags: bool) -> Result<OrgSnapshot, Error> {
-        let walk = Walk {
-            client: &self.client,
-            concurrency: self.concurrency,
-            calls: AtomicU64::new(0),
-        };
-        let tree = walk.walk(with_tags).await?;
+    async fn walk(
+        &self,
+        with_tags: bool,
+        deadline: Option<&Deadline>,
+    ) -> Result<OrgSnapshot, Error> {
+        let walk = Walk::new(self, deadline);
+        let tree = walk.within_deadline(walk.walk(with_tags)).await?;
         Ok(OrgSnapshot {
             tree,
             calls: walk.calls(),
         })
     }
+
+    async fn tags(&self, ids: &[String], deadline: Option<&Deadline>) -> Result<TagReads, Error> {
+        let walk = Walk::new(self, deadline);
+        let tags = walk.within_deadline(walk.all_tags(ids.to_vec())).await?;
+        Ok(TagReads {
+            tags,
+            calls: walk.calls(),
+        })
+    }
+}
+
+/// The accounts of `ListAccounts` placed by their first path under the listed units; `None`
+/// when a path names a unit that is not in `units`.
+fn placed(
+    listed: Vec<types::Account>,
+    units: &BTreeMap<&str, &Parent>,
+    management_id: &str,
+) -> Result<Option<Vec<Account>>, Error> {
+    let mut accounts = Vec::with_capacity(listed.len());
+    for a in listed {
+        let Some(parent_id) = a.paths().first().and_then(|p| path_parent(p)) else {
+            return Err(malformed("ListAccounts", "a path without a parent unit"));
+        };
+        let Some(parent) = units.get(parent_id) else {
+            return Ok(None);
+        };
+        accounts.push(account(a, parent, management_id)?);
+    }
+    Ok(Some(accounts))
+}
+
+/// The unit directly above the account in `o-…/r-…/ou-…/111122223333/`.
+fn path_parent(path: &str) -> Option<&str> {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    // organization, root, [OUs...], account
+    (parts.len() >= 3).then(|| parts[parts.len() - 2])
 }
 
 fn account(a: types::Account, parent: &Parent, management_id: &str) -> Result<Account, Error> {

@@ -8,15 +8,42 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::alert::AlertMessage;
+use crate::deadline::Deadline;
 use crate::error::Error;
 use crate::link::PartnerCentralLinks;
 use crate::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
+use crate::sweep::SweepState;
 
-/// Reads the whole organization. Fails rather than return a partial tree.
+/// Reads the whole organization. Fails rather than return a partial tree, and with
+/// [`Error::Deadline`] once `deadline` leaves less than its margin.
 pub trait OrgSource {
-    fn snapshot(&self, with_tags: bool) -> impl Future<Output = Result<OrgSnapshot, Error>> + Send;
+    /// The tree; every account's tags too when `with_tags`.
+    fn walk(
+        &self,
+        with_tags: bool,
+        deadline: Option<&Deadline>,
+    ) -> impl Future<Output = Result<OrgSnapshot, Error>> + Send;
+
+    /// The tags of the accounts `ids` (one `ListTagsForResource` each), by account id.
+    fn tags(
+        &self,
+        ids: &[String],
+        deadline: Option<&Deadline>,
+    ) -> impl Future<Output = Result<TagReads, Error>> + Send;
+
+    /// [`OrgSource::walk`] without a deadline.
+    fn snapshot(&self, with_tags: bool) -> impl Future<Output = Result<OrgSnapshot, Error>> + Send {
+        self.walk(with_tags, None)
+    }
+}
+
+/// Tags read for some accounts, and what it cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagReads {
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    pub calls: u64,
 }
 
 /// One walk of the organization: the tree, and what it cost.
@@ -38,6 +65,8 @@ pub struct StoredState {
     pub records: BTreeMap<String, AccountRecord>,
     /// No account and no run was ever stored: the run reports a baseline.
     pub first_run: bool,
+    /// The tag sweep's position and history (default when none was stored).
+    pub sweep: SweepState,
 }
 
 /// Result of writing a run's changes.
@@ -77,6 +106,8 @@ pub trait Store {
     /// Drops alerts SNS accepted.
     fn ack_alerts(&self, ids: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
     fn put_run(&self, summary: &RunSummary) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Stores the tag sweep (one item, overwritten each run that spreads its tag reads).
+    fn put_sweep(&self, sweep: &SweepState) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
 /// What the CLI's query commands read from the table (never written by them).

@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use crate::alert::{build_messages, AlertContext, AlertMessage};
 use crate::config::{Config, ConfigError, ENV_TOPIC_ARN};
+use crate::deadline::{self, Deadline};
 use crate::diff::{diff, RunContext};
 use crate::error::Error;
 use crate::link::resolve;
@@ -27,6 +28,7 @@ use crate::model::{
 };
 use crate::ports::{Notifier, OrgSource, PartnerCentralSource, Store};
 use crate::route;
+use crate::sweep::{self, SweepState};
 
 /// A conflicting account is re-read and re-diffed at most this often; past it, the next run
 /// settles it.
@@ -35,10 +37,16 @@ const CONFLICT_ROUNDS: usize = 3;
 const LEASE_TRIES: u32 = 4;
 const LEASE_FIRST_WAIT: Duration = Duration::from_millis(250);
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Read and compute everything, write and publish nothing.
     pub dry_run: bool,
+    /// The invoke's deadline (Lambda) or `--deadline` (CLI): the walk stops in time to
+    /// write nothing rather than be cut off halfway.
+    pub deadline: Option<Deadline>,
+    /// Accounts named in `TagResource`/`UntagResource` events: their tags are read this run
+    /// even when the tag sweep would not read them.
+    pub tagged_accounts: BTreeSet<String>,
 }
 
 /// What a run did (or, dry, would do).
@@ -88,8 +96,17 @@ where
     };
 
     let previous = deps.store.load().await?;
-    let walk = deps.org.snapshot(config.needs_tags()).await?;
-    let tree = walk.tree;
+    let deadline = options.deadline.as_ref();
+    let walk = deps.org.walk(false, deadline).await?;
+    let mut tree = walk.tree;
+    let mut organizations_calls = walk.calls;
+    let mut sweep_state = None;
+    if config.needs_tags() {
+        let (calls, sweep) =
+            read_tags(config, &deps, &options, &previous, &mut tree, started_at).await?;
+        organizations_calls += calls;
+        sweep_state = sweep;
+    }
     let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
         // A wiring bug, not a setting a user could fix: `App::new` builds the client
         // whenever the rules name the source.
@@ -100,6 +117,13 @@ where
     } else {
         None
     };
+    // The last point where stopping leaves the table as it was.
+    deadline::check(deadline, || {
+        format!(
+            "reading the organization ({} accounts, {organizations_calls} Organizations calls) and the link sources",
+            tree.accounts.len()
+        )
+    })?;
 
     let resolved: Vec<(Account, LinkDecision)> = tree
         .accounts
@@ -152,7 +176,7 @@ where
             messages,
             account_writes: 0,
             unsettled: Vec::new(),
-            organizations_calls: walk.calls,
+            organizations_calls,
         });
     }
 
@@ -178,6 +202,11 @@ where
     summary.alerts = alerts.len();
     summary.messages = messages.len();
     summary.finished_at = Utc::now().trunc_subsecs(3);
+    // After the commit: a failed run leaves the sweep where it was, so the next run's slice
+    // covers its time too.
+    if let Some(sweep) = &sweep_state {
+        deps.store.put_sweep(sweep).await?;
+    }
     // The run record is written even when publishing failed: `apnwatch runs` should show it.
     deps.store.put_run(&summary).await?;
     if let Some(e) = publish_error {
@@ -198,8 +227,65 @@ where
         messages,
         account_writes: written.len(),
         unsettled,
-        organizations_calls: walk.calls,
+        organizations_calls,
     })
+}
+
+/// Fills in the accounts' tags: every account's while the organization has at most
+/// `APNWATCH_TAG_SWEEP_ABOVE` accounts, otherwise new accounts', tag-event accounts' and the
+/// sweep's slice ([`sweep::plan`]). An account whose tags were not read keeps its stored
+/// tags, so the diff never sees them removed. Returns the calls made and the sweep to store.
+async fn read_tags<O, P, S, N>(
+    config: &Config,
+    deps: &Deps<'_, O, P, S, N>,
+    options: &RunOptions,
+    previous: &crate::ports::StoredState,
+    tree: &mut crate::model::OrgTree,
+    now: chrono::DateTime<Utc>,
+) -> Result<(u64, Option<SweepState>), Error>
+where
+    O: OrgSource,
+{
+    let ids: Vec<String> = tree.accounts.iter().map(|a| a.id.clone()).collect();
+    let (read, sweep) = if ids.len() <= config.tag_sweep_above {
+        (ids, None)
+    } else {
+        let mut sorted = ids;
+        sorted.sort_unstable();
+        let known: BTreeSet<String> = previous
+            .records
+            .values()
+            .filter(|r| !r.removed)
+            .map(|r| r.account.id.clone())
+            .collect();
+        let plan = sweep::plan(
+            &sorted,
+            &known,
+            &options.tagged_accounts,
+            &previous.sweep,
+            now,
+            config.tag_max_age,
+        );
+        info!(
+            accounts = sorted.len(),
+            slice = plan.slice,
+            new_or_tagged = plan.forced,
+            "tag reads spread"
+        );
+        (plan.read.into_iter().collect(), Some(plan.sweep))
+    };
+    let mut reads = deps.org.tags(&read, options.deadline.as_ref()).await?;
+    for a in &mut tree.accounts {
+        a.tags = match reads.tags.remove(&a.id) {
+            Some(tags) => tags,
+            None => previous
+                .records
+                .get(&a.id)
+                .map(|r| r.account.tags.clone())
+                .unwrap_or_default(),
+        };
+    }
+    Ok((reads.calls, sweep))
 }
 
 /// Each account's route under `APNWATCH_ROUTE_BY`, for the walked accounts and for stored

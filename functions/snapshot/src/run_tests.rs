@@ -20,6 +20,8 @@ fn config() -> Config {
         run_retention_days: 90,
         alert_policy: Default::default(),
         route_by: Default::default(),
+        tag_sweep_above: crate::config::DEFAULT_TAG_SWEEP_ABOVE,
+        tag_max_age: crate::config::DEFAULT_TAG_MAX_AGE,
     }
 }
 
@@ -78,7 +80,15 @@ impl World {
             store: &self.store,
             notifier: Some(&self.sns),
         };
-        run_once(&config(), deps, RunOptions { dry_run }).await
+        run_once(
+            &config(),
+            deps,
+            RunOptions {
+                dry_run,
+                ..RunOptions::default()
+            },
+        )
+        .await
     }
 
     fn published(&self) -> Vec<AlertMessage> {

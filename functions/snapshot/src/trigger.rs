@@ -94,6 +94,9 @@ pub struct Event {
     pub time: Option<DateTime<Utc>>,
     /// Why this event needs no run (an Organizations call that changes no account or OU).
     pub ignored: Option<String>,
+    /// The account whose tags a `TagResource`/`UntagResource` event changed: the run reads
+    /// its tags even when the tag sweep would not (OU and root ids are left out).
+    pub tagged_account: Option<String>,
 }
 
 /// A parsed invoke payload.
@@ -129,6 +132,13 @@ impl Invocation {
             1 => names.into_iter().next(),
             _ => None,
         }
+    }
+
+    /// Accounts whose tags the events changed.
+    pub fn tagged_accounts(&self) -> BTreeSet<String> {
+        self.relevant()
+            .filter_map(|e| e.tagged_account.clone())
+            .collect()
     }
 
     /// Events that ask for a run.
@@ -248,6 +258,7 @@ fn parse_event(map: &Map<String, Value>) -> Result<Event, String> {
         name: name.to_string(),
         time,
         ignored,
+        tagged_account: None,
     };
     match source.as_str() {
         SCHEDULE_SOURCE if detail_type == SCHEDULE_DETAIL_TYPE => {
@@ -269,7 +280,11 @@ fn parse_event(map: &Map<String, Value>) -> Result<Event, String> {
                 // CloudTrail records failed calls too; a refused MoveAccount moved nothing.
                 error_code.map(|c| format!("{name} failed ({c}): nothing changed"))
             };
-            Ok(event(Kind::Organizations, name, ignored))
+            let mut e = event(Kind::Organizations, name, ignored);
+            if matches!(name, "TagResource" | "UntagResource") && e.ignored.is_none() {
+                e.tagged_account = tagged_account(detail);
+            }
+            Ok(e)
         }
         PARTNER_CENTRAL_SOURCE if PARTNER_CENTRAL_DETAIL_TYPES.contains(&detail_type.as_str()) => {
             Ok(event(Kind::PartnerCentral, detail_type, None))
@@ -278,6 +293,19 @@ fn parse_event(map: &Map<String, Value>) -> Result<Event, String> {
             "an EventBridge event this function does not handle (source {source:?}, detail-type {detail_type:?})"
         )),
     }
+}
+
+/// The account id in a tag event's `requestParameters.resourceId` (CloudTrail's camelCase
+/// of the `ResourceId` parameter of `TagResource`/`UntagResource`, which takes an account,
+/// OU, root or policy id).
+/// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_TagResource.html>
+fn tagged_account(detail: Option<&Value>) -> Option<String> {
+    let params = detail?.get("requestParameters")?;
+    let id = params
+        .get("resourceId")
+        .or_else(|| params.get("ResourceId"))?
+        .as_str()?;
+    crate::config::is_account_id(id).then(|| id.to_string())
 }
 
 /// The latest completed run covers the invocation when every event asking for a run

@@ -188,3 +188,24 @@ fn events_before_the_latest_run_are_covered() {
         None
     );
 }
+
+/// A tag event names the account whose tags the run must read; an OU's tag event names none.
+#[test]
+fn tag_events_name_the_tagged_account() {
+    let tagged = parse(&sample("organizations-tag-resource.json")).unwrap();
+    assert_eq!(tagged.event_name(), Some("TagResource"));
+    assert_eq!(
+        tagged.tagged_accounts(),
+        BTreeSet::from(["210987654321".to_string()])
+    );
+    let mut ou = sample("organizations-tag-resource.json");
+    ou["detail"]["eventName"] = json!("UntagResource");
+    ou["detail"]["requestParameters"] =
+        json!({"resourceId": "ou-ab12-cd34ef56", "tagKeys": ["team"]});
+    assert!(parse(&ou).unwrap().tagged_accounts().is_empty());
+    let moved = parse(&sample("organizations-move-account.json")).unwrap();
+    assert!(
+        moved.tagged_accounts().is_empty(),
+        "only tag events force a tag read"
+    );
+}

@@ -13,6 +13,7 @@ use crate::model::{
     Account, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
     LinkSource, LinkState, PendingAlert, RunSummary,
 };
+use crate::sweep::{SweepState, SweptRange};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -26,6 +27,8 @@ pub(crate) const RUNS_PK: &str = "RUNS";
 pub(crate) const OUTBOX_PK: &str = "OUTBOX";
 pub(crate) const LEASE_PK: &str = "LEASE";
 pub(crate) const LEASE_SK: &str = "PUBLISH";
+pub(crate) const SWEEP_PK: &str = "SWEEP";
+pub(crate) const SWEEP_SK: &str = "TAGS";
 
 /// RFC 3339 UTC with milliseconds: fixed width, so string order is time order in sort keys
 /// and in the lease condition.
@@ -490,9 +493,89 @@ impl LeaseItem {
     }
 }
 
+/// The tag sweep: pk=`SWEEP`, sk=`TAGS`. One item however many accounts: where the rotation
+/// stands and which id ranges were read when, so `tags_read_at` needs no write per account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SweepItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: String,
+    pub cursor: Option<String>,
+    #[serde(with = "ts_opt", default)]
+    pub swept_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub ranges: Vec<SweptRangeItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SweptRangeItem {
+    pub first: String,
+    pub last: String,
+    #[serde(with = "ts")]
+    pub at: DateTime<Utc>,
+}
+
+impl SweepItem {
+    pub fn new(s: &SweepState) -> Self {
+        Self {
+            pk: SWEEP_PK.to_string(),
+            sk: SWEEP_SK.to_string(),
+            entity: "sweep".to_string(),
+            cursor: s.cursor.clone(),
+            swept_at: s.swept_at,
+            ranges: s
+                .ranges
+                .iter()
+                .map(|r| SweptRangeItem {
+                    first: r.first.clone(),
+                    last: r.last.clone(),
+                    at: r.at,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<SweepItem> for SweepState {
+    type Error = String;
+
+    fn try_from(i: SweepItem) -> Result<Self, String> {
+        check_entity(&i.entity, "sweep")?;
+        Ok(Self {
+            cursor: i.cursor,
+            swept_at: i.swept_at,
+            ranges: i
+                .ranges
+                .into_iter()
+                .map(|r| SweptRange {
+                    first: r.first,
+                    last: r.last,
+                    at: r.at,
+                })
+                .collect(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sweep item keeps the cursor, the time and every range through a round trip.
+    #[test]
+    fn sweep_item_round_trips() {
+        let s = SweepState {
+            cursor: Some("111122223333".into()),
+            swept_at: Some(at("2027-02-25T09:00:00Z")),
+            ranges: vec![SweptRange {
+                first: "999900001111".into(),
+                last: "111122223333".into(),
+                at: at("2027-02-25T09:00:00Z"),
+            }],
+        };
+        let item = to_item(&SweepItem::new(&s));
+        assert_eq!(from_item::<SweepItem, SweepState>(item).unwrap(), s);
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()

@@ -22,10 +22,11 @@ use crate::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, PendingAlert, RunSummary,
 };
 use crate::ports::{CommitOutcome, Queries, Store, StoredState, LEASE_SECONDS};
+use crate::sweep::SweepState;
 use items::{
     account_sk, from_item, history_pk, key, link_state_pk, timestamp, to_item, AccountItem,
-    AlertItem, EventItem, Item, LeaseItem, RunItem, ACCOUNTS_PK, LEASE_PK, LEASE_SK, OUTBOX_PK,
-    RUNS_PK,
+    AlertItem, EventItem, Item, LeaseItem, RunItem, SweepItem, ACCOUNTS_PK, LEASE_PK, LEASE_SK,
+    OUTBOX_PK, RUNS_PK, SWEEP_PK, SWEEP_SK,
 };
 pub use schema::{
     table_definition, IndexDefinition, InitOutcome, TableDefinition, LINK_STATE_INDEX,
@@ -216,7 +217,35 @@ impl Store for DynamoStore {
             .into_iter()
             .map(|r| (r.account.id.clone(), r))
             .collect();
-        Ok(StoredState { records, first_run })
+        let sweep = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(SWEEP_PK, SWEEP_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("GetItem", e))?
+            .item
+            .map(|item| self.decode::<SweepItem, SweepState>(item))
+            .transpose()?
+            .unwrap_or_default();
+        Ok(StoredState {
+            records,
+            first_run,
+            sweep,
+        })
+    }
+
+    async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&SweepItem::new(sweep))))
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("PutItem", e))?;
+        Ok(())
     }
 
     async fn commit(&self, changes: &[AccountChange]) -> Result<CommitOutcome, Error> {
