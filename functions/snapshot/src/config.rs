@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::invite::InviteConfig;
 use crate::model::LinkSource;
 use crate::remind::{parse_remind_after, AlertPolicy};
 use crate::route::RouteBy;
@@ -24,6 +25,13 @@ pub const ENV_RUN_RETENTION_DAYS: &str = "APNWATCH_RUN_RETENTION_DAYS";
 pub const ENV_REMIND_AFTER: &str = "APNWATCH_REMIND_AFTER";
 pub const ENV_NOTIFY_RESOLVED: &str = "APNWATCH_NOTIFY_RESOLVED";
 pub const ENV_ROUTE_BY: &str = "APNWATCH_ROUTE_BY";
+pub const ENV_AUTO_INVITE: &str = "APNWATCH_AUTO_INVITE";
+pub const ENV_INVITE_MAX_PER_RUN: &str = "APNWATCH_INVITE_MAX_PER_RUN";
+pub const ENV_INVITE_NAME: &str = "APNWATCH_INVITE_NAME";
+pub const ENV_INVITE_EMAIL: &str = "APNWATCH_INVITE_EMAIL";
+pub const ENV_INVITE_MESSAGE: &str = "APNWATCH_INVITE_MESSAGE";
+pub const ENV_ACCEPT_ROLE_NAME: &str = "APNWATCH_ACCEPT_ROLE_NAME";
+pub const ENV_ACCEPT_EXTERNAL_ID: &str = "APNWATCH_ACCEPT_EXTERNAL_ID";
 
 /// Every variable the function reads; the template test checks `template.yaml` sets only these.
 pub const ALL_VARS: &[&str] = &[
@@ -43,6 +51,13 @@ pub const ALL_VARS: &[&str] = &[
     ENV_REMIND_AFTER,
     ENV_NOTIFY_RESOLVED,
     ENV_ROUTE_BY,
+    ENV_AUTO_INVITE,
+    ENV_INVITE_MAX_PER_RUN,
+    ENV_INVITE_NAME,
+    ENV_INVITE_EMAIL,
+    ENV_INVITE_MESSAGE,
+    ENV_ACCEPT_ROLE_NAME,
+    ENV_ACCEPT_EXTERNAL_ID,
 ];
 
 pub const DEFAULT_TAG_KEY: &str = "apn-link";
@@ -123,6 +138,8 @@ pub struct Config {
     pub alert_policy: AlertPolicy,
     /// `APNWATCH_ROUTE_BY`.
     pub route_by: RouteBy,
+    /// `APNWATCH_AUTO_INVITE`, `APNWATCH_INVITE_*`, `APNWATCH_ACCEPT_*` (see `invite`).
+    pub invite: InviteConfig,
 }
 
 impl Config {
@@ -245,6 +262,8 @@ impl Config {
             Some(v) => RouteBy::parse(&v).map_err(|h| invalid(ENV_ROUTE_BY, &v, &h))?,
         };
 
+        let invite = InviteConfig::from_lookup(&get, &rules)?;
+
         Ok(Self {
             table,
             topic_arn,
@@ -259,6 +278,7 @@ impl Config {
             run_retention_days,
             alert_policy,
             route_by,
+            invite,
         })
     }
 
@@ -268,7 +288,7 @@ impl Config {
     }
 }
 
-fn invalid(var: &'static str, value: &str, hint: &str) -> ConfigError {
+pub(crate) fn invalid(var: &'static str, value: &str, hint: &str) -> ConfigError {
     ConfigError::Invalid {
         var,
         value: value.to_string(),

@@ -63,6 +63,10 @@ pub enum Error {
 
     #[error("{0}")]
     NotFound(String),
+
+    /// `apnwatch invite`: some ids were not invited; `output` is what the command prints.
+    #[error("not invited: {}; see `apnwatch history ACCOUNT_ID` for Partner Central's reason", ids.join(", "))]
+    NotInvited { ids: Vec<String>, output: String },
 }
 
 impl Error {
@@ -77,6 +81,7 @@ impl Error {
             Self::BadEvent(_) => "BadEvent",
             Self::CorruptItem { .. } => "CorruptItem",
             Self::NotFound(_) => "NotFound",
+            Self::NotInvited { .. } => "NotInvited",
         }
     }
 

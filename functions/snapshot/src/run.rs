@@ -57,6 +57,10 @@ pub struct RunReport {
     pub unsettled: Vec<String>,
     /// Organizations API requests (pages included); filled in by the caller that owns the client.
     pub organizations_calls: u64,
+    /// The walk found no stored account and no run: a baseline (auto-invite `new` skips it).
+    pub first_run: bool,
+    /// Auto-invite and auto-accept after the run; filled in by `App::run`.
+    pub auto_link: Option<crate::autolink::AutoLinkReport>,
 }
 
 /// The systems one run talks to. `partner_central` is needed only when the rules use it;
@@ -153,6 +157,8 @@ where
             account_writes: 0,
             unsettled: Vec::new(),
             organizations_calls: walk.calls,
+            first_run: previous.first_run,
+            auto_link: None,
         });
     }
 
@@ -199,6 +205,8 @@ where
         account_writes: written.len(),
         unsettled,
         organizations_calls: walk.calls,
+        first_run: previous.first_run,
+        auto_link: None,
     })
 }
 

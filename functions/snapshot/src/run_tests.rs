@@ -20,6 +20,7 @@ fn config() -> Config {
         run_retention_days: 90,
         alert_policy: Default::default(),
         route_by: Default::default(),
+        invite: Default::default(),
     }
 }
 

@@ -349,6 +349,8 @@ mod tests {
             account_writes: 250,
             unsettled: vec![],
             organizations_calls: 0,
+            first_run: false,
+            auto_link: None,
         };
         let v = SnapshotView::capped(&report, 100);
         assert_eq!(

@@ -23,6 +23,10 @@ async fn main() {
     match result {
         Ok(out) => println!("{out}"),
         Err(e) => {
+            // `invite` prints what it did even when some ids were not invited.
+            if let apnwatch::Error::NotInvited { output, .. } = &e {
+                println!("{output}");
+            }
             eprintln!("apnwatch: {}: {}", e.kind(), e.one_line());
             std::process::exit(1);
         }
