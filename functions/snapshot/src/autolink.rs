@@ -228,7 +228,12 @@ async fn auto_accept<S: Store + Queries, I: Invitations>(
         tried += 1;
         // ListConnectionInvitations (one page usually) and AcceptConnectionInvitation.
         report.calls += 2;
-        match invitations.accept(id).await {
+        let outcome = invitations.accept(id).await;
+        // `load` may be a moment behind the invite just committed: write against the
+        // consistent record.
+        let fresh = store.account(id).await?;
+        let record = fresh.as_ref().unwrap_or(record);
+        match outcome {
             Ok(a) => {
                 commit(store, invite::accepted(record, &a, stamp)).await?;
                 report.accepted.push(id.clone());

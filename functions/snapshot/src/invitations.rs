@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use aws_sdk_partnercentralaccount::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_partnercentralaccount::operation::accept_connection_invitation::AcceptConnectionInvitationError;
 use aws_sdk_partnercentralaccount::operation::create_connection_invitation::CreateConnectionInvitationError;
+use aws_sdk_partnercentralaccount::operation::list_connection_invitations::ListConnectionInvitationsError;
 use aws_sdk_partnercentralaccount::types::{ConnectionType, InvitationStatus, ParticipantType};
 use aws_sdk_partnercentralaccount::Client;
 use tracing::info;
@@ -167,7 +168,10 @@ impl Invitations for InvitationsAdapter {
         })
         .await
         .map_err(|e| match e {
-            PageError::Call(e) => refusal(&e, None),
+            PageError::Call(e) => {
+                let reason = e.as_service_error().and_then(list_reason);
+                refusal(&e, reason)
+            }
             PageError::Repeated(r) => Refusal {
                 code: "RepeatedToken".into(),
                 reason: None,
@@ -269,6 +273,18 @@ fn accept_reason(e: &AcceptConnectionInvitationError) -> Option<String> {
             E::ConflictException(x) => x.reason.as_str(),
             E::ResourceNotFoundException(x) => x.reason.as_str(),
             E::ServiceQuotaExceededException(x) => x.reason.as_str(),
+            E::ValidationException(x) => x.reason.as_str(),
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+fn list_reason(e: &ListConnectionInvitationsError) -> Option<String> {
+    use ListConnectionInvitationsError as E;
+    Some(
+        match e {
+            E::AccessDeniedException(x) => x.reason.as_str(),
             E::ValidationException(x) => x.reason.as_str(),
             _ => return None,
         }

@@ -430,7 +430,12 @@ fn event(
         account_id: record.account.id.clone(),
         at: stamp.now,
         run_id: stamp.run_id.clone(),
-        seq: 0,
+        // An event's key is time#run#seq: the invite and the accept of one account in one
+        // run share the stamp, and a run's own events count up from 0.
+        seq: match kind {
+            ChangeKind::Accepted | ChangeKind::AcceptFailed => 901,
+            _ => 900,
+        },
         kind,
         before: Some(record.link.state.to_string()),
         after,
