@@ -292,6 +292,7 @@ fn auto_link_text(a: &crate::autolink::AutoLinkReport) -> String {
     out
 }
 
+#[cfg(feature = "cli")]
 pub fn snapshot_text(r: &RunReport) -> String {
     let v = SnapshotView::from(r);
     let mut out = format!(
