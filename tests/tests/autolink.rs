@@ -2,12 +2,14 @@
 //! in member accounts, against moto (Organizations, STS AssumeRole, DynamoDB, SNS) and the
 //! fake Partner Central, which tells the primary from a member by the request's access key.
 
+use apnwatch::app::App;
 use apnwatch::cli::{execute, Cli};
 use apnwatch::invite::invite_token;
 use apnwatch::model::{AlertReason, ChangeKind, LinkSource, LinkState};
 use apnwatch::ports::{Invitations, Queries};
+use apnwatch::run::RunOptions;
 use clap::Parser;
-use integration_tests::{app, pc_fixture, records, FakePartnerCentral, World};
+use integration_tests::{app, pc_fixture, records, sdk_config, FakePartnerCentral, World};
 use serde_json::{json, Value};
 
 /// moto, the fake (asking moto's STS who signed each request), and the function reading
@@ -304,8 +306,19 @@ async fn throttled_invites_never_fail_the_run() {
     let (world, _pc) = start(json!({"throttle": ["CreateConnectionInvitation"]})).await;
     let member = world.org.account(&world.org.root_id, "member", &[]).await;
     world.set_env(&[("APNWATCH_AUTO_INVITE", Some("unlinked"))]);
+    // The deployed app with the SDK giving up after two attempts instead of eight: the same
+    // path, without waiting out eight backoffs (about 40 s).
+    let base = sdk_config(&world.env()).await;
+    let base = base
+        .to_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .build();
+    let app = App::new(world.config(), &base).await;
 
-    let report = world.run().await;
+    let report = app
+        .run(RunOptions::default())
+        .await
+        .expect("the run succeeds");
 
     assert_eq!(
         report.auto_link.unwrap().invite_failed[0].1,
