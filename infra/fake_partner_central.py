@@ -286,19 +286,38 @@ class Fake:
             self.by_token[token] = inv
             return self.invitation_view(fx, inv, caller)
 
-    def find_invitation(self, body: dict, caller: str, primary: str) -> dict:
+    def fixture_invitations(self, fx: dict) -> list[dict]:
+        """The fixture's SUBSIDIARY invitations not yet taken over by the API (see below)."""
+        taken = {i["id"] for i in self.created}
+        out = []
+        for e in fx["invitations"]:
+            inv_id = e.get("id") or stable_id("pacinv", fx["catalog"], "invitation", e["account_id"])
+            if inv_id not in taken:
+                out.append({**e, "id": inv_id})
+        return out
+
+    def find_invitation(self, fx: dict, body: dict, caller: str, primary: str) -> dict:
         ident = body.get("Identifier")
         if not isinstance(ident, str) or not re.fullmatch(r"pacinv-[A-Za-z0-9]{13}", ident):
             raise ApiError("ValidationException", "Identifier must match pacinv-[A-Za-z0-9]{13}.")
         for inv in self.created:
             if inv["id"] == ident and caller in (primary, inv["account_id"]):
                 return inv
+        # A fixture invitation (one a person sent) becomes API state when first read by id,
+        # so accepting it is remembered like accepting a created one.
+        for e in self.fixture_invitations(fx):
+            if e["id"] == ident and caller in (primary, e["account_id"]):
+                inv = {"id": e["id"], "account_id": e["account_id"], "status": e["status"], "token": None,
+                       "created_at": e.get("created_at", DEFAULT_TIME), "updated_at": e.get("updated_at", DEFAULT_TIME),
+                       "message": "Please accept.", "email": "partner@example.com", "name": "Partner"}
+                self.created.append(inv)
+                return inv
         raise ApiError("ResourceNotFoundException", f"Invitation {ident} not found.", "CONNECTION_INVITATION_NOT_FOUND")
 
     def accept_invitation(self, fx: dict, body: dict, caller: str) -> dict:
         primary = fx.get("primary_account_id", DEFAULT_PRIMARY)
         with self.lock:
-            inv = self.find_invitation(body, caller, primary)
+            inv = self.find_invitation(fx, body, caller, primary)
             if inv["account_id"] != caller:
                 raise ApiError("AccessDeniedException", "Only the receiver accepts an invitation.")
             if inv["status"] == "PENDING":
@@ -351,7 +370,7 @@ class Fake:
             return self.accept_invitation(fx, body, caller)
         if target == GET_INVITATION:
             with self.lock:
-                return self.invitation_view(fx, self.find_invitation(body, caller, primary), caller)
+                return self.invitation_view(fx, self.find_invitation(fx, body, caller, primary), caller)
         if body.get("ConnectionType") != "SUBSIDIARY":
             raise ApiError("ValidationException", f"ConnectionType must be 'SUBSIDIARY', got {body.get('ConnectionType')!r}.")
 
@@ -369,19 +388,22 @@ class Fake:
         wanted_ids = body.get("OtherParticipantIdentifiers")
         with self.lock:
             created = [dict(i) for i in self.created]
+            from_fixture = self.fixture_invitations(fx)
         if target == LIST_CONNECTIONS:
             items = list(fx["connections"]) if caller == primary else []
             items += [{"account_id": i["account_id"], "status": "ACTIVE", "id": i["connection_id"]}
                       for i in created if i["status"] == "ACCEPTED" and caller == primary]
         else:
             if caller == primary:
-                items = list(fx["invitations"])
+                items = from_fixture
                 items += [{"account_id": i["account_id"], "status": i["status"], "id": i["id"],
                            "participant_type": "SENDER"} for i in created]
             else:
                 # The member's view: what it received from the primary.
                 items = [{"account_id": primary, "status": i["status"], "id": i["id"],
                           "participant_type": "RECEIVER"} for i in created if i["account_id"] == caller]
+                items += [{**e, "account_id": primary, "participant_type": "RECEIVER"}
+                          for e in from_fixture if e["account_id"] == caller]
             status = body.get("Status")
             if status is not None:
                 if status not in INVITATION_STATUSES:
