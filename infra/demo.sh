@@ -4,7 +4,8 @@
 #   a seeded organization, then the real `apnwatch` CLI: init, snapshot, accounts, the alert as a
 #   queue subscriber receives it; then a new account appears and a second snapshot alerts on it;
 #   time passes and a reminder goes out for every account still not linked; the new account is
-#   linked and a resolved notice says so.
+#   linked and a resolved notice says so; finally auto-link: a new account is invited, the
+#   invitation accepted in the member account, and the next run records it LINKED.
 # Both servers are stopped by their PIDs when the script ends, whether it succeeds or fails.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
@@ -152,6 +153,30 @@ step "apnwatch history $NEW_ID"
 
 step "apnwatch runs"
 "$APNWATCH" runs
+
+step "Auto-link: invite new accounts and accept in the member account (APNWATCH_AUTO_INVITE=new)"
+# The fake asks moto's STS whose access key signed each request: the accept role's credentials
+# (moto's AssumeRole) make a request the member's, so it sees the invitation as RECEIVER.
+"$PY" -c 'import json, os, sys
+path, sts = sys.argv[1], sys.argv[2]
+fx = json.load(open(path))
+fx["sts_url"] = sts
+json.dump(fx, open(path + ".tmp", "w"), indent=2)
+os.replace(path + ".tmp", path)' "$STATE/partner-central.json" "$MOTO_URL"
+export APNWATCH_AUTO_INVITE=new APNWATCH_INVITE_NAME="Partner Ops" APNWATCH_INVITE_EMAIL=partner-ops@example.com
+export APNWATCH_ACCEPT_ROLE_NAME=apn-link-watch-accept
+"$PY" infra/add_account.py --endpoint "$MOTO_URL" --name dev-auto-linked --ou-path Root/Workloads/Dev >"$STATE/auto-account.json"
+AUTO_ID="$(json "$STATE/auto-account.json" id)"
+echo "created dev-auto-linked ($AUTO_ID) in Root/Workloads/Dev, untagged"
+"$APNWATCH" snapshot
+"$PY" infra/demo.py --endpoint "$MOTO_URL" receive --queue-url "$QUEUE_URL" --require
+
+step "The next run reads the ACTIVE connection: LINKED, and a resolved notice"
+"$APNWATCH" snapshot
+"$PY" infra/demo.py --endpoint "$MOTO_URL" receive --queue-url "$QUEUE_URL" --require
+
+step "apnwatch history $AUTO_ID"
+"$APNWATCH" history "$AUTO_ID"
 
 step "Done"
 echo "Partner Central requests: $(wc -l <"$STATE/partner-central.jsonl") (log: $STATE/partner-central.jsonl)"

@@ -2,8 +2,9 @@
 """Fake AWS Partner Central Account API for tests and the demo (stdlib only).
 
 Speaks the protocol the Rust SDK (aws-sdk-partnercentralaccount) uses: awsJson1_0, every call
-a `POST /` with `X-Amz-Target: PartnerCentralAccount.<Operation>` and a JSON body. Only the two
-read calls APN Link Watch makes are served: ListConnections and ListConnectionInvitations.
+a `POST /` with `X-Amz-Target: PartnerCentralAccount.<Operation>` and a JSON body. Served:
+ListConnections, ListConnectionInvitations (SENDER and RECEIVER views), and the invitation
+loop: CreateConnectionInvitation, GetConnectionInvitation, AcceptConnectionInvitation.
 Member names and shapes follow the SDK's protocol_serde deserializers; timestamps are ISO 8601
 strings because the SDK reads them with the `date-time` format (a number would fail to parse).
 
@@ -15,6 +16,23 @@ Optional extras: "fail_count": N fails only the first N requests (then serves no
 exercise the SDK's retries; "leading_empty_page": true answers a first request (no NextToken)
 with an empty page that still carries a token, as AWS APIs may; per entry "name",
 "updated_at", "id".
+
+Who calls: the access key in the SigV4 `Authorization` header. With "sts_url" (moto) in the
+fixture, the fake asks moto's STS GetCallerIdentity for that key (moto does not check
+signatures and maps the keys its AssumeRole hands out to the role's account), so a request
+signed with credentials of the accept role in member account X is X's request; every other
+request is the primary account's ("primary_account_id", default moto's 123456789012).
+Invitations the primary creates live in the fake's memory: listed for the primary as
+SENDER and for the receiving member as RECEIVER; accepting one makes an ACTIVE SUBSIDIARY
+connection that ListConnections returns to the primary.
+
+Failure injection (fixture): "refuse_receivers": {"444455556666": "RECEIVER_PROFILE_NOT_FOUND"}
+(or INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER, a ConflictException) refuses invitations
+to that account; "invites_per_day": N answers ServiceQuotaExceededException
+LIMIT_EXCEEDED_NUMBER_OF_CONNECTION_INVITATION_PER_DAY after N created invitations;
+"throttle": ["CreateConnectionInvitation"] throttles every call of those operations;
+"deny_accounts": ["444455556666"] answers AccessDeniedException to that member's calls (its
+accept role lacks the permissions).
 
 Run: python3 infra/fake_partner_central.py --port PORT --fixture FILE --log REQUESTS.jsonl
 Prints `ready` on stdout once listening on 127.0.0.1. With --port 0 the kernel picks the port;
@@ -29,7 +47,9 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import sys
+import urllib.request
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +57,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 SERVICE = "PartnerCentralAccount"
 LIST_CONNECTIONS = f"{SERVICE}.ListConnections"
 LIST_INVITATIONS = f"{SERVICE}.ListConnectionInvitations"
+CREATE_INVITATION = f"{SERVICE}.CreateConnectionInvitation"
+GET_INVITATION = f"{SERVICE}.GetConnectionInvitation"
+ACCEPT_INVITATION = f"{SERVICE}.AcceptConnectionInvitation"
+DEFAULT_PRIMARY = "123456789012"  # moto's default account: the caller of the "test" key
 CONTENT_TYPE = "application/x-amz-json-1.0"
 DEFAULT_TIME = "2026-11-01T12:00:00Z"
 
@@ -46,6 +70,9 @@ ERRORS = {
     "ThrottlingException": (429, {}),
     "InternalServerException": (500, {}),
     "ValidationException": (400, {"Reason": "REQUEST_VALIDATION_FAILED"}),
+    "ConflictException": (409, {"Reason": "DUPLICATE_CONNECTION_INVITATION"}),
+    "ResourceNotFoundException": (404, {"Reason": "CONNECTION_INVITATION_NOT_FOUND"}),
+    "ServiceQuotaExceededException": (402, {"Reason": "LIMIT_EXCEEDED_NUMBER_OF_CONNECTION_INVITATION_PER_DAY"}),
     "UnknownOperationException": (400, {}),
     "SerializationException": (400, {}),
 }
@@ -55,10 +82,11 @@ PARTICIPANT_TYPES = {"SENDER", "RECEIVER"}
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, reason: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.reason = reason
 
 
 def stable_id(prefix: str, *parts: str) -> str:
@@ -128,6 +156,10 @@ class Fake:
         self.log_path = log_path
         self.lock = threading.Lock()
         self.requests = 0
+        # Invitations created through the API, in creation order; by ClientToken for retries.
+        self.created: list[dict] = []
+        self.by_token: dict[str, dict] = {}
+        self.callers: dict[str, str] = {}
 
     def fixture(self) -> dict:
         with open(self.fixture_path, encoding="utf-8") as f:
@@ -150,11 +182,157 @@ class Fake:
     def log(self, target: str, body, authorization: str) -> None:
         if not self.log_path:
             return
-        line = json.dumps({"target": target, "body": body, "authorization": authorization}, sort_keys=True)
+        with self.lock:
+            key = re.search(r"Credential=([^/]+)/", authorization or "")
+            caller = self.callers.get(key.group(1)) if key else None
+        line = json.dumps({"target": target, "body": body, "authorization": authorization, "caller": caller}, sort_keys=True)
         with self.lock, open(self.log_path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
 
-    def handle(self, target: str, body) -> dict:
+    def caller(self, fx: dict, authorization: str) -> str:
+        """The account whose credentials signed the request (see the module doc)."""
+        primary = fx.get("primary_account_id", DEFAULT_PRIMARY)
+        m = re.search(r"Credential=([^/]+)/", authorization or "")
+        sts_url = fx.get("sts_url")
+        if not m or not sts_url:
+            return primary
+        key = m.group(1)
+        with self.lock:
+            if key in self.callers:
+                return self.callers[key]
+        req = urllib.request.Request(
+            sts_url.rstrip("/") + "/",
+            data=b"Action=GetCallerIdentity&Version=2011-06-15",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0",
+            },
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                text = resp.read().decode()
+        except OSError as e:
+            raise ApiError("InternalServerException", f"fake Partner Central: cannot ask moto who {key} is: {e}")
+        found = re.search(r"<Account>(\d{12})</Account>", text)
+        account = found.group(1) if found else primary
+        with self.lock:
+            self.callers[key] = account
+        return account
+
+    def invitation_view(self, fx: dict, inv: dict, caller: str) -> dict:
+        primary = fx.get("primary_account_id", DEFAULT_PRIMARY)
+        sender_view = caller == primary
+        out = {
+            "Catalog": fx["catalog"],
+            "Id": inv["id"],
+            "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{fx['catalog']}/connection-invitation/{inv['id']}",
+            "ConnectionType": "SUBSIDIARY",
+            "CreatedAt": inv["created_at"],
+            "UpdatedAt": inv["updated_at"],
+            "ExpiresAt": "2026-12-31T12:00:00Z",
+            "OtherParticipantIdentifier": inv["account_id"] if sender_view else primary,
+            "ParticipantType": "SENDER" if sender_view else "RECEIVER",
+            "Status": inv["status"],
+            "InvitationMessage": inv["message"],
+            "InviterEmail": inv["email"],
+            "InviterName": inv["name"],
+        }
+        if inv["status"] == "ACCEPTED":
+            out["ConnectionId"] = inv["connection_id"]
+        return out
+
+    def create_invitation(self, fx: dict, body: dict, caller: str) -> dict:
+        primary = fx.get("primary_account_id", DEFAULT_PRIMARY)
+        if caller != primary:
+            raise ApiError("AccessDeniedException", f"Account {caller} is not the partner's primary account.")
+        token = body.get("ClientToken")
+        if not isinstance(token, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", token):
+            raise ApiError("ValidationException", "ClientToken must be 1 to 64 of [A-Za-z0-9-_].")
+        for key, limit in (("Email", 320), ("Message", 256), ("Name", 80)):
+            v = body.get(key)
+            if not isinstance(v, str) or not 1 <= len(v) <= limit:
+                raise ApiError("ValidationException", f"{key} must be 1 to {limit} characters.")
+        receiver = body.get("ReceiverIdentifier")
+        if not isinstance(receiver, str) or not re.fullmatch(r"\d{12}", receiver):
+            raise ApiError("ValidationException", "ReceiverIdentifier must be an account id.")
+        with self.lock:
+            known = self.by_token.get(token)
+            if known is not None:
+                if known["account_id"] != receiver:
+                    raise ApiError("ConflictException", "ClientToken was used with other parameters.", "CONFLICT_CLIENT_TOKEN")
+                return self.invitation_view(fx, known, caller)
+            refused = (fx.get("refuse_receivers") or {}).get(receiver)
+            if refused:
+                code = "ConflictException" if refused.startswith("INCOMPATIBLE") else "ResourceNotFoundException"
+                raise ApiError(code, f"Account {receiver} cannot receive this invitation.", refused)
+            per_day = fx.get("invites_per_day")
+            if per_day is not None and len(self.created) >= int(per_day):
+                raise ApiError("ServiceQuotaExceededException", "Daily connection invitation quota exceeded.",
+                               "LIMIT_EXCEEDED_NUMBER_OF_CONNECTION_INVITATION_PER_DAY")
+            if any(i["account_id"] == receiver and i["status"] == "PENDING" for i in self.created):
+                raise ApiError("ConflictException", f"A pending invitation to {receiver} exists.", "DUPLICATE_CONNECTION_INVITATION")
+            inv = {
+                "id": stable_id("pacinv", fx["catalog"], "created", receiver, token),
+                "account_id": receiver,
+                "status": "PENDING",
+                "token": token,
+                "created_at": DEFAULT_TIME,
+                "updated_at": DEFAULT_TIME,
+                "message": body["Message"],
+                "email": body["Email"],
+                "name": body["Name"],
+            }
+            self.created.append(inv)
+            self.by_token[token] = inv
+            return self.invitation_view(fx, inv, caller)
+
+    def fixture_invitations(self, fx: dict) -> list[dict]:
+        """The fixture's SUBSIDIARY invitations not yet taken over by the API (see below)."""
+        taken = {i["id"] for i in self.created}
+        out = []
+        for e in fx["invitations"]:
+            inv_id = e.get("id") or stable_id("pacinv", fx["catalog"], "invitation", e["account_id"])
+            if inv_id not in taken:
+                out.append({**e, "id": inv_id})
+        return out
+
+    def find_invitation(self, fx: dict, body: dict, caller: str, primary: str) -> dict:
+        ident = body.get("Identifier")
+        if not isinstance(ident, str) or not re.fullmatch(r"pacinv-[A-Za-z0-9]{13}", ident):
+            raise ApiError("ValidationException", "Identifier must match pacinv-[A-Za-z0-9]{13}.")
+        for inv in self.created:
+            if inv["id"] == ident and caller in (primary, inv["account_id"]):
+                return inv
+        # A fixture invitation (one a person sent) becomes API state when first read by id,
+        # so accepting it is remembered like accepting a created one.
+        for e in self.fixture_invitations(fx):
+            if e["id"] == ident and caller in (primary, e["account_id"]):
+                inv = {"id": e["id"], "account_id": e["account_id"], "status": e["status"], "token": None,
+                       "created_at": e.get("created_at", DEFAULT_TIME), "updated_at": e.get("updated_at", DEFAULT_TIME),
+                       "message": "Please accept.", "email": "partner@example.com", "name": "Partner"}
+                self.created.append(inv)
+                return inv
+        raise ApiError("ResourceNotFoundException", f"Invitation {ident} not found.", "CONNECTION_INVITATION_NOT_FOUND")
+
+    def accept_invitation(self, fx: dict, body: dict, caller: str) -> dict:
+        primary = fx.get("primary_account_id", DEFAULT_PRIMARY)
+        with self.lock:
+            inv = self.find_invitation(fx, body, caller, primary)
+            if inv["account_id"] != caller:
+                raise ApiError("AccessDeniedException", "Only the receiver accepts an invitation.")
+            if inv["status"] == "PENDING":
+                inv["status"] = "ACCEPTED"
+                inv["accept_token"] = body.get("ClientToken")
+                inv["connection_id"] = stable_id("pac", fx["catalog"], "connection", caller)
+            elif inv["status"] != "ACCEPTED" or inv.get("accept_token") != body.get("ClientToken"):
+                raise ApiError("ConflictException", f"Invitation is {inv['status']}.", "INCOMPATIBLE_CONNECTION_INVITATION_STATE")
+            conn = connection_summary(fx["catalog"], {"account_id": primary, "status": "ACTIVE"})
+            conn["Id"] = inv["connection_id"]
+            sub = conn["ConnectionTypes"]["SUBSIDIARY"]
+            sub.update({"CreatedAt": DEFAULT_TIME, "InviterEmail": inv["email"], "InviterName": inv["name"]})
+            return {"Connection": conn}
+
+    def handle(self, target: str, body, authorization: str = "") -> dict:
         with self.lock:
             self.requests += 1
             n = self.requests
@@ -169,14 +347,30 @@ class Fake:
             if limit is None or n <= int(limit):
                 raise ApiError(fail, f"Injected {fail} by the fake Partner Central fixture.")
 
-        if target not in (LIST_CONNECTIONS, LIST_INVITATIONS):
-            raise ApiError("UnknownOperationException", f"The fake serves only ListConnections and ListConnectionInvitations, not {target!r}.")
+        known = (LIST_CONNECTIONS, LIST_INVITATIONS, CREATE_INVITATION, GET_INVITATION, ACCEPT_INVITATION)
+        if target not in known:
+            raise ApiError("UnknownOperationException", f"The fake does not serve {target!r}.")
         if not isinstance(body, dict):
             raise ApiError("SerializationException", "The request body must be a JSON object.")
+        if target.split(".")[-1] in (fx.get("throttle") or []):
+            raise ApiError("ThrottlingException", "Rate exceeded (injected by the fixture).")
+        caller = self.caller(fx, authorization)
+        if caller in (fx.get("deny_accounts") or []):
+            raise ApiError("AccessDeniedException", f"The role in account {caller} is not allowed to call {target.split('.')[-1]}.", "ACCESS_DENIED")
+        primary = fx.get("primary_account_id", DEFAULT_PRIMARY)
 
         catalog = body.get("Catalog")
         if catalog != fx["catalog"]:
             raise ApiError("ValidationException", f"Catalog must be {fx['catalog']!r} for this partner, got {catalog!r}.")
+        if target == CREATE_INVITATION:
+            if body.get("ConnectionType") != "SUBSIDIARY":
+                raise ApiError("ValidationException", "The fake invites only SUBSIDIARY connections.")
+            return self.create_invitation(fx, body, caller)
+        if target == ACCEPT_INVITATION:
+            return self.accept_invitation(fx, body, caller)
+        if target == GET_INVITATION:
+            with self.lock:
+                return self.invitation_view(fx, self.find_invitation(fx, body, caller, primary), caller)
         if body.get("ConnectionType") != "SUBSIDIARY":
             raise ApiError("ValidationException", f"ConnectionType must be 'SUBSIDIARY', got {body.get('ConnectionType')!r}.")
 
@@ -192,10 +386,24 @@ class Fake:
         offset = decode_token(target, body["NextToken"]) if body.get("NextToken") else 0
 
         wanted_ids = body.get("OtherParticipantIdentifiers")
+        with self.lock:
+            created = [dict(i) for i in self.created]
+            from_fixture = self.fixture_invitations(fx)
         if target == LIST_CONNECTIONS:
-            items = list(fx["connections"])
+            items = list(fx["connections"]) if caller == primary else []
+            items += [{"account_id": i["account_id"], "status": "ACTIVE", "id": i["connection_id"]}
+                      for i in created if i["status"] == "ACCEPTED" and caller == primary]
         else:
-            items = list(fx["invitations"])
+            if caller == primary:
+                items = from_fixture
+                items += [{"account_id": i["account_id"], "status": i["status"], "id": i["id"],
+                           "participant_type": "SENDER"} for i in created]
+            else:
+                # The member's view: what it received from the primary.
+                items = [{"account_id": primary, "status": i["status"], "id": i["id"],
+                          "participant_type": "RECEIVER"} for i in created if i["account_id"] == caller]
+                items += [{**e, "account_id": primary, "participant_type": "RECEIVER"}
+                          for e in from_fixture if e["account_id"] == caller]
             status = body.get("Status")
             if status is not None:
                 if status not in INVITATION_STATUSES:
@@ -236,8 +444,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def send_error_json(self, code: str, message: str) -> None:
+    def send_error_json(self, code: str, message: str, reason: str | None = None) -> None:
         status, extra = ERRORS[code]
+        extra = dict(extra)
+        if reason:
+            extra["Reason"] = reason
         # "message" is what the SDK's error metadata reads, "Message" the modeled member.
         self.send_json(status, {"__type": code, "message": message, "Message": message, **extra}, code)
 
@@ -249,15 +460,19 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        self.fake.log(target, body, self.headers.get("Authorization", ""))
+        authorization = self.headers.get("Authorization", "")
         try:
             if self.path.split("?")[0] != "/":
                 raise ApiError("UnknownOperationException", f"awsJson1_0 posts to /, not {self.path}.")
             if isinstance(body, str):
                 raise ApiError("SerializationException", "The request body is not JSON.")
-            self.send_json(200, self.fake.handle(target, body))
+            out = self.fake.handle(target, body, authorization)
+            self.fake.log(target, body, authorization)
+            self.send_json(200, out)
         except ApiError as e:
-            self.send_error_json(e.code, e.message)
+            # Logged after the caller is known, so the log says whose request it was.
+            self.fake.log(target, body, authorization)
+            self.send_error_json(e.code, e.message, e.reason)
 
     def do_GET(self):
         self.send_error_json("UnknownOperationException", "awsJson1_0 accepts only POST /.")

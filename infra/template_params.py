@@ -1,7 +1,7 @@
 """Writes one CloudFormation parameter file per valid combination of template.yaml's optional
 parameters (chat channels, reserved concurrency, schedule state, Partner Central among the link
 sources, an external id, change-event triggers with and without forwarding accounts, routed
-email), for `make template-params` to lint in a single cfn-lint run.
+email, auto-link), for `make template-params` to lint in a single cfn-lint run.
 
 Only valid combinations: cfn-lint lints a template under each parameter set but does not
 evaluate `Rules`; the half-filled Slack/Teams settings the rules refuse are covered by
@@ -31,13 +31,19 @@ TRIGGERS = {
     "trigger": {"TriggerOnChanges": "true"},
     "forwarded": {"TriggerOnChanges": "true", "EventSourceAccounts": "111122223333,444455556666"},
 }
+AUTO_LINK = {
+    "AutoInvite": "new",
+    "InviteName": "Example Partner",
+    "InviteEmail": "partner@example.com",
+    "AcceptRoleName": "apn-link-watch-accept",
+}
 ROUTED_EMAIL = {"AlertEmail": "apn@example.com", "RouteBy": "ou:1", "AlertEmailRoute": "Payments"}
 
 
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     written = 0
-    for slack, teams, reserved, state, pc, org, trigger, routed in itertools.product(
+    for slack, teams, reserved, state, pc, org, trigger, routed, autolink in itertools.product(
         (False, True),
         (False, True),
         ("0", "1"),
@@ -45,6 +51,7 @@ def main(out_dir: str) -> None:
         (False, True),
         (False, True),
         tuple(TRIGGERS),
+        (False, True),
         (False, True),
     ):
         params = {"ReservedConcurrency": reserved, "ScheduleState": state, **TRIGGERS[trigger]}
@@ -54,6 +61,7 @@ def main(out_dir: str) -> None:
             (pc, PARTNER_CENTRAL),
             (org, ORG_ROLE),
             (routed, ROUTED_EMAIL),
+            (autolink, AUTO_LINK),
         ):
             if on:
                 params.update(group)
@@ -67,6 +75,7 @@ def main(out_dir: str) -> None:
                 "orgrole" if org else "mgmt",
                 trigger,
                 "routedmail" if routed else "nomail",
+                "autolink" if autolink else "noautolink",
             ]
         )
         body = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]

@@ -23,6 +23,10 @@ pub struct PcRequest {
     pub body: Value,
     /// The SigV4 `Authorization` header: its scope names the region the request was signed for.
     pub authorization: String,
+    /// The account the fake attributed the request to (by its access key, through moto's
+    /// STS when the fixture names `sts_url`); `None` for the primary's own key before any
+    /// lookup.
+    pub caller: Option<String>,
 }
 
 impl FakePartnerCentral {
@@ -77,6 +81,7 @@ impl FakePartnerCentral {
                     target: v["target"].as_str().unwrap_or_default().to_string(),
                     body: v["body"].clone(),
                     authorization: v["authorization"].as_str().unwrap_or_default().to_string(),
+                    caller: v["caller"].as_str().map(str::to_string),
                 }
             })
             .collect()

@@ -154,7 +154,10 @@ async fn pending_invitation_is_pending_and_the_alert_says_accept() {
     let body: Value = serde_json::from_str(&report.messages[0].body).unwrap();
     let email = body["email"].as_str().unwrap();
     assert!(
-        email.contains("accept the connection invitation"),
+        email.contains(&format!(
+            "invitation sent on {}: accept it in account {a}",
+            chrono::Utc::now().format("%Y-%m-%d")
+        )),
         "{email}"
     );
     assert!(body["https"]

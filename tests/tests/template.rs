@@ -421,9 +421,24 @@ fn partner_central_permissions_depend_on_the_sources() {
         "{text}"
     );
     assert!(is_ref(&guarded[0][2], "AWS::NoValue"));
+    // Auto-invite as the primary account itself is the one other Partner Central grant; its
+    // condition must include UsesPartnerCentral.
+    let invite = statements
+        .iter()
+        .find(|s| format!("{s:?}").contains("InviteSubsidiaries"))
+        .expect("an InviteSubsidiaries statement");
+    let (tag, args) = intrinsic(invite).expect("InviteSubsidiaries is conditional");
+    assert_eq!(tag, "If");
+    let condition = args[0].as_str().expect("a condition name");
+    assert!(
+        format!("{:?}", doc["Conditions"][condition]).contains("UsesPartnerCentral"),
+        "{condition} should require UsesPartnerCentral"
+    );
+    let invite_text = format!("{invite:?}");
     assert!(
         !format!("{statements:?}")
             .replace(&text, "")
+            .replace(&invite_text, "")
             .contains("partnercentral:"),
         "no Partner Central action outside the UsesPartnerCentral guard"
     );

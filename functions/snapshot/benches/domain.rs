@@ -672,5 +672,7 @@ fn run_report(
         account_writes: changes.len(),
         unsettled: Vec::new(),
         organizations_calls: 0,
+        first_run: false,
+        auto_link: None,
     }
 }

@@ -313,10 +313,19 @@ pub fn what_to_do(alert: &PendingAlert, tag_key: &str) -> String {
     match alert.link_state {
         LinkState::Linked => format!("nothing: it is already linked ({})", alert.link_source),
         LinkState::Exempt => "nothing: it is exempt".to_string(),
-        LinkState::Pending => format!(
-            "sign in to account {} and accept the connection invitation in Partner Central (Subsidiary Account Connections)",
-            alert.account_id
-        ),
+        // "since": the day the account became PENDING, i.e. the day APN Link Watch sent the
+        // invitation (INVITED) or first saw one a person sent.
+        LinkState::Pending => match alert.state_since {
+            Some(since) => format!(
+                "invitation sent on {}: accept it in account {} (sign in, Partner Central, Subsidiary Account Connections)",
+                since.format("%Y-%m-%d"),
+                alert.account_id
+            ),
+            None => format!(
+                "sign in to account {} and accept the connection invitation in Partner Central (Subsidiary Account Connections)",
+                alert.account_id
+            ),
+        },
         LinkState::Unlinked => format!(
             "link it in Partner Central (Subsidiary Account Connections: send a connection request to {}), \
              or mark it exempt with the tag {tag_key}=exempt if it should not earn partner credit",

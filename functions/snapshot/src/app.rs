@@ -3,9 +3,12 @@
 
 use tracing::info;
 
+use crate::autolink;
 use crate::aws;
 use crate::config::Config;
 use crate::error::Error;
+use crate::invitations::{InvitationsAdapter, Sender};
+use crate::model::ChangeKind;
 use crate::model::LinkSource;
 use crate::notify::SnsNotifier;
 use crate::org::OrganizationsSource;
@@ -17,6 +20,8 @@ pub struct App {
     pub config: Config,
     pub org: OrganizationsSource,
     pub partner_central: Option<PartnerCentralAdapter>,
+    /// Invitation calls; built whenever Partner Central is a source (`apnwatch invite`).
+    pub invitations: Option<InvitationsAdapter>,
     pub store: DynamoStore,
     /// `None` without `APNWATCH_TOPIC_ARN`: only dry runs and queries are possible.
     pub notifier: Option<SnsNotifier>,
@@ -38,6 +43,7 @@ impl App {
             }
             None => base.clone(),
         };
+        let mut invitations = None;
         let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
             let pc = &config.partner_central;
             let sdk = match &pc.role_arn {
@@ -54,6 +60,22 @@ impl App {
                 None => base.clone(),
             };
             let (client, sts) = aws::partner_central_clients(&sdk);
+            let inv = &config.invite;
+            let sender = match (&inv.name, &inv.email) {
+                (Some(name), Some(email)) => Some(Sender {
+                    name: name.clone(),
+                    email: email.clone(),
+                }),
+                _ => None,
+            };
+            invitations = Some(InvitationsAdapter::new(
+                (client.clone(), sts.clone()),
+                base.clone(),
+                pc.catalog.clone(),
+                sender,
+                inv.accept_role_name.clone(),
+                inv.accept_external_id.clone(),
+            ));
             Some(PartnerCentralAdapter::new(client, sts, pc.catalog.clone()))
         } else {
             None
@@ -73,6 +95,7 @@ impl App {
             config,
             org,
             partner_central,
+            invitations,
             store,
             notifier,
         }
@@ -86,7 +109,34 @@ impl App {
             store: &self.store,
             notifier: self.notifier.as_ref(),
         };
-        let report = run_once(&self.config, deps, options).await?;
+        let dry_run = options.dry_run;
+        let mut report = run_once(&self.config, deps, options).await?;
+        // After the changes are stored and the alerts published: never fails the run.
+        let wants = self.config.invite.auto != crate::invite::AutoInvite::Off
+            || self.config.invite.accepts();
+        if let (false, true, Some(inv)) = (dry_run, wants, self.invitations.as_ref()) {
+            let discovered = if report.first_run {
+                Default::default()
+            } else {
+                report
+                    .events
+                    .iter()
+                    .filter(|e| e.kind == ChangeKind::Discovered)
+                    .map(|e| e.account_id.clone())
+                    .collect()
+            };
+            report.auto_link = Some(
+                autolink::after_run(
+                    &self.config,
+                    &self.store,
+                    inv,
+                    &report.organization_id,
+                    &discovered,
+                    &report.summary.run_id,
+                )
+                .await,
+            );
+        }
         info!(
             run_id = report.summary.run_id,
             organizations_calls = report.organizations_calls,

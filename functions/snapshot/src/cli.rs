@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use serde::Serialize;
 
 use crate::app::App;
+use crate::autolink::{self, InviteOutcome};
 use crate::config::is_account_id;
 use crate::csv_view;
 use crate::error::Error;
@@ -65,6 +66,17 @@ pub enum Command {
         /// The 12-digit account id.
         #[arg(value_parser = parse_account_id)]
         account_id: String,
+    },
+    /// Send Partner Central SUBSIDIARY connection invitations to these member accounts.
+    /// Only accounts in the table that are UNLINKED and ACTIVE are invited; the others are
+    /// refused before any call. Exits non-zero naming every id not invited.
+    Invite {
+        /// 12-digit account ids.
+        #[arg(required = true, value_parser = parse_account_id)]
+        account_ids: Vec<String>,
+        /// Check and show who would be invited; call and write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Show recent runs, newest first.
     Runs {
@@ -184,6 +196,10 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
                 views::history_table(&events)
             })
         }
+        Command::Invite {
+            account_ids,
+            dry_run,
+        } => invite(app, account_ids, *dry_run, json).await,
         Command::Runs { limit } => {
             let runs = app.store().runs(usize::from(*limit)).await?;
             Ok(if json {
@@ -215,4 +231,87 @@ fn read_event(path: &std::path::Path) -> Result<serde_json::Value, Error> {
 
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("views are plain data")
+}
+
+async fn invite(app: &App, ids: &[String], dry_run: bool, json: bool) -> Result<String, Error> {
+    let Some(invitations) = app.invitations.as_ref() else {
+        return Err(crate::config::ConfigError::Invalid {
+            var: crate::config::ENV_LINK_SOURCES,
+            value: app
+                .config
+                .rules
+                .sources
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            hint: "add partner-central: invitations are sent through Partner Central and the next run must see them".into(),
+        }
+        .into());
+    };
+    let outcomes =
+        autolink::invite_accounts(&app.config, app.store(), invitations, ids, dry_run).await?;
+    let views: Vec<InviteView> = outcomes.iter().map(InviteView::from).collect();
+    let output = if json {
+        to_json(&serde_json::json!({ "dry_run": dry_run, "invitations": views }))
+    } else {
+        views
+            .iter()
+            .map(|v| match (&v.invitation_id, &v.reason) {
+                (Some(inv), _) => format!("{}: {} ({inv})", v.account_id, v.outcome),
+                (None, Some(r)) => format!("{}: {}: {r}", v.account_id, v.outcome),
+                (None, None) => format!("{}: {}", v.account_id, v.outcome),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let refused: Vec<String> = views
+        .iter()
+        .filter(|v| v.outcome == "REFUSED" || v.outcome == "NOT_ELIGIBLE")
+        .map(|v| v.account_id.clone())
+        .collect();
+    if refused.is_empty() {
+        Ok(output)
+    } else {
+        Err(Error::NotInvited {
+            ids: refused,
+            output,
+        })
+    }
+}
+
+/// One line of `apnwatch invite --json`: `outcome` is SENT, WOULD_SEND, REFUSED or
+/// NOT_ELIGIBLE.
+#[derive(Debug, Serialize)]
+pub struct InviteView {
+    pub account_id: String,
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_to_do: Option<String>,
+}
+
+impl From<&(String, InviteOutcome)> for InviteView {
+    fn from((id, o): &(String, InviteOutcome)) -> Self {
+        let (outcome, invitation_id, reason, what_to_do) = match o {
+            InviteOutcome::Sent { invitation_id } => {
+                ("SENT", Some(invitation_id.clone()), None, None)
+            }
+            InviteOutcome::WouldSend => ("WOULD_SEND", None, None, None),
+            InviteOutcome::Refused { reason, advice } => {
+                ("REFUSED", None, Some(reason.clone()), Some(advice.clone()))
+            }
+            InviteOutcome::NotEligible(why) => ("NOT_ELIGIBLE", None, Some(why.to_string()), None),
+        };
+        Self {
+            account_id: id.clone(),
+            outcome,
+            invitation_id,
+            reason,
+            what_to_do,
+        }
+    }
 }

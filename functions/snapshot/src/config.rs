@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::invite::InviteConfig;
 use crate::model::LinkSource;
 use crate::remind::{parse_remind_after, AlertPolicy};
 use crate::route::RouteBy;
@@ -26,6 +27,13 @@ pub const ENV_NOTIFY_RESOLVED: &str = "APNWATCH_NOTIFY_RESOLVED";
 pub const ENV_ROUTE_BY: &str = "APNWATCH_ROUTE_BY";
 pub const ENV_TAG_SWEEP_ABOVE: &str = "APNWATCH_TAG_SWEEP_ABOVE";
 pub const ENV_TAG_MAX_AGE: &str = "APNWATCH_TAG_MAX_AGE";
+pub const ENV_AUTO_INVITE: &str = "APNWATCH_AUTO_INVITE";
+pub const ENV_INVITE_MAX_PER_RUN: &str = "APNWATCH_INVITE_MAX_PER_RUN";
+pub const ENV_INVITE_NAME: &str = "APNWATCH_INVITE_NAME";
+pub const ENV_INVITE_EMAIL: &str = "APNWATCH_INVITE_EMAIL";
+pub const ENV_INVITE_MESSAGE: &str = "APNWATCH_INVITE_MESSAGE";
+pub const ENV_ACCEPT_ROLE_NAME: &str = "APNWATCH_ACCEPT_ROLE_NAME";
+pub const ENV_ACCEPT_EXTERNAL_ID: &str = "APNWATCH_ACCEPT_EXTERNAL_ID";
 
 /// Every variable the function reads; the template test checks `template.yaml` sets only these.
 pub const ALL_VARS: &[&str] = &[
@@ -47,6 +55,13 @@ pub const ALL_VARS: &[&str] = &[
     ENV_ROUTE_BY,
     ENV_TAG_SWEEP_ABOVE,
     ENV_TAG_MAX_AGE,
+    ENV_AUTO_INVITE,
+    ENV_INVITE_MAX_PER_RUN,
+    ENV_INVITE_NAME,
+    ENV_INVITE_EMAIL,
+    ENV_INVITE_MESSAGE,
+    ENV_ACCEPT_ROLE_NAME,
+    ENV_ACCEPT_EXTERNAL_ID,
 ];
 
 pub const DEFAULT_TAG_KEY: &str = "apn-link";
@@ -135,6 +150,8 @@ pub struct Config {
     pub tag_sweep_above: usize,
     /// `APNWATCH_TAG_MAX_AGE`.
     pub tag_max_age: chrono::Duration,
+    /// `APNWATCH_AUTO_INVITE`, `APNWATCH_INVITE_*`, `APNWATCH_ACCEPT_*` (see `invite`).
+    pub invite: InviteConfig,
 }
 
 impl Config {
@@ -278,6 +295,7 @@ impl Config {
                 }
             },
         };
+        let invite = InviteConfig::from_lookup(&get, &rules)?;
 
         Ok(Self {
             table,
@@ -295,6 +313,7 @@ impl Config {
             route_by,
             tag_sweep_above,
             tag_max_age,
+            invite,
         })
     }
 
@@ -304,7 +323,7 @@ impl Config {
     }
 }
 
-fn invalid(var: &'static str, value: &str, hint: &str) -> ConfigError {
+pub(crate) fn invalid(var: &'static str, value: &str, hint: &str) -> ConfigError {
     ConfigError::Invalid {
         var,
         value: value.to_string(),

@@ -72,6 +72,9 @@ pub enum Error {
         left_ms: u64,
         margin_ms: u64,
     },
+    /// `apnwatch invite`: some ids were not invited; `output` is what the command prints.
+    #[error("not invited: {}; see `apnwatch history ACCOUNT_ID` for Partner Central's reason", ids.join(", "))]
+    NotInvited { ids: Vec<String>, output: String },
 }
 
 impl Error {
@@ -87,6 +90,7 @@ impl Error {
             Self::CorruptItem { .. } => "CorruptItem",
             Self::NotFound(_) => "NotFound",
             Self::Deadline { .. } => "DeadlineError",
+            Self::NotInvited { .. } => "NotInvited",
         }
     }
 

@@ -23,6 +23,8 @@ fn report(run_id: &str) -> RunReport {
         account_writes: 0,
         unsettled: vec![],
         organizations_calls: 7,
+        first_run: false,
+        auto_link: None,
     }
 }
 

@@ -23,10 +23,14 @@
 //! - [`views`]: the JSON and table shapes users read; `csv_view` (feature `cli`): `accounts --csv`.
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered (pure);
 //!   [`invoke`]: one invoke, for the Lambda and `snapshot --event`.
+//! - [`invite`]: who may be invited or accepted, tokens, caps, back-off (pure);
+//!   [`invitations`]: the Partner Central invitation calls; [`autolink`]: invite and accept
+//!   after a run and for `apnwatch invite`.
 //! - [`lambda`]: the Lambda handler; `cli` (feature `cli`): the `apnwatch` command.
 
 pub mod alert;
 pub mod app;
+pub mod autolink;
 pub mod aws;
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -38,6 +42,8 @@ pub mod diff;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
+pub mod invitations;
+pub mod invite;
 pub mod invoke;
 pub mod lambda;
 pub mod link;

@@ -126,11 +126,7 @@ pub fn resolve(
 
     if let Some(pc) = partner_central.filter(|_| rules.uses(LinkSource::PartnerCentral)) {
         if pc.pending.contains(&account.id) {
-            return decision(
-                LinkState::Pending,
-                LinkSource::PartnerCentral,
-                "Partner Central invitation waits for the account to accept it".into(),
-            );
+            return pending_invitation();
         }
         if pc.canceled.contains(&account.id) {
             return decision(
@@ -175,6 +171,16 @@ fn decision(state: LinkState, source: LinkSource, detail: String) -> LinkDecisio
         source,
         detail,
     }
+}
+
+/// The decision for an account with a pending invitation from the primary account; `invite`
+/// records the same one after sending an invitation, so the next run sees no change.
+pub fn pending_invitation() -> LinkDecision {
+    decision(
+        LinkState::Pending,
+        LinkSource::PartnerCentral,
+        "Partner Central invitation waits for the account to accept it".into(),
+    )
 }
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ mod tests {
             account_writes: 0,
             unsettled: vec![],
             organizations_calls: 36,
+            first_run: false,
+            auto_link: None,
         };
         let doc = emf(&report);
         let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]

@@ -221,6 +221,14 @@ pub enum ChangeKind {
     Renamed,
     StateChanged,
     Removed,
+    /// A SUBSIDIARY connection invitation was sent (`invite`); detail names the invitation.
+    Invited,
+    /// Partner Central refused the invitation; detail has its reason and what to do.
+    InviteFailed,
+    /// The invitation was accepted in the member account (auto-accept).
+    Accepted,
+    /// Accepting failed (no role, no invitation, refused); detail has the reason.
+    AcceptFailed,
 }
 
 impl ChangeKind {
@@ -235,6 +243,10 @@ impl ChangeKind {
             Self::Renamed => "RENAMED",
             Self::StateChanged => "STATE_CHANGED",
             Self::Removed => "REMOVED",
+            Self::Invited => "INVITED",
+            Self::InviteFailed => "INVITE_FAILED",
+            Self::Accepted => "ACCEPTED",
+            Self::AcceptFailed => "ACCEPT_FAILED",
         }
     }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::alert::AlertMessage;
 use crate::deadline::Deadline;
 use crate::error::Error;
+use crate::invite::{Accepted, Refusal, Sent};
 use crate::link::PartnerCentralLinks;
 use crate::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
@@ -57,6 +58,21 @@ pub struct OrgSnapshot {
 /// Reads the partner's SUBSIDIARY connections and invitations.
 pub trait PartnerCentralSource {
     fn links(&self) -> impl Future<Output = Result<PartnerCentralLinks, Error>> + Send;
+}
+
+/// Partner Central's invitation calls. Every failure is a [`Refusal`]: recorded as data,
+/// never a failed run.
+pub trait Invitations {
+    /// Sends a SUBSIDIARY invitation from the primary account to `account_id`.
+    fn invite(
+        &self,
+        account_id: &str,
+        token: &str,
+        message: &str,
+    ) -> impl Future<Output = Result<Sent, Refusal>> + Send;
+    /// In `account_id` (through the accept role), accepts the PENDING invitation from the
+    /// primary account.
+    fn accept(&self, account_id: &str) -> impl Future<Output = Result<Accepted, Refusal>> + Send;
 }
 
 /// What the table held before this run.

@@ -65,6 +65,10 @@ pub struct RunReport {
     pub unsettled: Vec<String>,
     /// Organizations API requests (pages included); filled in by the caller that owns the client.
     pub organizations_calls: u64,
+    /// The walk found no stored account and no run: a baseline (auto-invite `new` skips it).
+    pub first_run: bool,
+    /// Auto-invite and auto-accept after the run; filled in by `App::run`.
+    pub auto_link: Option<crate::autolink::AutoLinkReport>,
 }
 
 /// The systems one run talks to. `partner_central` is needed only when the rules use it;
@@ -177,6 +181,8 @@ where
             account_writes: 0,
             unsettled: Vec::new(),
             organizations_calls,
+            first_run: previous.first_run,
+            auto_link: None,
         });
     }
 
@@ -228,6 +234,8 @@ where
         account_writes: written.len(),
         unsettled,
         organizations_calls,
+        first_run: previous.first_run,
+        auto_link: None,
     })
 }
 

@@ -256,6 +256,43 @@ pub fn runs_table(runs: &[RunSummary]) -> String {
 }
 
 #[cfg(feature = "cli")]
+/// One line of auto-link counts after the run line, then who was invited or accepted.
+fn auto_link_text(a: &crate::autolink::AutoLinkReport) -> String {
+    let pairs = |v: &[(String, String)]| {
+        v.iter()
+            .map(|(id, why)| format!("{id} ({why})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = format!(
+        "auto-link: {} invited, {} invite(s) refused, {} accepted, {} accept(s) failed, {} backed off, {} Partner Central call(s)\n",
+        a.invited.len(),
+        a.invite_failed.len(),
+        a.accepted.len(),
+        a.accept_failed.len(),
+        a.backed_off,
+        a.calls
+    );
+    for (label, ids) in [
+        ("invited", a.invited.join(", ")),
+        ("accepted", a.accepted.join(", ")),
+    ] {
+        if !ids.is_empty() {
+            out.push_str(&format!("  {label}: {ids}\n"));
+        }
+    }
+    for (label, v) in [
+        ("invite refused", &a.invite_failed),
+        ("accept failed", &a.accept_failed),
+    ] {
+        if !v.is_empty() {
+            out.push_str(&format!("  {label}: {}\n", pairs(v)));
+        }
+    }
+    out
+}
+
+#[cfg(feature = "cli")]
 pub fn snapshot_text(r: &RunReport) -> String {
     let v = SnapshotView::from(r);
     let mut out = format!(
@@ -274,6 +311,9 @@ pub fn snapshot_text(r: &RunReport) -> String {
         v.run.messages,
         v.organizations_calls
     );
+    if let Some(a) = &r.auto_link {
+        out.push_str(&auto_link_text(a));
+    }
     if !r.events.is_empty() {
         let mut t = table(&["ACCOUNT", "KIND", "BEFORE", "AFTER", "DETAIL"]);
         for e in &v.events {
@@ -349,6 +389,8 @@ mod tests {
             account_writes: 250,
             unsettled: vec![],
             organizations_calls: 0,
+            first_run: false,
+            auto_link: None,
         };
         let v = SnapshotView::capped(&report, 100);
         assert_eq!(

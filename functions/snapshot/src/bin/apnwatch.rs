@@ -25,6 +25,10 @@ async fn main() {
         Ok(out) if out.ends_with('\n') => print!("{out}"),
         Ok(out) => println!("{out}"),
         Err(e) => {
+            // `invite` prints what it did even when some ids were not invited.
+            if let apnwatch::Error::NotInvited { output, .. } = &e {
+                println!("{output}");
+            }
             eprintln!("apnwatch: {}: {}", e.kind(), e.one_line());
             std::process::exit(1);
         }
