@@ -52,6 +52,7 @@ pub mod org;
 pub mod partner_central;
 pub mod proxy;
 pub mod table;
+pub mod template;
 pub mod world;
 
 pub use apnwatch;
@@ -66,6 +67,7 @@ pub use org::Org;
 pub use partner_central::{pc_fixture, FakePartnerCentral, PcRequest};
 pub use proxy::Proxy;
 pub use table::{s, Item, Table};
+pub use template::function_environment;
 pub use world::{
     apnwatch_binary, app, deployed_env, records, scrub_aws_env, sdk_config, World, TABLE,
 };

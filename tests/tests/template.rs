@@ -83,9 +83,8 @@ fn function_environment_is_exactly_the_variables_config_reads() {
     let functions = resources(&doc, "AWS::Serverless::Function");
     assert!(!functions.is_empty(), "template.yaml declares no function");
     for (id, function) in functions {
-        let variables = function["Properties"]["Environment"]["Variables"]
-            .as_mapping()
-            .unwrap_or_else(|| panic!("{id} should set Environment.Variables"));
+        assert_eq!(function["Type"].as_str(), Some("AWS::Serverless::Function"));
+        let variables = integration_tests::function_environment(&doc, id);
         let set: BTreeSet<&str> = variables
             .keys()
             .map(|k| text(k, "an environment variable name"))

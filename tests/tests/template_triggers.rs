@@ -188,7 +188,8 @@ fn event_bus_policy_admits_exactly_the_listed_accounts() {
 #[test]
 fn change_function_has_the_snapshot_function_environment() {
     let doc = parse("template.yaml");
-    let env = |id: &str| resource(&doc, id)["Properties"]["Environment"].clone();
+    let env = |id: &str| integration_tests::function_environment(&doc, id);
+    assert!(!env("SnapshotFunction").is_empty());
     assert_eq!(env("ChangeFunction"), env("SnapshotFunction"));
     let props = &resource(&doc, "ChangeFunction")["Properties"];
     assert_eq!(
