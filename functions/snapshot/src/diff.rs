@@ -302,23 +302,7 @@ mod tests {
     }
 
     fn account(id: &str) -> Account {
-        Account {
-            id: id.into(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            state: AccountState::Active,
-            joined_method: Some("CREATED".into()),
-            joined_at: None,
-            parent_id: "ou-ab12-prod1234".into(),
-            ou_path: "Root/Workloads/Prod".into(),
-            ou_ids: vec![
-                "r-ab12".into(),
-                "ou-ab12-work1234".into(),
-                "ou-ab12-prod1234".into(),
-            ],
-            tags: Default::default(),
-            is_management: false,
-        }
+        Account::sample(id)
     }
 
     fn link(state: LinkState) -> LinkDecision {

@@ -186,16 +186,9 @@ pub fn pending_invitation() -> LinkDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AccountState;
 
     fn account(id: &str, tags: &[(&str, &str)], ou_ids: &[&str]) -> Account {
         Account {
-            id: id.into(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            state: AccountState::Active,
-            joined_method: Some("CREATED".into()),
-            joined_at: None,
             parent_id: ou_ids.last().unwrap_or(&"r-ab12").to_string(),
             ou_path: "Root".into(),
             ou_ids: ou_ids.iter().map(|s| s.to_string()).collect(),
@@ -203,7 +196,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            is_management: false,
+            ..Account::sample(id)
         }
     }
 

@@ -127,8 +127,7 @@ mod run_tests {
     use crate::config::Config;
     use crate::fakes::{FakeNotifier, FakeOrg, FakePartnerCentral, FakeStore};
     use crate::model::{
-        Account, AccountRecord, AccountState, AlertReason, LinkDecision, LinkSource, LinkState,
-        OrgTree,
+        Account, AccountRecord, AlertReason, LinkDecision, LinkSource, LinkState, OrgTree,
     };
     use crate::run::{run_once, Deps, RunOptions};
 
@@ -143,17 +142,11 @@ mod run_tests {
 
     fn account() -> Account {
         Account {
-            id: "222222222222".into(),
             name: "team-b".into(),
-            email: "b@example.com".into(),
-            state: AccountState::Active,
-            joined_method: None,
-            joined_at: None,
             parent_id: "r-ab12".into(),
             ou_path: "Root".into(),
             ou_ids: vec!["r-ab12".into()],
-            tags: Default::default(),
-            is_management: false,
+            ..Account::sample("222222222222")
         }
     }
 

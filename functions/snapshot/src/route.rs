@@ -163,28 +163,14 @@ impl MessageAttributes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AccountState;
 
     fn account(tags: &[(&str, &str)]) -> Account {
         Account {
-            id: "111122223333".into(),
-            name: "a".into(),
-            email: "a@example.com".into(),
-            state: AccountState::Active,
-            joined_method: None,
-            joined_at: None,
-            parent_id: "ou-ab12-prod1234".into(),
-            ou_path: "Root/Workloads/Prod".into(),
-            ou_ids: vec![
-                "r-ab12".into(),
-                "ou-ab12-work1234".into(),
-                "ou-ab12-prod1234".into(),
-            ],
             tags: tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            is_management: false,
+            ..Account::sample("111122223333")
         }
     }
 

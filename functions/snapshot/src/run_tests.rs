@@ -3,7 +3,7 @@
 use super::*;
 use crate::config::LinkRules;
 use crate::fakes::{FakeNotifier, FakeOrg, FakePartnerCentral, FakeStore};
-use crate::model::{AccountState, OrgTree};
+use crate::model::OrgTree;
 
 fn config() -> Config {
     Config {
@@ -33,17 +33,12 @@ fn account(id: &str, linked: bool) -> Account {
         Default::default()
     };
     Account {
-        id: id.into(),
         name: format!("team-{id}"),
-        email: format!("{id}@example.com"),
-        state: AccountState::Active,
-        joined_method: Some("CREATED".into()),
-        joined_at: None,
         parent_id: "r-ab12".into(),
         ou_path: "Root".into(),
         ou_ids: vec!["r-ab12".into()],
         tags,
-        is_management: false,
+        ..Account::sample(id)
     }
 }
 
