@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{SubsecRound, Utc};
 use tracing::{info, warn};
 
-use crate::alert::{build_messages, AlertContext, AlertMessage};
+use crate::alert::{messages, AlertContext, AlertMessage};
 use crate::config::{Config, ConfigError, ENV_TOPIC_ARN};
 use crate::diff::{diff, RunContext};
 use crate::error::Error;
@@ -34,6 +34,9 @@ const CONFLICT_ROUNDS: usize = 3;
 /// Tries to take the publish lease while another run holds it, with doubling waits.
 const LEASE_TRIES: u32 = 4;
 const LEASE_FIRST_WAIT: Duration = Duration::from_millis(250);
+/// Message bodies a report keeps (see [`RunReport::messages`]): a 10,000-account baseline
+/// publishes ~30 MiB of them, which the run would otherwise hold until it returns.
+const REPORTED_MESSAGE_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
@@ -50,6 +53,9 @@ pub struct RunReport {
     pub events: Vec<ChangeEvent>,
     /// Alerts published (dry: that would be published, queued ones included).
     pub alerts: Vec<PendingAlert>,
+    /// The messages published (dry: that would be published), in order, while their bodies
+    /// total at most 1 MiB; `summary.messages` counts them all. Nothing shown to users reads
+    /// the bodies: the CLI and the Lambda report counts.
     pub messages: Vec<AlertMessage>,
     /// Account items written: zero when nothing changed.
     pub account_writes: usize,
@@ -138,11 +144,13 @@ where
     if options.dry_run {
         let mut alerts: Vec<PendingAlert> = deps.store.pending_alerts().await?;
         alerts.extend(changes.iter().filter_map(|c| c.alert.clone()));
-        let messages = build_messages(&alerts, &alert_ctx);
+        let mut kept = Reported::default();
+        messages(&alerts, &alert_ctx).for_each(|m| kept.push(m));
         let events: Vec<ChangeEvent> = changes.iter().flat_map(|c| c.events.clone()).collect();
         summary.changes = events.len();
         summary.alerts = alerts.len();
-        summary.messages = messages.len();
+        summary.messages = kept.count;
+        let messages = kept.messages;
         summary.finished_at = Utc::now().trunc_subsecs(3);
         return Ok(RunReport {
             organization_id: tree.organization_id,
@@ -172,11 +180,12 @@ where
     let (published, publish_error) =
         match publish_pending(deps.store, notifier, &alert_ctx, &run_id).await {
             Ok(sent) => (sent, None),
-            Err(e) => ((Vec::new(), Vec::new()), Some(e)),
+            Err(e) => ((Vec::new(), Reported::default()), Some(e)),
         };
-    let (alerts, messages) = published;
+    let (alerts, reported) = published;
     summary.alerts = alerts.len();
-    summary.messages = messages.len();
+    summary.messages = reported.count;
+    let messages = reported.messages;
     summary.finished_at = Utc::now().trunc_subsecs(3);
     // The run record is written even when publishing failed: `apnwatch runs` should show it.
     deps.store.put_run(&summary).await?;
@@ -314,10 +323,10 @@ async fn publish_pending<S: Store, N: Notifier>(
     notifier: &N,
     ctx: &AlertContext,
     run_id: &str,
-) -> Result<(Vec<PendingAlert>, Vec<AlertMessage>), Error> {
+) -> Result<(Vec<PendingAlert>, Reported), Error> {
     // Nothing queued (the usual unchanged run): no lease, so such a run writes only its record.
     if store.pending_alerts().await?.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Reported::default()));
     }
     let mut wait = LEASE_FIRST_WAIT;
     let mut leased = false;
@@ -334,7 +343,7 @@ async fn publish_pending<S: Store, N: Notifier>(
             run_id,
             "another run is publishing; queued alerts go out with it or with the next run"
         );
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Reported::default()));
     }
 
     let result = publish_outbox(store, notifier, ctx).await;
@@ -349,21 +358,43 @@ async fn publish_outbox<S: Store, N: Notifier>(
     store: &S,
     notifier: &N,
     ctx: &AlertContext,
-) -> Result<(Vec<PendingAlert>, Vec<AlertMessage>), Error> {
+) -> Result<(Vec<PendingAlert>, Reported), Error> {
     let pending = store.pending_alerts().await?;
-    let messages = build_messages(&pending, ctx);
     let mut sent_ids = BTreeSet::new();
-    for message in &messages {
-        let message_id = notifier.publish(message).await?;
+    let mut reported = Reported::default();
+    // Rendered one at a time: each body is published and dropped before the next is built.
+    for message in messages(&pending, ctx) {
+        let message_id = notifier.publish(&message).await?;
         store.ack_alerts(&message.alert_ids).await?;
         info!(message_id, alerts = message.alert_ids.len(), subject = %message.subject, "alert published");
         sent_ids.extend(message.alert_ids.iter().cloned());
+        reported.push(message);
     }
     let alerts = pending
         .into_iter()
         .filter(|a| sent_ids.contains(&a.id))
         .collect();
-    Ok((alerts, messages))
+    Ok((alerts, reported))
+}
+
+/// The messages a report keeps (bounded by [`REPORTED_MESSAGE_BYTES`]) and how many there were.
+#[derive(Default)]
+struct Reported {
+    messages: Vec<AlertMessage>,
+    bytes: usize,
+    count: usize,
+}
+
+impl Reported {
+    fn push(&mut self, message: AlertMessage) {
+        // Kept while none was dropped yet, so the kept ones are the first messages.
+        let none_dropped = self.messages.len() == self.count;
+        self.count += 1;
+        if none_dropped && self.bytes + message.body.len() <= REPORTED_MESSAGE_BYTES {
+            self.bytes += message.body.len();
+            self.messages.push(message);
+        }
+    }
 }
 
 #[cfg(test)]
