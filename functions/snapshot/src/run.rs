@@ -107,14 +107,16 @@ where
         None
     };
 
+    let routes = routes(config, &tree, &previous.records);
+    // The walked accounts move into `resolved` rather than being copied: at 10,000 accounts
+    // a second copy of the tree is megabytes the run never reads again.
+    let organization_id = tree.organization_id;
     let resolved: Vec<(Account, LinkDecision)> = tree
         .accounts
-        .iter()
+        .into_iter()
         .map(|a| {
-            (
-                a.clone(),
-                resolve(a, &config.rules, partner_central.as_ref()),
-            )
+            let decision = resolve(&a, &config.rules, partner_central.as_ref());
+            (a, decision)
         })
         .collect();
     let ctx = RunContext {
@@ -122,11 +124,11 @@ where
         now: started_at,
         first_run: previous.first_run,
         policy: config.alert_policy.clone(),
-        routes: routes(config, &tree, &previous.records),
+        routes,
     };
     let changes = diff(&previous.records, &resolved, &ctx);
     let alert_ctx = AlertContext {
-        organization_id: tree.organization_id.clone(),
+        organization_id: organization_id.clone(),
         run_id: run_id.clone(),
         tag_key: config.rules.tag_key.clone(),
         routing: !config.route_by.is_none(),
@@ -153,7 +155,7 @@ where
         let messages = kept.messages;
         summary.finished_at = Utc::now().trunc_subsecs(3);
         return Ok(RunReport {
-            organization_id: tree.organization_id,
+            organization_id,
             summary,
             events,
             alerts,
@@ -165,11 +167,16 @@ where
     }
 
     let (written, unsettled) = commit_all(deps.store, changes, &resolved, &ctx).await?;
-    let events: Vec<ChangeEvent> = written.iter().flat_map(|c| c.events.clone()).collect();
+    // The walked accounts are in the table now; the alerts are read back from the outbox.
+    drop(resolved);
+    let Written {
+        accounts: account_writes,
+        events,
+    } = written;
     summary.changes = events.len();
     info!(
         run_id,
-        account_writes = written.len(),
+        account_writes,
         events = events.len(),
         unsettled = unsettled.len(),
         "changes stored"
@@ -200,12 +207,12 @@ where
     );
 
     Ok(RunReport {
-        organization_id: tree.organization_id,
+        organization_id,
         summary,
         events,
         alerts,
         messages,
-        account_writes: written.len(),
+        account_writes,
         unsettled,
         organizations_calls: walk.calls,
     })
@@ -265,6 +272,14 @@ fn count(
     }
 }
 
+/// What [`commit_all`] wrote: the number of accounts and their events, nothing more (each
+/// written change's record and alert are dropped as soon as it is written).
+#[derive(Default)]
+struct Written {
+    accounts: usize,
+    events: Vec<ChangeEvent>,
+}
+
 /// Writes `changes`; an account another run changed since we read it is re-read and
 /// re-diffed against this snapshot, since the other run usually recorded the same thing.
 async fn commit_all<S: Store>(
@@ -272,8 +287,8 @@ async fn commit_all<S: Store>(
     mut changes: Vec<AccountChange>,
     resolved: &[(Account, LinkDecision)],
     ctx: &RunContext,
-) -> Result<(Vec<AccountChange>, Vec<String>), Error> {
-    let mut written = Vec::new();
+) -> Result<(Written, Vec<String>), Error> {
+    let mut written = Written::default();
     for round in 0..CONFLICT_ROUNDS {
         if changes.is_empty() {
             return Ok((written, Vec::new()));
@@ -283,7 +298,8 @@ async fn commit_all<S: Store>(
         let (lost, won): (Vec<_>, Vec<_>) = changes
             .into_iter()
             .partition(|c| conflicts.contains(&c.record.account.id));
-        written.extend(won);
+        written.accounts += won.len();
+        written.events.extend(won.into_iter().flat_map(|c| c.events));
         if lost.is_empty() {
             return Ok((written, Vec::new()));
         }
