@@ -299,7 +299,9 @@ async fn commit_all<S: Store>(
             .into_iter()
             .partition(|c| conflicts.contains(&c.record.account.id));
         written.accounts += won.len();
-        written.events.extend(won.into_iter().flat_map(|c| c.events));
+        written
+            .events
+            .extend(won.into_iter().flat_map(|c| c.events));
         if lost.is_empty() {
             return Ok((written, Vec::new()));
         }
