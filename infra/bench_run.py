@@ -274,7 +274,11 @@ def main(argv=None) -> int:
     log(f"\n{time.monotonic() - started:.0f} s in all. 'org calls' is what the fake Organizations served "
         "(pages included, throttled answers not); 'throttled' the TooManyRequestsException answers. "
         "Wall time includes the injected latency and moto's DynamoDB; CPU is the CLI's own.")
-    failed = [r for r in rows if r.get("result", "ok") != "ok"]
+    # A throttled run that gives up is a finding for the table (the walk does not back off
+    # enough yet), not a broken benchmark; any other failed run is.
+    failed = [r for r in rows if r.get("result", "ok") != "ok" and not r["run"].startswith("throttled")]
+    if any(r.get("result", "ok") != "ok" for r in rows if r["run"].startswith("throttled")):
+        log("A throttled run failed: its stderr is in the state folder (e.g. 'kept throttling after retries').")
     return 1 if failed else 0
 
 
