@@ -29,6 +29,8 @@ Control (for "a run after one new account" and for reading the counts):
   POST /_stats/reset       zeroes the counters
   POST /_accounts          {"parent_id": "...", "name": "...", "tags": {"k": "v"}} adds an account
   POST /_tags              {"account_id": "...", "tags": {"k": "v"}} replaces an account's tags
+  POST /_config            {"rate": R, "latency_ms": MS, "paths": bool} changes the injection while serving (a
+                           benchmark throttles the same organization it has already snapshotted)
 
 Run: python3 infra/fake_organizations.py --port 0 --port-file F [--accounts 10000 --ous 1000]
 Prints `ready <port>` on stdout once listening on 127.0.0.1.
@@ -288,6 +290,15 @@ def make_handler(state: State):
                 with state.lock:
                     state.requests.clear()
                     state.throttled = 0
+                self.reply(200, {}, "application/json")
+                return
+            if self.path == "/_config":
+                if "rate" in body:
+                    state.bucket = TokenBucket(float(body["rate"])) if body["rate"] else None
+                if "paths" in body:
+                    state.with_paths = bool(body["paths"])
+                if "latency_ms" in body:
+                    state.latency = float(body["latency_ms"]) / 1000.0
                 self.reply(200, {}, "application/json")
                 return
             if self.path == "/_accounts":

@@ -67,23 +67,38 @@ impl AlertMessage {
 /// Builds the messages for `alerts`, one set per route, split so each fits SNS's limit.
 /// Empty in, empty out: a run with nothing to say publishes nothing.
 pub fn build_messages(alerts: &[PendingAlert], ctx: &AlertContext) -> Vec<AlertMessage> {
+    messages(alerts, ctx).collect()
+}
+
+/// [`build_messages`] one message at a time: each is rendered when the caller asks for it, so
+/// a publisher holds one message body (≤ 256 KB) instead of every body of a large baseline
+/// (tens of MiB at 10,000 accounts). The split is decided first (rendering and dropping each
+/// part to check its size), then each part is rendered again when its turn comes.
+pub fn messages<'a>(
+    alerts: &'a [PendingAlert],
+    ctx: &'a AlertContext,
+) -> impl Iterator<Item = AlertMessage> + 'a {
     let mut routes: std::collections::BTreeMap<String, Vec<&PendingAlert>> = Default::default();
     for alert in alerts {
         let route = published_route(ctx.routing, alert.route.as_deref());
         routes.entry(route).or_default().push(alert);
     }
-    routes
-        .into_iter()
-        .flat_map(|(route, alerts)| build_route(alerts, ctx, &route))
-        .collect()
+    routes.into_iter().flat_map(move |(route, alerts)| {
+        let parts = route_parts(alerts, ctx, &route);
+        let total = parts.len();
+        parts
+            .into_iter()
+            .enumerate()
+            .map(move |(i, p)| render(&p, ctx, &route, i + 1, total))
+    })
 }
 
-/// The messages of one route.
-fn build_route(
-    mut sorted: Vec<&PendingAlert>,
+/// How the alerts of one route are split into messages.
+fn route_parts<'a>(
+    mut sorted: Vec<&'a PendingAlert>,
     ctx: &AlertContext,
     route: &str,
-) -> Vec<AlertMessage> {
+) -> Vec<Vec<&'a PendingAlert>> {
     sorted.sort_by(|a, b| {
         (reason_rank(a.reason), &a.account_id).cmp(&(reason_rank(b.reason), &b.account_id))
     });
@@ -110,26 +125,20 @@ fn build_route(
     if !current.is_empty() {
         parts.push(current);
     }
-    // The estimate is close, not a bound: halve any part that still renders too large.
-    loop {
+    // The estimate is close, not a bound: halve the first part that still renders too large,
+    // then check again from the start (the part count each message names has changed).
+    'check: loop {
         let total = parts.len();
-        let rendered: Vec<AlertMessage> = parts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| render(p, ctx, route, i + 1, total))
-            .collect();
-        let too_big = rendered
-            .iter()
-            .zip(&parts)
-            .position(|(m, p)| m.size() > MAX_MESSAGE_BYTES && p.len() > 1);
-        match too_big {
-            None => return rendered,
-            Some(i) => {
+        for i in 0..total {
+            let too_big = render(&parts[i], ctx, route, i + 1, total).size() > MAX_MESSAGE_BYTES;
+            if too_big && parts[i].len() > 1 {
                 let half = parts[i].len() / 2;
                 let second = parts[i].split_off(half);
                 parts.insert(i + 1, second);
+                continue 'check;
             }
         }
+        return parts;
     }
 }
 

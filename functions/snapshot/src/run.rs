@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{SubsecRound, Utc};
 use tracing::{info, warn};
 
-use crate::alert::{build_messages, AlertContext, AlertMessage};
+use crate::alert::{messages, AlertContext, AlertMessage};
 use crate::config::{Config, ConfigError, ENV_TOPIC_ARN};
 use crate::deadline::{self, Deadline};
 use crate::diff::{diff, RunContext};
@@ -36,6 +36,9 @@ const CONFLICT_ROUNDS: usize = 3;
 /// Tries to take the publish lease while another run holds it, with doubling waits.
 const LEASE_TRIES: u32 = 4;
 const LEASE_FIRST_WAIT: Duration = Duration::from_millis(250);
+/// Message bodies a report keeps (see [`RunReport::messages`]): a 10,000-account baseline
+/// publishes ~30 MiB of them, which the run would otherwise hold until it returns.
+const REPORTED_MESSAGE_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -58,6 +61,9 @@ pub struct RunReport {
     pub events: Vec<ChangeEvent>,
     /// Alerts published (dry: that would be published, queued ones included).
     pub alerts: Vec<PendingAlert>,
+    /// The messages published (dry: that would be published), in order, while their bodies
+    /// total at most 1 MiB; `summary.messages` counts them all. Nothing shown to users reads
+    /// the bodies: the CLI and the Lambda report counts.
     pub messages: Vec<AlertMessage>,
     /// Account items written: zero when nothing changed.
     pub account_writes: usize,
@@ -129,14 +135,16 @@ where
         )
     })?;
 
+    let routes = routes(config, &tree, &previous.records);
+    // The walked accounts move into `resolved` rather than being copied: at 10,000 accounts
+    // a second copy of the tree is megabytes the run never reads again.
+    let organization_id = tree.organization_id;
     let resolved: Vec<(Account, LinkDecision)> = tree
         .accounts
-        .iter()
+        .into_iter()
         .map(|a| {
-            (
-                a.clone(),
-                resolve(a, &config.rules, partner_central.as_ref()),
-            )
+            let decision = resolve(&a, &config.rules, partner_central.as_ref());
+            (a, decision)
         })
         .collect();
     let ctx = RunContext {
@@ -144,11 +152,11 @@ where
         now: started_at,
         first_run: previous.first_run,
         policy: config.alert_policy.clone(),
-        routes: routes(config, &tree, &previous.records),
+        routes,
     };
     let changes = diff(&previous.records, &resolved, &ctx);
     let alert_ctx = AlertContext {
-        organization_id: tree.organization_id.clone(),
+        organization_id: organization_id.clone(),
         run_id: run_id.clone(),
         tag_key: config.rules.tag_key.clone(),
         routing: !config.route_by.is_none(),
@@ -166,14 +174,16 @@ where
     if options.dry_run {
         let mut alerts: Vec<PendingAlert> = deps.store.pending_alerts().await?;
         alerts.extend(changes.iter().filter_map(|c| c.alert.clone()));
-        let messages = build_messages(&alerts, &alert_ctx);
+        let mut kept = Reported::default();
+        messages(&alerts, &alert_ctx).for_each(|m| kept.push(m));
         let events: Vec<ChangeEvent> = changes.iter().flat_map(|c| c.events.clone()).collect();
         summary.changes = events.len();
         summary.alerts = alerts.len();
-        summary.messages = messages.len();
+        summary.messages = kept.count;
+        let messages = kept.messages;
         summary.finished_at = Utc::now().trunc_subsecs(3);
         return Ok(RunReport {
-            organization_id: tree.organization_id,
+            organization_id,
             summary,
             events,
             alerts,
@@ -187,11 +197,16 @@ where
     }
 
     let (written, unsettled) = commit_all(deps.store, changes, &resolved, &ctx).await?;
-    let events: Vec<ChangeEvent> = written.iter().flat_map(|c| c.events.clone()).collect();
+    // The walked accounts are in the table now; the alerts are read back from the outbox.
+    drop(resolved);
+    let Written {
+        accounts: account_writes,
+        events,
+    } = written;
     summary.changes = events.len();
     info!(
         run_id,
-        account_writes = written.len(),
+        account_writes,
         events = events.len(),
         unsettled = unsettled.len(),
         "changes stored"
@@ -202,11 +217,12 @@ where
     let (published, publish_error) =
         match publish_pending(deps.store, notifier, &alert_ctx, &run_id).await {
             Ok(sent) => (sent, None),
-            Err(e) => ((Vec::new(), Vec::new()), Some(e)),
+            Err(e) => ((Vec::new(), Reported::default()), Some(e)),
         };
-    let (alerts, messages) = published;
+    let (alerts, reported) = published;
     summary.alerts = alerts.len();
-    summary.messages = messages.len();
+    summary.messages = reported.count;
+    let messages = reported.messages;
     summary.finished_at = Utc::now().trunc_subsecs(3);
     // After the commit: a failed run leaves the sweep where it was, so the next run's slice
     // covers its time too.
@@ -226,12 +242,12 @@ where
     );
 
     Ok(RunReport {
-        organization_id: tree.organization_id,
+        organization_id,
         summary,
         events,
         alerts,
         messages,
-        account_writes: written.len(),
+        account_writes,
         unsettled,
         organizations_calls,
         first_run: previous.first_run,
@@ -350,6 +366,14 @@ fn count(
     }
 }
 
+/// What [`commit_all`] wrote: the number of accounts and their events, nothing more (each
+/// written change's record and alert are dropped as soon as it is written).
+#[derive(Default)]
+struct Written {
+    accounts: usize,
+    events: Vec<ChangeEvent>,
+}
+
 /// Writes `changes`; an account another run changed since we read it is re-read and
 /// re-diffed against this snapshot, since the other run usually recorded the same thing.
 async fn commit_all<S: Store>(
@@ -357,8 +381,8 @@ async fn commit_all<S: Store>(
     mut changes: Vec<AccountChange>,
     resolved: &[(Account, LinkDecision)],
     ctx: &RunContext,
-) -> Result<(Vec<AccountChange>, Vec<String>), Error> {
-    let mut written = Vec::new();
+) -> Result<(Written, Vec<String>), Error> {
+    let mut written = Written::default();
     for round in 0..CONFLICT_ROUNDS {
         if changes.is_empty() {
             return Ok((written, Vec::new()));
@@ -368,7 +392,10 @@ async fn commit_all<S: Store>(
         let (lost, won): (Vec<_>, Vec<_>) = changes
             .into_iter()
             .partition(|c| conflicts.contains(&c.record.account.id));
-        written.extend(won);
+        written.accounts += won.len();
+        written
+            .events
+            .extend(won.into_iter().flat_map(|c| c.events));
         if lost.is_empty() {
             return Ok((written, Vec::new()));
         }
@@ -408,10 +435,10 @@ async fn publish_pending<S: Store, N: Notifier>(
     notifier: &N,
     ctx: &AlertContext,
     run_id: &str,
-) -> Result<(Vec<PendingAlert>, Vec<AlertMessage>), Error> {
+) -> Result<(Vec<PendingAlert>, Reported), Error> {
     // Nothing queued (the usual unchanged run): no lease, so such a run writes only its record.
     if store.pending_alerts().await?.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Reported::default()));
     }
     let mut wait = LEASE_FIRST_WAIT;
     let mut leased = false;
@@ -428,7 +455,7 @@ async fn publish_pending<S: Store, N: Notifier>(
             run_id,
             "another run is publishing; queued alerts go out with it or with the next run"
         );
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Reported::default()));
     }
 
     let result = publish_outbox(store, notifier, ctx).await;
@@ -443,21 +470,43 @@ async fn publish_outbox<S: Store, N: Notifier>(
     store: &S,
     notifier: &N,
     ctx: &AlertContext,
-) -> Result<(Vec<PendingAlert>, Vec<AlertMessage>), Error> {
+) -> Result<(Vec<PendingAlert>, Reported), Error> {
     let pending = store.pending_alerts().await?;
-    let messages = build_messages(&pending, ctx);
     let mut sent_ids = BTreeSet::new();
-    for message in &messages {
-        let message_id = notifier.publish(message).await?;
+    let mut reported = Reported::default();
+    // Rendered one at a time: each body is published and dropped before the next is built.
+    for message in messages(&pending, ctx) {
+        let message_id = notifier.publish(&message).await?;
         store.ack_alerts(&message.alert_ids).await?;
         info!(message_id, alerts = message.alert_ids.len(), subject = %message.subject, "alert published");
         sent_ids.extend(message.alert_ids.iter().cloned());
+        reported.push(message);
     }
     let alerts = pending
         .into_iter()
         .filter(|a| sent_ids.contains(&a.id))
         .collect();
-    Ok((alerts, messages))
+    Ok((alerts, reported))
+}
+
+/// The messages a report keeps (bounded by [`REPORTED_MESSAGE_BYTES`]) and how many there were.
+#[derive(Default)]
+struct Reported {
+    messages: Vec<AlertMessage>,
+    bytes: usize,
+    count: usize,
+}
+
+impl Reported {
+    fn push(&mut self, message: AlertMessage) {
+        // Kept while none was dropped yet, so the kept ones are the first messages.
+        let none_dropped = self.messages.len() == self.count;
+        self.count += 1;
+        if none_dropped && self.bytes + message.body.len() <= REPORTED_MESSAGE_BYTES {
+            self.bytes += message.body.len();
+            self.messages.push(message);
+        }
+    }
 }
 
 #[cfg(test)]

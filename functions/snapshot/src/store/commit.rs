@@ -45,24 +45,32 @@ pub(super) struct AccountWrite {
     actions: Vec<TransactWriteItem>,
 }
 
-/// Packs whole groups, in order, into batches of at most `max` actions each.
-pub(super) fn pack<T>(groups: Vec<T>, size: impl Fn(&T) -> usize, max: usize) -> Vec<Vec<T>> {
-    let mut batches = Vec::new();
-    let mut current = Vec::new();
-    let mut used = 0;
-    for group in groups {
-        let n = size(&group);
-        if !current.is_empty() && used + n > max {
-            batches.push(std::mem::take(&mut current));
-            used = 0;
+/// The actions one account's change writes: its record, each event, its alert.
+fn action_count(change: &AccountChange) -> usize {
+    1 + change.events.len() + usize::from(change.alert.is_some())
+}
+
+/// Packs whole groups, in order, into batches of at most `max` actions each (a group larger
+/// than `max` goes alone), one batch at a time: the next is taken from `groups` only when asked for.
+pub(super) fn pack_lazily<T, I: Iterator<Item = T>>(
+    groups: I,
+    size: impl Fn(&T) -> usize,
+    max: usize,
+) -> impl Iterator<Item = Vec<T>> {
+    let mut groups = groups.peekable();
+    std::iter::from_fn(move || {
+        let mut batch = Vec::new();
+        let mut used = 0;
+        while let Some(next) = groups.peek() {
+            let n = size(next);
+            if !batch.is_empty() && used + n > max {
+                break;
+            }
+            used += n;
+            batch.extend(groups.next());
         }
-        used += n;
-        current.push(group);
-    }
-    if !current.is_empty() {
-        batches.push(current);
-    }
-    batches
+        (!batch.is_empty()).then_some(batch)
+    })
 }
 
 /// What the cancellation reasons of a canceled transaction say, per account of the batch.
@@ -127,22 +135,50 @@ pub(super) fn read_cancellation(
 }
 
 impl DynamoStore {
+    /// Builds and writes one transaction at a time, so that only one batch of DynamoDB items
+    /// (at most 100 actions) exists at once instead of every item of a 10,000-account first
+    /// run (the items, not the changes, are the largest thing a run holds). An account too
+    /// large for one transaction is still refused before anything is written.
     pub(super) async fn commit_changes(
         &self,
         changes: &[AccountChange],
     ) -> Result<CommitOutcome, Error> {
-        let writes = changes
+        if let Some(change) = changes
             .iter()
-            .map(|c| self.account_write(c))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut queue: VecDeque<Vec<AccountWrite>> =
-            pack(writes, |w| w.actions.len(), MAX_TRANSACTION_ACTIONS).into();
+            .find(|c| action_count(c) > MAX_TRANSACTION_ACTIONS)
+        {
+            return Err(self.too_many_actions(&change.record.account.id, action_count(change)));
+        }
         let mut outcome = CommitOutcome::default();
-        while let Some(batch) = queue.pop_front() {
+        // Accounts a batch hands back to be tried alone (see `write_batch`) go first.
+        let mut queue: VecDeque<Vec<AccountWrite>> = VecDeque::new();
+        let mut batches = pack_lazily(changes.iter(), |c| action_count(c), MAX_TRANSACTION_ACTIONS);
+        loop {
+            let batch = match queue.pop_front() {
+                Some(batch) => batch,
+                None => match batches.next() {
+                    Some(group) => group
+                        .into_iter()
+                        .map(|c| self.account_write(c))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => break,
+                },
+            };
             self.write_batch(batch, &mut queue, &mut outcome).await?;
         }
         outcome.conflicts.sort();
         Ok(outcome)
+    }
+
+    fn too_many_actions(&self, id: &str, n: usize) -> Error {
+        self.fail(
+            "TransactWriteItems",
+            format!(
+                "account {id} has {n} writes in one run, more than one transaction holds \
+                 ({MAX_TRANSACTION_ACTIONS}): this is a bug in apnwatch, please report it"
+            ),
+            Fault(format!("{n} actions for account {id}")),
+        )
     }
 
     fn account_write(&self, change: &AccountChange) -> Result<AccountWrite, Error> {
@@ -167,15 +203,7 @@ impl DynamoStore {
         }
         let id = &change.record.account.id;
         if actions.len() > MAX_TRANSACTION_ACTIONS {
-            return Err(self.fail(
-                "TransactWriteItems",
-                format!(
-                    "account {id} has {} writes in one run, more than one transaction holds \
-                     ({MAX_TRANSACTION_ACTIONS}): this is a bug in apnwatch, please report it",
-                    actions.len()
-                ),
-                Fault(format!("{} actions for account {id}", actions.len())),
-            ));
+            return Err(self.too_many_actions(id, actions.len()));
         }
         Ok(AccountWrite {
             account_id: id.clone(),
@@ -331,7 +359,8 @@ mod tests {
     #[test]
     fn sixty_accounts_fill_three_transactions() {
         let accounts: Vec<(usize, usize)> = (0..60).map(|i| (i, 5)).collect();
-        let batches = pack(accounts, |a| a.1, MAX_TRANSACTION_ACTIONS);
+        let batches: Vec<Vec<_>> =
+            pack_lazily(accounts.into_iter(), |a| a.1, MAX_TRANSACTION_ACTIONS).collect();
         assert_eq!(batches.len(), 3);
         for batch in &batches {
             assert_eq!(batch.iter().map(|a| a.1).sum::<usize>(), 100);
@@ -346,7 +375,8 @@ mod tests {
     fn uneven_accounts_are_never_split() {
         let sizes = [7, 40, 1, 60, 33, 2, 99, 100, 1, 50, 50, 1];
         let accounts: Vec<(usize, usize)> = sizes.iter().copied().enumerate().collect();
-        let batches = pack(accounts, |a| a.1, MAX_TRANSACTION_ACTIONS);
+        let batches: Vec<Vec<_>> =
+            pack_lazily(accounts.into_iter(), |a| a.1, MAX_TRANSACTION_ACTIONS).collect();
         for batch in &batches {
             assert!(batch.iter().map(|a| a.1).sum::<usize>() <= MAX_TRANSACTION_ACTIONS);
         }
