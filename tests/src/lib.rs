@@ -67,7 +67,7 @@ pub use org::Org;
 pub use partner_central::{pc_fixture, FakePartnerCentral, PcRequest};
 pub use proxy::Proxy;
 pub use table::{s, Item, Table};
-pub use template::function_environment;
+pub use template::{function_environment, parse_yaml};
 pub use world::{
     apnwatch_binary, app, deployed_env, records, scrub_aws_env, sdk_config, World, TABLE,
 };

@@ -4,7 +4,6 @@
 //! setting or a table whose index the queries cannot use.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use apnwatch::config::ALL_VARS;
 use apnwatch::metrics::NAMESPACE;
@@ -14,10 +13,7 @@ use serde_norway::Value;
 /// The SAM template, parsed. CloudFormation short tags (`!Ref`, `!Sub`, `!GetAtt`) parse as
 /// tagged values, which these tests never need to look inside.
 fn template() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+    integration_tests::parse_yaml("template.yaml")
 }
 
 /// The one resource of `kind`, with its logical id.

@@ -2,17 +2,10 @@
 //! only when their parameters turn them on, the accept role is assumable only by name and
 //! only inside the function's own organization, and the member role can do three things.
 
-use std::path::PathBuf;
-
 use serde_norway::Value;
 
 fn parse(relative: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+    integration_tests::parse_yaml(relative)
 }
 
 /// `value` as YAML text: the `!If` branches are tagged values these checks read as text.

@@ -17,9 +17,7 @@ use serde_norway::{Mapping, Value};
 type Params = BTreeMap<&'static str, String>;
 
 fn template() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    serde_norway::from_str(&text).unwrap()
+    integration_tests::parse_yaml("template.yaml")
 }
 
 /// A scalar as CloudFormation compares it: numbers and strings alike, as text.

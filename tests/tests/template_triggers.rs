@@ -17,12 +17,7 @@ use apnwatch::trigger::{
 use serde_norway::Value;
 
 fn parse(relative: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+    integration_tests::parse_yaml(relative)
 }
 
 fn resource<'a>(doc: &'a Value, id: &str) -> &'a Value {
