@@ -17,13 +17,18 @@ use serde_json::{json, Value};
 async fn start(extra: Value) -> (World, FakePartnerCentral) {
     let world = World::start().await;
     let pc = FakePartnerCentral::start(fixture(&world, &extra));
+    read_partner_central(&world, &pc);
+    (world, pc)
+}
+
+/// The function reads Partner Central first, at the fake, and may invite as "Partner Ops".
+fn read_partner_central(world: &World, pc: &FakePartnerCentral) {
     world.set_env(&[
         ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
         ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
         ("APNWATCH_INVITE_NAME", Some("Partner Ops")),
         ("APNWATCH_INVITE_EMAIL", Some("partner-ops@example.com")),
     ]);
-    (world, pc)
 }
 
 fn fixture(world: &World, extra: &Value) -> Value {
@@ -135,12 +140,7 @@ async fn refused_invite_is_recorded_and_named() {
         &world,
         &json!({"refuse_receivers": {member.clone(): "RECEIVER_PROFILE_NOT_FOUND"}}),
     ));
-    world.set_env(&[
-        ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
-        ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
-        ("APNWATCH_INVITE_NAME", Some("Partner Ops")),
-        ("APNWATCH_INVITE_EMAIL", Some("partner-ops@example.com")),
-    ]);
+    read_partner_central(&world, &pc);
     world.run().await;
 
     let err = apnwatch(&["invite", &member, "999988887777", "--json"])
@@ -249,13 +249,8 @@ async fn refusal_is_not_retried_within_24_hours() {
         &world,
         &json!({"refuse_receivers": {member.clone(): "INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER"}}),
     ));
-    world.set_env(&[
-        ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
-        ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
-        ("APNWATCH_INVITE_NAME", Some("Partner Ops")),
-        ("APNWATCH_INVITE_EMAIL", Some("partner-ops@example.com")),
-        ("APNWATCH_AUTO_INVITE", Some("unlinked")),
-    ]);
+    read_partner_central(&world, &pc);
+    world.set_env(&[("APNWATCH_AUTO_INVITE", Some("unlinked"))]);
 
     let first = world.run().await;
     let second = world.run().await;
@@ -387,11 +382,8 @@ async fn member_without_the_role_stays_pending_with_the_reason() {
     let member = world.org.account(&world.org.root_id, "member", &[]).await;
     let pc =
         FakePartnerCentral::start(fixture(&world, &json!({"deny_accounts": [member.clone()]})));
+    read_partner_central(&world, &pc);
     world.set_env(&[
-        ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
-        ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
-        ("APNWATCH_INVITE_NAME", Some("Partner Ops")),
-        ("APNWATCH_INVITE_EMAIL", Some("partner-ops@example.com")),
         ("APNWATCH_AUTO_INVITE", Some("unlinked")),
         ("APNWATCH_ACCEPT_ROLE_NAME", Some("apn-link-watch-accept")),
     ]);
