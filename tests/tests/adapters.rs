@@ -305,6 +305,7 @@ fn pending_alert(account_id: &str) -> PendingAlert {
         first_seen: None,
         removed: false,
         route: None,
+        refusal: None,
     }
 }
 

@@ -66,6 +66,7 @@ fn record(id: &str, state: LinkState, rev: u64) -> AccountRecord {
         rev,
         state_since: at("2026-11-27T12:00:00.000Z"),
         last_alerted_at: None,
+        refusal: None,
     }
 }
 
@@ -83,24 +84,8 @@ fn event(id: &str, run: &str, when: &str, seq: u32, kind: ChangeKind) -> ChangeE
 }
 
 fn alert(r: &AccountRecord, run: &str) -> PendingAlert {
-    PendingAlert {
-        id: format!("{run}#{}", r.account.id),
-        run_id: run.into(),
-        created_at: at("2026-11-27T12:00:00.000Z"),
-        reason: AlertReason::NewAccount,
-        account_id: r.account.id.clone(),
-        name: r.account.name.clone(),
-        email: r.account.email.clone(),
-        ou_path: r.account.ou_path.clone(),
-        state: r.account.state.clone(),
-        link_state: r.link.state,
-        link_source: r.link.source,
-        link_detail: r.link.detail.clone(),
-        state_since: Some(r.state_since),
-        first_seen: Some(r.first_seen),
-        removed: false,
-        route: None,
-    }
+    let queued_at = at("2026-11-27T12:00:00.000Z");
+    PendingAlert::about(r, AlertReason::NewAccount, run, queued_at, None)
 }
 
 /// A new account discovered by `run`, with one event and an alert unless it is linked.

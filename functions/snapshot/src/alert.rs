@@ -17,7 +17,9 @@ use serde_json::json;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{AccountState, AlertReason, LinkSource, LinkState, PendingAlert};
+use crate::model::{
+    AccountState, AlertReason, ChangeKind, LinkRefusal, LinkSource, LinkState, PendingAlert,
+};
 use crate::remind::age;
 use crate::route::{published_route, MessageAttributes};
 
@@ -147,11 +149,13 @@ fn reason_rank(r: AlertReason) -> u8 {
     match r {
         AlertReason::LinkLost => 0,
         AlertReason::InvitationLapsed => 1,
-        AlertReason::NewAccount => 2,
-        AlertReason::LinkPending => 3,
-        AlertReason::Baseline => 4,
-        AlertReason::Reminder => 5,
-        AlertReason::Resolved => 6,
+        AlertReason::InviteFailed => 2,
+        AlertReason::AcceptFailed => 3,
+        AlertReason::NewAccount => 4,
+        AlertReason::LinkPending => 5,
+        AlertReason::Baseline => 6,
+        AlertReason::Reminder => 7,
+        AlertReason::Resolved => 8,
     }
 }
 
@@ -208,8 +212,16 @@ pub fn subject(
     parts: usize,
 ) -> String {
     let count = |pred: &dyn Fn(&PendingAlert) -> bool| alerts.iter().filter(|a| pred(a)).count();
-    let fresh =
-        |a: &PendingAlert| !matches!(a.reason, AlertReason::Reminder | AlertReason::Resolved);
+    // News about the link state; refusals and reminders are counted on their own.
+    let fresh = |a: &PendingAlert| {
+        !matches!(
+            a.reason,
+            AlertReason::Reminder
+                | AlertReason::Resolved
+                | AlertReason::InviteFailed
+                | AlertReason::AcceptFailed
+        )
+    };
     let unlinked = count(&|a| fresh(a) && a.link_state == LinkState::Unlinked);
     let pending = count(&|a| fresh(a) && a.link_state == LinkState::Pending);
     let new = count(&|a| a.reason == AlertReason::NewAccount);
@@ -217,6 +229,9 @@ pub fn subject(
     let still_unlinked = reminded(LinkState::Unlinked);
     let still_pending = reminded(LinkState::Pending);
     let resolved = count(&|a| a.reason == AlertReason::Resolved);
+    let refused = |kind| count(&|a| open_refusal(a).is_some_and(|r| r.kind == kind));
+    let invites_refused = refused(ChangeKind::InviteFailed);
+    let accepts_failed = refused(ChangeKind::AcceptFailed);
     let mut words = Vec::new();
     if all_resolved(alerts) {
         words.push(format!("resolved, nothing to do: {resolved}"));
@@ -240,6 +255,12 @@ pub fn subject(
         }
         if still_pending > 0 {
             words.push(format!("{still_pending} still pending"));
+        }
+        if invites_refused > 0 {
+            words.push(format!("{invites_refused} invite refused"));
+        }
+        if accepts_failed > 0 {
+            words.push(format!("{accepts_failed} accept failed"));
         }
         if resolved > 0 {
             words.push(format!("{resolved} resolved"));
@@ -272,8 +293,40 @@ fn truncate_chars(s: &str, max: usize) -> String {
     out
 }
 
+/// The refusal an alert shows: none on a resolved notice, which asks nothing of anyone.
+fn open_refusal(alert: &PendingAlert) -> Option<&LinkRefusal> {
+    alert
+        .refusal
+        .as_ref()
+        .filter(|_| alert.reason != AlertReason::Resolved)
+}
+
+/// `RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException) on 2026-11-28: <message>`.
+fn refusal_words(r: &LinkRefusal) -> String {
+    let mut s = format!("{} on {}", r.reason, r.at.format("%Y-%m-%d"));
+    if !r.message.is_empty() {
+        s.push_str(": ");
+        s.push_str(&r.message);
+    }
+    s
+}
+
 pub fn why(alert: &PendingAlert) -> String {
     match alert.reason {
+        AlertReason::InviteFailed => match &alert.refusal {
+            Some(r) => format!(
+                "Partner Central refused the connection invitation: {}",
+                refusal_words(r)
+            ),
+            None => "Partner Central refused the connection invitation".into(),
+        },
+        AlertReason::AcceptFailed => match &alert.refusal {
+            Some(r) => format!(
+                "the connection invitation could not be accepted in the account: {}",
+                refusal_words(r)
+            ),
+            None => "the connection invitation could not be accepted in the account".into(),
+        },
         AlertReason::Baseline if alert.link_state == LinkState::Pending => {
             "first run of APN Link Watch: the account has not accepted its link invitation yet"
                 .into()
@@ -324,22 +377,36 @@ pub fn what_to_do(alert: &PendingAlert, tag_key: &str) -> String {
         LinkState::Exempt => "nothing: it is exempt".to_string(),
         // "since": the day the account became PENDING, i.e. the day APN Link Watch sent the
         // invitation (INVITED) or first saw one a person sent.
-        LinkState::Pending => match alert.state_since {
-            Some(since) => format!(
-                "invitation sent on {}: accept it in account {} (sign in, Partner Central, Subsidiary Account Connections)",
-                since.format("%Y-%m-%d"),
-                alert.account_id
+        LinkState::Pending => {
+            let accept = match alert.state_since {
+                Some(since) => format!(
+                    "invitation sent on {}: accept it in account {} (sign in, Partner Central, Subsidiary Account Connections)",
+                    since.format("%Y-%m-%d"),
+                    alert.account_id
+                ),
+                None => format!(
+                    "sign in to account {} and accept the connection invitation in Partner Central (Subsidiary Account Connections)",
+                    alert.account_id
+                ),
+            };
+            match open_refusal(alert) {
+                Some(r) if r.kind == ChangeKind::AcceptFailed => {
+                    format!("{accept}; auto-accept failed, so: {}", r.what_to_do)
+                }
+                _ => accept,
+            }
+        }
+        LinkState::Unlinked => match open_refusal(alert) {
+            Some(r) if r.kind == ChangeKind::InviteFailed => format!(
+                "{}; or mark it exempt with the tag {tag_key}=exempt if it should not earn partner credit",
+                r.what_to_do
             ),
-            None => format!(
-                "sign in to account {} and accept the connection invitation in Partner Central (Subsidiary Account Connections)",
+            _ => format!(
+                "link it in Partner Central (Subsidiary Account Connections: send a connection request to {}), \
+                 or mark it exempt with the tag {tag_key}=exempt if it should not earn partner credit",
                 alert.account_id
             ),
         },
-        LinkState::Unlinked => format!(
-            "link it in Partner Central (Subsidiary Account Connections: send a connection request to {}), \
-             or mark it exempt with the tag {tag_key}=exempt if it should not earn partner credit",
-            alert.account_id
-        ),
     }
 }
 
@@ -376,8 +443,16 @@ fn email_text(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts: 
 }
 
 fn email_block(a: &PendingAlert, tag_key: &str) -> String {
+    // An INVITE_FAILED or ACCEPT_FAILED alert says it in "Why"; any other alert about an
+    // account with a refusal on record gets its own line.
+    let refused = match open_refusal(a) {
+        Some(r) if !is_refusal_alert(a) => {
+            format!("  Refused:     {} {}\n", r.kind, refusal_words(r))
+        }
+        _ => String::new(),
+    };
     format!(
-        "\n[{}] {} {}\n  OU path:     {}\n  Email:       {}\n  State:       {}\n  Link state:  {} ({}: {})\n  Why:         {}\n  What to do:  {}\n",
+        "\n[{}] {} {}\n  OU path:     {}\n  Email:       {}\n  State:       {}\n  Link state:  {} ({}: {})\n{refused}  Why:         {}\n  What to do:  {}\n",
         a.reason.as_str(),
         a.account_id,
         a.name,
@@ -392,16 +467,24 @@ fn email_block(a: &PendingAlert, tag_key: &str) -> String {
     )
 }
 
+fn is_refusal_alert(a: &PendingAlert) -> bool {
+    matches!(a.reason, AlertReason::InviteFailed | AlertReason::AcceptFailed)
+}
+
 fn slack_notification(alerts: &[&PendingAlert], ctx: &AlertContext, subject: &str) -> String {
     let mut description = String::new();
     for a in alerts.iter().take(SLACK_MAX_ACCOUNTS) {
+        let mut why = why(a);
+        if let Some(r) = open_refusal(a).filter(|_| !is_refusal_alert(a)) {
+            why.push_str(&format!("; {}: {}", r.kind, r.reason));
+        }
         let line = format!(
             "• *{}* `{}` in `{}`: *{}* ({})\n",
             escape_md(&a.name),
             a.account_id,
             escape_md(&a.ou_path),
             a.link_state,
-            why(a)
+            why
         );
         if description.len() + line.len() > SLACK_MAX_DESCRIPTION {
             break;
@@ -430,6 +513,12 @@ fn slack_notification(alerts: &[&PendingAlert], ctx: &AlertContext, subject: &st
     if open.iter().any(|a| a.link_state == LinkState::Pending) {
         next_steps
             .push("Accept pending connection invitations in each pending account".to_string());
+    }
+    if open.iter().any(|a| a.refusal.is_some()) {
+        next_steps.push(
+            "Refused invitations: see each account's reason and what to do in the email, or run apnwatch history ACCOUNT_ID"
+                .to_string(),
+        );
     }
     if open.iter().any(|a| a.link_state == LinkState::Linked) {
         next_steps.push("New linked accounts need nothing".to_string());
@@ -497,6 +586,19 @@ struct MachineAlert<'a> {
     first_seen: Option<DateTime<Utc>>,
     removed: bool,
     route: Option<&'a str>,
+    /// Only when the account has an invite or accept refusal on record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<MachineRefusal<'a>>,
+}
+
+/// [`LinkRefusal`] as the machine format publishes it.
+#[derive(Serialize)]
+struct MachineRefusal<'a> {
+    kind: ChangeKind,
+    at: DateTime<Utc>,
+    reason: &'a str,
+    message: &'a str,
+    what_to_do: &'a str,
 }
 
 impl<'a> MachineAlert<'a> {
@@ -520,6 +622,13 @@ impl<'a> MachineAlert<'a> {
             first_seen: alert.first_seen,
             removed: alert.removed,
             route: alert.route.as_deref(),
+            refusal: open_refusal(alert).map(|r| MachineRefusal {
+                kind: r.kind,
+                at: r.at,
+                reason: &r.reason,
+                message: &r.message,
+                what_to_do: &r.what_to_do,
+            }),
         }
     }
 }
@@ -575,6 +684,7 @@ mod tests {
             first_seen: Some("2026-11-18T10:00:00Z".parse().unwrap()),
             removed: false,
             route: None,
+            refusal: None,
         }
     }
 

@@ -1,20 +1,27 @@
 //! The wired application: configuration read once and every AWS client built once, at cold
 //! start or CLI start, then lent to each run.
 
-use tracing::info;
+use std::time::Duration;
+
+use tracing::{info, warn};
 
 use crate::autolink;
 use crate::aws;
 use crate::config::Config;
 use crate::error::Error;
 use crate::invitations::{InvitationsAdapter, Sender};
-use crate::model::ChangeKind;
+use crate::invite::AutoInvite;
 use crate::model::LinkSource;
 use crate::notify::SnsNotifier;
 use crate::org::OrganizationsSource;
 use crate::partner_central::PartnerCentralAdapter;
-use crate::run::{run_once, Deps, RunOptions, RunReport};
+use crate::run::{self, Deps, RunOptions, RunReport, Stage};
 use crate::store::DynamoStore;
+
+/// The most auto-invite and auto-accept may take in one run before the alerts are
+/// published: 25 invitations and 25 acceptances take seconds; this leaves room for the SDK's
+/// retries of a throttled call without letting a hung endpoint delay the alerts for long.
+pub const AUTO_LINK_BUDGET: Duration = Duration::from_secs(120);
 
 pub struct App {
     pub config: Config,
@@ -101,7 +108,9 @@ impl App {
         }
     }
 
-    /// One run, the same code path for the Lambda and `apnwatch snapshot`.
+    /// One run, the same code path for the Lambda and `apnwatch snapshot`: store the changes,
+    /// then auto-invite and auto-accept (when on), then publish, so the alerts tell what
+    /// auto-link did.
     pub async fn run(&self, options: RunOptions) -> Result<RunReport, Error> {
         let deps = Deps {
             org: &self.org,
@@ -109,41 +118,58 @@ impl App {
             store: &self.store,
             notifier: self.notifier.as_ref(),
         };
-        let dry_run = options.dry_run;
-        let mut report = run_once(&self.config, deps, options).await?;
-        // After the changes are stored and the alerts published: never fails the run.
-        let wants = self.config.invite.auto != crate::invite::AutoInvite::Off
-            || self.config.invite.accepts();
-        if let (false, true, Some(inv)) = (dry_run, wants, self.invitations.as_ref()) {
-            let discovered = if report.first_run {
-                Default::default()
-            } else {
-                report
-                    .events
-                    .iter()
-                    .filter(|e| e.kind == ChangeKind::Discovered)
-                    .map(|e| e.account_id.clone())
-                    .collect()
-            };
-            report.auto_link = Some(
-                autolink::after_run(
-                    &self.config,
-                    &self.store,
-                    inv,
-                    &report.organization_id,
-                    &discovered,
-                    &report.summary.run_id,
-                )
-                .await,
-            );
+        let budget = options.deadline.as_ref().map(|d| d.left());
+        let stored = match run::store_changes(&self.config, &deps, options).await? {
+            Stage::Dry(report) => return Ok(self.finished(report)),
+            Stage::Stored(stored) => stored,
+        };
+        let auto_link = self.auto_link(&stored, budget).await;
+        let mut report = run::publish(stored, &deps).await?;
+        report.auto_link = auto_link;
+        Ok(self.finished(report))
+    }
+
+    /// Auto-invite and auto-accept, bounded in time so that a slow Partner Central never holds
+    /// back the alerts: at most [`AUTO_LINK_BUDGET`], and never past half of what was left of
+    /// the invoke's deadline when the run began. Cut short, what was done is recorded and the
+    /// next run goes on.
+    async fn auto_link(
+        &self,
+        stored: &run::Stored,
+        budget: Option<Duration>,
+    ) -> Option<autolink::AutoLinkReport> {
+        let wants = self.config.invite.auto != AutoInvite::Off || self.config.invite.accepts();
+        let inv = self.invitations.as_ref().filter(|_| wants)?;
+        let discovered = stored.discovered();
+        let facts = autolink::RunFacts {
+            run_id: &stored.run_id,
+            organization_id: &stored.organization_id,
+            discovered: &discovered,
+            routes: &stored.routes,
+        };
+        let limit = budget.map_or(AUTO_LINK_BUDGET, |left| (left / 2).min(AUTO_LINK_BUDGET));
+        let work = autolink::after_run(&self.config, &self.store, inv, facts);
+        match tokio::time::timeout(limit, work).await {
+            Ok(report) => Some(report),
+            Err(_) => {
+                warn!(
+                    run_id = stored.run_id,
+                    seconds = limit.as_secs(),
+                    "auto-link cut short to publish the alerts in time; the next run goes on"
+                );
+                None
+            }
         }
+    }
+
+    fn finished(&self, report: RunReport) -> RunReport {
         info!(
             run_id = report.summary.run_id,
             organizations_calls = report.organizations_calls,
             account_writes = report.account_writes,
             "run metrics"
         );
-        Ok(report)
+        report
     }
 
     pub fn store(&self) -> &DynamoStore {

@@ -3,10 +3,13 @@
 //! written as the account's history event (`INVITED`, `INVITE_FAILED`, `ACCEPTED`,
 //! `ACCEPT_FAILED`) through the same conditional commit as a run's changes.
 //!
-//! After a run nothing here can fail the run or hold back its alerts (they are already
-//! published): refusals and even store errors are logged and counted in [`AutoLinkReport`].
+//! After a run has stored its changes and before it publishes: an outcome rewrites the
+//! alert still queued about the account ([`invite::tell`]), so the one message a new account
+//! gets says "invitation sent on …" or why Partner Central refused. Nothing here can fail
+//! the run or hold back its alerts: refusals and even store errors are logged and counted in
+//! [`AutoLinkReport`], and the caller bounds the time it takes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{SubsecRound, Utc};
 use tracing::{info, warn};
@@ -15,9 +18,9 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::invite::{
     self, accept_candidates, auto_candidates, backed_off, eligible, invite_token, AutoInvite,
-    Ineligible, Stamp,
+    Ineligible, Notice, Refusal, Stamp,
 };
-use crate::model::{AccountChange, ChangeKind};
+use crate::model::{AccountChange, AccountRecord, ChangeKind, PendingAlert};
 use crate::ports::{Invitations, Queries, Store};
 
 /// What auto-invite and auto-accept did after one run.
@@ -62,6 +65,7 @@ where
         now: Utc::now().trunc_subsecs(3),
     };
     let records = store.load().await?.records;
+    let outbox = Outbox::read(store, None).await?;
     let org_label = records
         .values()
         .find(|r| r.account.is_management)
@@ -89,13 +93,17 @@ where
             .await
         {
             Ok(sent) => {
-                commit(store, invite::invited(record, &sent, &stamp)).await?;
+                let change = invite::invited(record, &sent, &stamp);
+                outbox.commit(store, record, change, None, &stamp).await?;
                 InviteOutcome::Sent {
                     invitation_id: sent.invitation_id,
                 }
             }
             Err(refusal) => {
-                commit(store, invite::invite_failed(record, &refusal, &stamp)).await?;
+                let change = invite::invite_failed(record, &refusal, &stamp);
+                outbox
+                    .commit(store, record, change, Some(&refusal), &stamp)
+                    .await?;
                 InviteOutcome::Refused {
                     reason: format!("{}: {}", refusal.label(), refusal.message),
                     advice: refusal.advice().to_string(),
@@ -107,15 +115,22 @@ where
     Ok(out)
 }
 
-/// Auto-invite, then auto-accept, after a run that stored its changes. `discovered`: the
-/// accounts this run discovered (empty for a first run's baseline).
+/// What a run tells auto-link: which run, which accounts it discovered (empty for a first
+/// run's baseline) and each account's route for the refusal alerts it queues.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFacts<'a> {
+    pub run_id: &'a str,
+    pub organization_id: &'a str,
+    pub discovered: &'a BTreeSet<String>,
+    pub routes: &'a BTreeMap<String, String>,
+}
+
+/// Auto-invite, then auto-accept, after a run stored its changes and before it publishes.
 pub async fn after_run<S, I>(
     config: &Config,
     store: &S,
     invitations: &I,
-    organization_id: &str,
-    discovered: &BTreeSet<String>,
-    run_id: &str,
+    run: RunFacts<'_>,
 ) -> AutoLinkReport
 where
     S: Store + Queries,
@@ -123,31 +138,35 @@ where
 {
     let mut report = AutoLinkReport::default();
     let stamp = Stamp {
-        run_id: run_id.to_string(),
+        run_id: run.run_id.to_string(),
         now: Utc::now().trunc_subsecs(3),
     };
+    let outbox = match Outbox::read(store, Some(run.routes)).await {
+        Ok(o) => o,
+        Err(e) => {
+            warn!(error = %e.one_line(), "auto-link skipped: the outbox could not be read; the next run continues");
+            return report;
+        }
+    };
+    let steps = Steps {
+        config,
+        store,
+        invitations,
+        stamp: &stamp,
+        outbox: &outbox,
+    };
     if config.invite.auto != AutoInvite::Off {
-        if let Err(e) = auto_invite(
-            config,
-            store,
-            invitations,
-            organization_id,
-            discovered,
-            &stamp,
-            &mut report,
-        )
-        .await
-        {
+        if let Err(e) = steps.auto_invite(run, &mut report).await {
             warn!(error = %e.one_line(), "auto-invite stopped; the next run continues");
         }
     }
     if config.invite.accepts() {
-        if let Err(e) = auto_accept(config, store, invitations, &stamp, &mut report).await {
+        if let Err(e) = steps.auto_accept(&mut report).await {
             warn!(error = %e.one_line(), "auto-accept stopped; the next run continues");
         }
     }
     info!(
-        run_id,
+        run_id = run.run_id,
         invited = report.invited.len(),
         invite_failed = report.invite_failed.len(),
         accepted = report.accepted.len(),
@@ -159,105 +178,151 @@ where
     report
 }
 
-async fn auto_invite<S: Store + Queries, I: Invitations>(
-    config: &Config,
-    store: &S,
-    invitations: &I,
-    organization_id: &str,
-    discovered: &BTreeSet<String>,
-    stamp: &Stamp,
-    report: &mut AutoLinkReport,
-) -> Result<(), Error> {
-    let records = store.load().await?.records;
-    let message = invite::message_for(&config.invite, organization_id);
-    let mut sent = 0;
-    for record in auto_candidates(config.invite.auto, &records, discovered) {
-        // The cap counts attempts: a first run on a big org never burns the daily quota.
-        if sent >= config.invite.max_per_run {
-            break;
+/// The alerts waiting in the outbox, by account, and whether outcomes may queue their own.
+struct Outbox<'a> {
+    queued: BTreeMap<String, PendingAlert>,
+    /// `Some` for a run (refusal alerts on, with each account's route); `None` for
+    /// `apnwatch invite`.
+    routes: Option<&'a BTreeMap<String, String>>,
+}
+
+impl<'a> Outbox<'a> {
+    async fn read<S: Store>(
+        store: &S,
+        routes: Option<&'a BTreeMap<String, String>>,
+    ) -> Result<Self, Error> {
+        let mut queued = BTreeMap::new();
+        // Oldest first, so an account's newest queued alert is the one kept (and rewritten).
+        let mut pending = store.pending_alerts().await?;
+        pending.sort_by_key(|a| a.created_at);
+        for alert in pending {
+            queued.insert(alert.account_id.clone(), alert);
         }
-        let id = &record.account.id;
-        let history = store.history(id).await?;
-        if backed_off(&history, ChangeKind::InviteFailed, stamp.now).is_some() {
-            report.backed_off += 1;
-            continue;
+        Ok(Self { queued, routes })
+    }
+
+    /// Writes one outcome with what the outbox should say about it ([`invite::tell`]). A
+    /// conflict (a run changed the account meanwhile) loses only the event and the alert
+    /// rewrite: the invitation itself is in Partner Central and the next run reads it.
+    async fn commit<S: Store>(
+        &self,
+        store: &S,
+        prev: &AccountRecord,
+        change: AccountChange,
+        refusal: Option<&Refusal>,
+        stamp: &Stamp,
+    ) -> Result<(), Error> {
+        let id = prev.account.id.clone();
+        let notice = Notice {
+            queued: self.queued.get(&id),
+            alert_refusal: self.routes.is_some() && refusal.is_some_and(|r| !r.stops_batch()),
+            route: self.routes.and_then(|r| r.get(&id).cloned()),
+        };
+        let change = invite::tell(change, prev, notice, stamp);
+        let outcome = store.commit(std::slice::from_ref(&change)).await?;
+        if !outcome.conflicts.is_empty() {
+            warn!(account_id = %id, "the account changed meanwhile; its invite event was not recorded");
         }
-        sent += 1;
-        report.calls += 1;
-        match invitations
-            .invite(id, &invite_token(id, stamp.now), &message)
-            .await
-        {
-            Ok(s) => {
-                commit(store, invite::invited(record, &s, stamp)).await?;
-                report.invited.push(id.clone());
+        Ok(())
+    }
+}
+
+/// What auto-invite and auto-accept share within one run.
+struct Steps<'a, S, I> {
+    config: &'a Config,
+    store: &'a S,
+    invitations: &'a I,
+    stamp: &'a Stamp,
+    outbox: &'a Outbox<'a>,
+}
+
+impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
+    async fn auto_invite(&self, run: RunFacts<'_>, report: &mut AutoLinkReport) -> Result<(), Error> {
+        let (config, store, stamp) = (self.config, self.store, self.stamp);
+        let records = store.load().await?.records;
+        let message = invite::message_for(&config.invite, run.organization_id);
+        let mut sent = 0;
+        for record in auto_candidates(config.invite.auto, &records, run.discovered) {
+            // The cap counts attempts: a first run on a big org never burns the daily quota.
+            if sent >= config.invite.max_per_run {
+                break;
             }
-            Err(refusal) => {
-                warn!(account_id = %id, reason = %refusal.label(), message = %refusal.message, "invitation refused");
-                commit(store, invite::invite_failed(record, &refusal, stamp)).await?;
-                report.invite_failed.push((id.clone(), refusal.label()));
-                if refusal.stops_batch() {
-                    break;
+            let id = &record.account.id;
+            let history = store.history(id).await?;
+            if backed_off(&history, ChangeKind::InviteFailed, stamp.now).is_some() {
+                report.backed_off += 1;
+                continue;
+            }
+            sent += 1;
+            report.calls += 1;
+            match self
+                .invitations
+                .invite(id, &invite_token(id, stamp.now), &message)
+                .await
+            {
+                Ok(s) => {
+                    let change = invite::invited(record, &s, stamp);
+                    self.outbox.commit(store, record, change, None, stamp).await?;
+                    report.invited.push(id.clone());
+                }
+                Err(refusal) => {
+                    warn!(account_id = %id, reason = %refusal.label(), message = %refusal.message, "invitation refused");
+                    let change = invite::invite_failed(record, &refusal, stamp);
+                    self.outbox
+                        .commit(store, record, change, Some(&refusal), stamp)
+                        .await?;
+                    report.invite_failed.push((id.clone(), refusal.label()));
+                    if refusal.stops_batch() {
+                        break;
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
-}
 
-async fn auto_accept<S: Store + Queries, I: Invitations>(
-    config: &Config,
-    store: &S,
-    invitations: &I,
-    stamp: &Stamp,
-    report: &mut AutoLinkReport,
-) -> Result<(), Error> {
-    // Read again: auto-invite just made accounts PENDING.
-    let records = store.load().await?.records;
-    let mut tried = 0;
-    for record in accept_candidates(&records) {
-        if tried >= config.invite.max_per_run {
-            break;
-        }
-        let id = &record.account.id;
-        let history = store.history(id).await?;
-        if backed_off(&history, ChangeKind::AcceptFailed, stamp.now).is_some() {
-            report.backed_off += 1;
-            continue;
-        }
-        tried += 1;
-        // ListConnectionInvitations (one page usually) and AcceptConnectionInvitation.
-        report.calls += 2;
-        let outcome = invitations.accept(id).await;
-        // `load` may be a moment behind the invite just committed: write against the
-        // consistent record.
-        let fresh = store.account(id).await?;
-        let record = fresh.as_ref().unwrap_or(record);
-        match outcome {
-            Ok(a) => {
-                commit(store, invite::accepted(record, &a, stamp)).await?;
-                report.accepted.push(id.clone());
+    async fn auto_accept(&self, report: &mut AutoLinkReport) -> Result<(), Error> {
+        let (config, store, stamp) = (self.config, self.store, self.stamp);
+        // Read again: auto-invite just made accounts PENDING.
+        let records = store.load().await?.records;
+        let mut tried = 0;
+        for record in accept_candidates(&records) {
+            if tried >= config.invite.max_per_run {
+                break;
             }
-            Err(refusal) => {
-                warn!(account_id = %id, reason = %refusal.label(), message = %refusal.message, "accepting failed");
-                commit(store, invite::accept_failed(record, &refusal, stamp)).await?;
-                report.accept_failed.push((id.clone(), refusal.label()));
-                if refusal.stops_batch() {
-                    break;
+            let id = &record.account.id;
+            let history = store.history(id).await?;
+            if backed_off(&history, ChangeKind::AcceptFailed, stamp.now).is_some() {
+                report.backed_off += 1;
+                continue;
+            }
+            tried += 1;
+            // ListConnectionInvitations (one page usually) and AcceptConnectionInvitation.
+            report.calls += 2;
+            let outcome = self.invitations.accept(id).await;
+            // `load` may be a moment behind the invite just committed: write against the
+            // consistent record.
+            let fresh = store.account(id).await?;
+            let record = fresh.as_ref().unwrap_or(record);
+            match outcome {
+                Ok(a) => {
+                    let change = invite::accepted(record, &a, stamp);
+                    self.outbox.commit(store, record, change, None, stamp).await?;
+                    report.accepted.push(id.clone());
+                }
+                Err(refusal) => {
+                    warn!(account_id = %id, reason = %refusal.label(), message = %refusal.message, "accepting failed");
+                    let change = invite::accept_failed(record, &refusal, stamp);
+                    self.outbox
+                        .commit(store, record, change, Some(&refusal), stamp)
+                        .await?;
+                    report.accept_failed.push((id.clone(), refusal.label()));
+                    if refusal.stops_batch() {
+                        break;
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
-}
-
-/// Writes one outcome. A conflict (a run changed the account meanwhile) loses only the
-/// event: the invitation itself is in Partner Central and the next run reads it.
-async fn commit<S: Store>(store: &S, change: AccountChange) -> Result<(), Error> {
-    let id = change.record.account.id.clone();
-    let outcome = store.commit(std::slice::from_ref(&change)).await?;
-    if !outcome.conflicts.is_empty() {
-        warn!(account_id = %id, "the account changed meanwhile; its invite event was not recorded");
-    }
-    Ok(())
 }

@@ -88,6 +88,7 @@ mod tests {
             rev: 1,
             state_since: at,
             last_alerted_at: None,
+            refusal: None,
         }
     }
 

@@ -113,6 +113,7 @@ fn appeared(
         rev: prev.map_or(1, |p| p.rev + 1),
         state_since: ctx.now,
         last_alerted_at: (reason.is_some() && needs_action(link.state)).then_some(ctx.now),
+        refusal: None,
     };
     let before = prev.map(|_| "REMOVED".to_string());
     let events = vec![event(
@@ -234,6 +235,12 @@ fn changed(
             ctx.now
         },
         last_alerted_at,
+        // A refusal is about the link state it was given in: a new state makes it history.
+        refusal: if prev.link.state == link.state {
+            prev.refusal.clone()
+        } else {
+            None
+        },
     };
     let alert = reason.map(|r| pending_alert(&record, r, ctx));
     Some(AccountChange {
@@ -266,25 +273,8 @@ fn event(
 }
 
 fn pending_alert(record: &AccountRecord, reason: AlertReason, ctx: &RunContext) -> PendingAlert {
-    let a = &record.account;
-    PendingAlert {
-        id: format!("{}#{}", ctx.run_id, a.id),
-        run_id: ctx.run_id.clone(),
-        created_at: ctx.now,
-        reason,
-        account_id: a.id.clone(),
-        name: a.name.clone(),
-        email: a.email.clone(),
-        ou_path: a.ou_path.clone(),
-        state: a.state.clone(),
-        link_state: record.link.state,
-        link_source: record.link.source,
-        link_detail: record.link.detail.clone(),
-        state_since: Some(record.state_since),
-        first_seen: Some(record.first_seen),
-        removed: record.removed,
-        route: ctx.routes.get(&a.id).cloned(),
-    }
+    let route = ctx.routes.get(&record.account.id).cloned();
+    PendingAlert::about(record, reason, &ctx.run_id, ctx.now, route)
 }
 
 #[cfg(test)]
@@ -331,6 +321,7 @@ mod tests {
                 rev: 3,
                 state_since: at,
                 last_alerted_at: None,
+                refusal: None,
             },
         )
     }

@@ -20,7 +20,8 @@ use crate::config::{
     ENV_LINK_SOURCES,
 };
 use crate::model::{
-    AccountChange, AccountRecord, AccountState, ChangeEvent, ChangeKind, LinkSource, LinkState,
+    AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
+    LinkRefusal, LinkSource, LinkState, PendingAlert,
 };
 
 /// An account whose invitation (or acceptance) was refused is not tried again for this long:
@@ -450,6 +451,7 @@ pub fn invited(record: &AccountRecord, sent: &Sent, stamp: &Stamp) -> AccountCha
     let mut next = record.clone();
     next.link = crate::link::pending_invitation();
     next.rev = record.rev + 1;
+    next.refusal = None;
     next.last_changed = stamp.now;
     next.state_since = stamp.now;
     let e = event(
@@ -480,6 +482,13 @@ fn refused(
 ) -> AccountChange {
     let mut next = record.clone();
     next.rev = record.rev + 1;
+    next.refusal = Some(LinkRefusal {
+        kind,
+        at: stamp.now,
+        reason: refusal.label(),
+        message: refusal.message.clone(),
+        what_to_do: refusal.advice().to_string(),
+    });
     let e = event(
         stamp,
         record,
@@ -513,6 +522,7 @@ pub fn accept_failed(record: &AccountRecord, refusal: &Refusal, stamp: &Stamp) -
 pub fn accepted(record: &AccountRecord, accepted: &Accepted, stamp: &Stamp) -> AccountChange {
     let mut next = record.clone();
     next.rev = record.rev + 1;
+    next.refusal = None;
     let detail = match &accepted.connection_id {
         Some(c) => format!(
             "invitation {} accepted: connection {c}",
@@ -533,6 +543,61 @@ pub fn accepted(record: &AccountRecord, accepted: &Accepted, stamp: &Stamp) -> A
         events: vec![e],
         alert: None,
     }
+}
+
+/// Who hears of an outcome beyond the account's history.
+#[derive(Debug, Clone, Default)]
+pub struct Notice<'a> {
+    /// The alert about the account still waiting in the outbox (this run's, or one a failed
+    /// run left), if any.
+    pub queued: Option<&'a PendingAlert>,
+    /// Queue an alert for a refusal nobody was told of: set by a run for a refusal about
+    /// this account (not the daily quota or throttling, which later runs get past by
+    /// themselves); never by `apnwatch invite`, whose user reads the outcome.
+    pub alert_refusal: bool,
+    /// The account's route (`APNWATCH_ROUTE_BY`) for such an alert.
+    pub route: Option<String>,
+}
+
+/// Brings the outbox up to date with an outcome `change` computed from `prev`: a queued
+/// alert about the account is rewritten from the new record (same id and reason), so the
+/// message says "invitation sent on …" or shows the refusal instead of "send a connection
+/// request"; otherwise a refusal gets its own `INVITE_FAILED`/`ACCEPT_FAILED` alert when
+/// `notice` allows it and it differs from the refusal last recorded (the same refusal again
+/// after the 24 h back-off is for reminders to repeat, not a new alert).
+pub fn tell(
+    mut change: AccountChange,
+    prev: &AccountRecord,
+    notice: Notice<'_>,
+    stamp: &Stamp,
+) -> AccountChange {
+    if let Some(queued) = notice.queued {
+        change.alert = Some(queued.updated(&change.record));
+        return change;
+    }
+    let Some(refusal) = &change.record.refusal else {
+        return change;
+    };
+    let repeated = prev
+        .refusal
+        .as_ref()
+        .is_some_and(|p| (p.kind, &p.reason) == (refusal.kind, &refusal.reason));
+    if !notice.alert_refusal || repeated || !change.record.account.state.earns_credit() {
+        return change;
+    }
+    let reason = match refusal.kind {
+        ChangeKind::AcceptFailed => AlertReason::AcceptFailed,
+        _ => AlertReason::InviteFailed,
+    };
+    change.record.last_alerted_at = Some(stamp.now);
+    change.alert = Some(PendingAlert::about(
+        &change.record,
+        reason,
+        &stamp.run_id,
+        stamp.now,
+        notice.route,
+    ));
+    change
 }
 
 #[cfg(test)]
@@ -572,6 +637,7 @@ mod tests {
             rev: 3,
             state_since: at(1),
             last_alerted_at: Some(at(1)),
+            refusal: None,
         }
     }
 

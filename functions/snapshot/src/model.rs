@@ -223,6 +223,25 @@ pub struct AccountRecord {
     /// When the last alert or reminder about this account being UNLINKED or PENDING was
     /// queued; `None` when no such alert is open (never alerted, or resolved since).
     pub last_alerted_at: Option<DateTime<Utc>>,
+    /// The last refusal to invite or accept for this account while it keeps the link state
+    /// it had then: a run that sees the link state change clears it, and so does a sent
+    /// invitation or an acceptance. Alerts and reminders show it with what to do.
+    pub refusal: Option<LinkRefusal>,
+}
+
+/// What Partner Central (or STS, for the accept role) answered instead of inviting or
+/// accepting, as the account item and its alerts keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRefusal {
+    /// `INVITE_FAILED` or `ACCEPT_FAILED`, as in the history.
+    pub kind: ChangeKind,
+    pub at: DateTime<Utc>,
+    /// Partner Central's reason and the error code, e.g.
+    /// `RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)`, or the code alone.
+    pub reason: String,
+    /// The service's message, verbatim.
+    pub message: String,
+    pub what_to_do: String,
 }
 
 impl AccountState {
@@ -325,6 +344,12 @@ pub enum AlertReason {
     Reminder,
     /// An account alerted as UNLINKED or PENDING is now linked, exempt, closed or gone.
     Resolved,
+    /// Auto-invite sent no invitation: Partner Central refused it (the alert has the reason
+    /// and what to do). Queued once per distinct refusal, not for the daily quota or
+    /// throttling, which the next runs get past by themselves.
+    InviteFailed,
+    /// Auto-accept could not accept the account's invitation (no accept role, refused).
+    AcceptFailed,
 }
 
 impl AlertReason {
@@ -337,6 +362,8 @@ impl AlertReason {
             Self::InvitationLapsed => "INVITATION_LAPSED",
             Self::Reminder => "REMINDER",
             Self::Resolved => "RESOLVED",
+            Self::InviteFailed => "INVITE_FAILED",
+            Self::AcceptFailed => "ACCEPT_FAILED",
         }
     }
 }
@@ -370,6 +397,55 @@ pub struct PendingAlert {
     /// `None` without routing or when the account lacks the OU level or tag.
     #[serde(default)]
     pub route: Option<String>,
+    /// The account's last invite or accept refusal (see [`AccountRecord::refusal`]).
+    #[serde(default)]
+    pub refusal: Option<LinkRefusal>,
+}
+
+impl PendingAlert {
+    /// The alert about `record` for `reason`, queued by `run_id` at `now`: one per run and
+    /// account, so its id is `<run_id>#<account_id>`.
+    pub fn about(
+        record: &AccountRecord,
+        reason: AlertReason,
+        run_id: &str,
+        now: DateTime<Utc>,
+        route: Option<String>,
+    ) -> Self {
+        let a = &record.account;
+        Self {
+            id: format!("{run_id}#{}", a.id),
+            run_id: run_id.to_string(),
+            created_at: now,
+            reason,
+            account_id: a.id.clone(),
+            name: a.name.clone(),
+            email: a.email.clone(),
+            ou_path: a.ou_path.clone(),
+            state: a.state.clone(),
+            link_state: record.link.state,
+            link_source: record.link.source,
+            link_detail: record.link.detail.clone(),
+            state_since: Some(record.state_since),
+            first_seen: Some(record.first_seen),
+            removed: record.removed,
+            route,
+            refusal: record.refusal.clone(),
+        }
+    }
+
+    /// This alert, still queued, told with what `record` says now (an invitation sent, a
+    /// refusal): same id, reason and route, so it replaces itself in the outbox.
+    pub fn updated(&self, record: &AccountRecord) -> Self {
+        Self {
+            id: self.id.clone(),
+            run_id: self.run_id.clone(),
+            created_at: self.created_at,
+            reason: self.reason,
+            route: self.route.clone(),
+            ..Self::about(record, self.reason, &self.run_id, self.created_at, None)
+        }
+    }
 }
 
 /// One account's change in a run: the record to store, the events to append and the alert

@@ -166,6 +166,7 @@ mod run_tests {
             rev: 1,
             state_since: then,
             last_alerted_at: Some(then),
+            refusal: None,
         }
     }
 

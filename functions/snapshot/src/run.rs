@@ -86,6 +86,7 @@ pub struct Deps<'a, O, P, S, N> {
     pub notifier: Option<&'a N>,
 }
 
+/// A whole run: [`store_changes`], then [`publish`].
 pub async fn run_once<O, P, S, N>(
     config: &Config,
     deps: Deps<'_, O, P, S, N>,
@@ -97,13 +98,72 @@ where
     S: Store,
     N: Notifier,
 {
+    match store_changes(config, &deps, options).await? {
+        Stage::Dry(report) => Ok(report),
+        Stage::Stored(stored) => publish(stored, &deps).await,
+    }
+}
+
+/// How far [`store_changes`] went.
+pub enum Stage {
+    /// A dry run: everything computed, nothing written; the report is final.
+    Dry(RunReport),
+    /// The changes and their alerts are in the table; [`publish`] sends the alerts.
+    Stored(Stored),
+}
+
+/// A run between storing its changes and publishing: what [`publish`] needs to finish it
+/// and what auto-link needs in between.
+pub struct Stored {
+    pub run_id: String,
+    pub organization_id: String,
+    pub first_run: bool,
+    /// History events written.
+    pub events: Vec<ChangeEvent>,
+    /// Each account's route (`APNWATCH_ROUTE_BY`), empty without routing.
+    pub routes: BTreeMap<String, String>,
+    summary: RunSummary,
+    alert_ctx: AlertContext,
+    account_writes: usize,
+    unsettled: Vec<String>,
+    organizations_calls: u64,
+    sweep_state: Option<SweepState>,
+}
+
+impl Stored {
+    /// The accounts this run discovered; none for a first run's baseline (auto-invite
+    /// `new` leaves the baseline alone).
+    pub fn discovered(&self) -> BTreeSet<String> {
+        if self.first_run {
+            return BTreeSet::new();
+        }
+        self.events
+            .iter()
+            .filter(|e| e.kind == crate::model::ChangeKind::Discovered)
+            .map(|e| e.account_id.clone())
+            .collect()
+    }
+}
+
+/// The first half of a run: read everything, then store the changes with their alerts (or,
+/// dry, report what would be stored and published).
+pub async fn store_changes<O, P, S, N>(
+    config: &Config,
+    deps: &Deps<'_, O, P, S, N>,
+    options: RunOptions,
+) -> Result<Stage, Error>
+where
+    O: OrgSource,
+    P: PartnerCentralSource,
+    S: Store,
+    N: Notifier,
+{
     // The table keeps milliseconds; a report with the same precision matches what is stored.
     let started_at = Utc::now().trunc_subsecs(3);
     let run_id = uuid::Uuid::now_v7().to_string();
-    let notifier = match (options.dry_run, deps.notifier) {
-        (false, None) => return Err(missing_topic().into()),
-        (_, n) => n,
-    };
+    if !options.dry_run && deps.notifier.is_none() {
+        return Err(missing_topic().into());
+    }
 
     let previous = deps.store.load().await?;
     let deadline = options.deadline.as_ref();
@@ -113,7 +173,7 @@ where
     let mut sweep_state = None;
     if config.needs_tags() {
         let (calls, sweep) =
-            read_tags(config, &deps, &options, &previous, &mut tree, started_at).await?;
+            read_tags(config, deps, &options, &previous, &mut tree, started_at).await?;
         organizations_calls += calls;
         sweep_state = sweep;
     }
@@ -182,7 +242,7 @@ where
         summary.messages = kept.count;
         let messages = kept.messages;
         summary.finished_at = Utc::now().trunc_subsecs(3);
-        return Ok(RunReport {
+        return Ok(Stage::Dry(RunReport {
             organization_id,
             summary,
             events,
@@ -193,7 +253,7 @@ where
             organizations_calls,
             first_run: previous.first_run,
             auto_link: None,
-        });
+        }));
     }
 
     let (written, unsettled) = commit_all(deps.store, changes, &resolved, &ctx).await?;
@@ -212,7 +272,46 @@ where
         "changes stored"
     );
 
-    let notifier = notifier.expect("checked above: a real run has a notifier");
+    Ok(Stage::Stored(Stored {
+        run_id,
+        organization_id,
+        first_run: previous.first_run,
+        events,
+        routes: ctx.routes,
+        summary,
+        alert_ctx,
+        account_writes,
+        unsettled,
+        organizations_calls,
+        sweep_state,
+    }))
+}
+
+/// The second half of a run: publish every queued alert, then record the run.
+pub async fn publish<O, P, S, N>(
+    stored: Stored,
+    deps: &Deps<'_, O, P, S, N>,
+) -> Result<RunReport, Error>
+where
+    S: Store,
+    N: Notifier,
+{
+    let Stored {
+        run_id,
+        organization_id,
+        first_run,
+        events,
+        routes: _,
+        mut summary,
+        alert_ctx,
+        account_writes,
+        unsettled,
+        organizations_calls,
+        sweep_state,
+    } = stored;
+    let notifier = deps
+        .notifier
+        .expect("checked by store_changes: a real run has a notifier");
     // Taken apart by value: at a large baseline the message bodies run to tens of MiB.
     let (published, publish_error) =
         match publish_pending(deps.store, notifier, &alert_ctx, &run_id).await {
@@ -250,7 +349,7 @@ where
         account_writes,
         unsettled,
         organizations_calls,
-        first_run: previous.first_run,
+        first_run,
         auto_link: None,
     })
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Account, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
-    LinkSource, LinkState, PendingAlert, RunSummary,
+    LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
 };
 use crate::sweep::{SweepState, SweptRange};
 
@@ -172,6 +172,9 @@ pub(crate) struct AccountItem {
     /// `last_alerted_at` means "no open alert" rather than "written by an older version".
     #[serde(default)]
     pub alert_fields: u8,
+    /// The last invite or accept refusal while the account keeps its link state (a map).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<RefusalItem>,
     /// Absent on removed accounts, so the index lists only current ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1pk: Option<String>,
@@ -206,6 +209,7 @@ impl From<&AccountRecord> for AccountItem {
             state_since: Some(r.state_since),
             last_alerted_at: r.last_alerted_at,
             alert_fields: 1,
+            refusal: r.refusal.as_ref().map(RefusalItem::from),
             gsi1pk: (!r.removed).then(|| link_state_pk(r.link.state)),
             gsi1sk: account_sk(&a.id),
         }
@@ -225,6 +229,7 @@ impl TryFrom<AccountItem> for AccountRecord {
         Ok(Self {
             state_since: i.state_since.unwrap_or(i.last_changed),
             last_alerted_at,
+            refusal: i.refusal.map(LinkRefusal::from),
             account: Account {
                 id: i.account_id,
                 name: i.name,
@@ -260,6 +265,55 @@ fn legacy_last_alerted_at(i: &AccountItem) -> Option<DateTime<Utc>> {
         && i.state.earns_credit()
         && !i.removed;
     open.then_some(i.last_changed)
+}
+
+/// [`LinkRefusal`] as a map inside account and alert items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RefusalItem {
+    pub kind: ChangeKind,
+    #[serde(with = "ts")]
+    pub at: DateTime<Utc>,
+    pub reason: String,
+    pub message: String,
+    pub what_to_do: String,
+}
+
+impl From<&LinkRefusal> for RefusalItem {
+    fn from(r: &LinkRefusal) -> Self {
+        let LinkRefusal {
+            kind,
+            at,
+            reason,
+            message,
+            what_to_do,
+        } = r.clone();
+        Self {
+            kind,
+            at,
+            reason,
+            message,
+            what_to_do,
+        }
+    }
+}
+
+impl From<RefusalItem> for LinkRefusal {
+    fn from(i: RefusalItem) -> Self {
+        let RefusalItem {
+            kind,
+            at,
+            reason,
+            message,
+            what_to_do,
+        } = i;
+        Self {
+            kind,
+            at,
+            reason,
+            message,
+            what_to_do,
+        }
+    }
 }
 
 /// One history entry: pk=`HISTORY#<id>`, sk=`<at>#<run_id>#<seq:03>`.
@@ -344,6 +398,8 @@ pub(crate) struct AlertItem {
     pub removed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<RefusalItem>,
 }
 
 impl From<&PendingAlert> for AlertItem {
@@ -368,6 +424,7 @@ impl From<&PendingAlert> for AlertItem {
             first_seen: a.first_seen,
             removed: a.removed,
             route: a.route.clone(),
+            refusal: a.refusal.as_ref().map(RefusalItem::from),
         }
     }
 }
@@ -394,6 +451,7 @@ impl TryFrom<AlertItem> for PendingAlert {
             first_seen: i.first_seen,
             removed: i.removed,
             route: i.route,
+            refusal: i.refusal.map(LinkRefusal::from),
         })
     }
 }
@@ -607,6 +665,7 @@ mod tests {
             rev: 7,
             state_since: at("2026-11-21T08:00:00.000Z"),
             last_alerted_at: None,
+            refusal: None,
         }
     }
 
@@ -758,6 +817,13 @@ mod tests {
             first_seen: Some(at("2026-11-19T09:00:00Z")),
             removed: false,
             route: Some("Workloads".into()),
+            refusal: Some(LinkRefusal {
+                kind: ChangeKind::InviteFailed,
+                at: at("2026-11-27T09:00:00.250Z"),
+                reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
+                message: "no profile".into(),
+                what_to_do: "register it".into(),
+            }),
         };
         let item = to_item(&AlertItem::from(&a));
         assert_eq!(s(&item["sk"]), "run-a#111122223333");
