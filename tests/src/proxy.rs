@@ -1,6 +1,7 @@
 //! The HTTP proxy in front of moto that the product's clients talk to: it forwards one
-//! request at a time (so conditional writes are atomic as on DynamoDB) and can fail one
-//! Organizations operation after some calls (so a walk fails midway).
+//! request at a time (so conditional writes are atomic as on DynamoDB), can fail one
+//! Organizations operation after some calls (so a walk fails midway) and can refuse STS
+//! AssumeRole of chosen roles (moto never refuses one).
 
 use std::io::{Read, Write};
 
@@ -25,6 +26,8 @@ pub struct Proxy {
     pub url: String,
     port: u16,
     rule: Arc<Mutex<Option<Fault>>>,
+    /// Role ARNs whose AssumeRole is answered with STS's AccessDenied.
+    denied_roles: Arc<Mutex<Vec<String>>>,
     /// Organizations requests seen on the wire, for tests that assert "no walk".
     org_calls: Arc<AtomicUsize>,
     stopping: Arc<AtomicBool>,
@@ -43,11 +46,13 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let rule: Arc<Mutex<Option<Fault>>> = Arc::new(Mutex::new(None));
+        let denied_roles: Arc<Mutex<Vec<String>>> = Arc::default();
         let org_calls = Arc::new(AtomicUsize::new(0));
         let stopping = Arc::new(AtomicBool::new(false));
         let upstream_lock = Arc::new(Mutex::new(()));
         let accept = {
             let rule = rule.clone();
+            let denied_roles = denied_roles.clone();
             let org_calls = org_calls.clone();
             let stopping = stopping.clone();
             std::thread::spawn(move || {
@@ -56,11 +61,14 @@ impl Proxy {
                         return;
                     }
                     let Ok(conn) = conn else { continue };
-                    let rule = rule.clone();
-                    let org_calls = org_calls.clone();
+                    let faults = Faults {
+                        rule: rule.clone(),
+                        denied_roles: denied_roles.clone(),
+                        org_calls: org_calls.clone(),
+                    };
                     let upstream_lock = upstream_lock.clone();
                     std::thread::spawn(move || {
-                        let _ = proxy_one(conn, upstream_port, &rule, &org_calls, &upstream_lock);
+                        let _ = proxy_one(conn, upstream_port, &faults, &upstream_lock);
                     });
                 }
             })
@@ -69,6 +77,7 @@ impl Proxy {
             url: format!("http://127.0.0.1:{port}"),
             port,
             rule,
+            denied_roles,
             org_calls,
             stopping,
             accept: Some(accept),
@@ -83,6 +92,12 @@ impl Proxy {
             let_through,
             seen: AtomicUsize::new(0),
         });
+    }
+
+    /// From now on, refuse STS AssumeRole of `role_arn` as STS refuses a caller that the
+    /// role's trust policy does not admit, or a role that does not exist: `AccessDenied`.
+    pub fn deny_assume_role(&self, role_arn: &str) {
+        self.denied_roles.lock().unwrap().push(role_arn.to_string());
     }
 
     /// Organizations requests forwarded or refused so far (pages and retries included).
@@ -107,20 +122,84 @@ impl Drop for Proxy {
     }
 }
 
+/// What one connection's thread consults.
+struct Faults {
+    rule: Arc<Mutex<Option<Fault>>>,
+    denied_roles: Arc<Mutex<Vec<String>>>,
+    org_calls: Arc<AtomicUsize>,
+}
+
+/// The role an STS AssumeRole request (awsQuery: a form-encoded body with `Action` and
+/// `RoleArn`) asks for; `None` for any other request.
+fn assume_role_arn(body: &[u8]) -> Option<String> {
+    let form = String::from_utf8_lossy(body);
+    let field = |name: &str| {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .map(percent_decode)
+    };
+    (field("Action")? == "AssumeRole").then(|| field("RoleArn"))?
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// STS's refusal in its awsQuery error shape, with the message STS writes for a role whose
+/// trust policy does not admit the caller (the same code when the role does not exist).
+fn sts_access_denied(role_arn: &str) -> String {
+    let payload = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+         <Error><Type>Sender</Type><Code>AccessDenied</Code>\
+         <Message>User: arn:aws:sts::123456789012:assumed-role/apn-link-watch/function \
+         is not authorized to perform: sts:AssumeRole on resource: {role_arn}</Message></Error>\
+         <RequestId>injected-by-the-test-proxy</RequestId></ErrorResponse>"
+    );
+    format!(
+        "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\n\
+         x-amzn-RequestId: injected\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    )
+}
+
 /// One request per connection (`Connection: close` both ways keeps the framing trivial).
 fn proxy_one(
     mut client: TcpStream,
     upstream_port: u16,
-    rule: &Mutex<Option<Fault>>,
-    org_calls: &AtomicUsize,
+    faults: &Faults,
     upstream_lock: &Mutex<()>,
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut client)?;
     let target = header(&head, "x-amz-target").unwrap_or_default();
     if target.starts_with("AWSOrganizationsV20161128.") {
-        org_calls.fetch_add(1, Ordering::SeqCst);
+        faults.org_calls.fetch_add(1, Ordering::SeqCst);
     }
-    let inject = match &*rule.lock().unwrap() {
+    if let Some(arn) = assume_role_arn(&body) {
+        if faults.denied_roles.lock().unwrap().contains(&arn) {
+            client.write_all(sts_access_denied(&arn).as_bytes())?;
+            return client.shutdown(Shutdown::Both);
+        }
+    }
+    let inject = match &*faults.rule.lock().unwrap() {
         Some(f) if f.target == target => f.seen.fetch_add(1, Ordering::SeqCst) >= f.let_through,
         _ => false,
     };

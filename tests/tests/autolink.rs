@@ -191,7 +191,8 @@ async fn dry_run_invite_calls_and_writes_nothing() {
     assert_eq!(records().await[&member].link.state, LinkState::Unlinked);
 }
 
-/// Auto-invite `new` leaves the baseline alone and invites the account that appears later.
+/// Auto-invite `new` leaves the baseline alone and invites the account that appears later;
+/// the one alert about the new account says the invitation was sent and where to accept it.
 #[tokio::test]
 async fn auto_invite_new_invites_only_new_accounts() {
     let (world, pc) = start(json!({})).await;
@@ -210,6 +211,23 @@ async fn auto_invite_new_invites_only_new_accounts() {
     let r = records().await;
     assert_eq!(r[&new].link.state, LinkState::Pending);
     assert_eq!(r[&old].link.state, LinkState::Unlinked);
+    let received = world.alerts.received().await;
+    let about_new: Vec<&Value> = received
+        .iter()
+        .flat_map(|m| m.alerts())
+        .filter(|a| a["account_id"] == new.as_str())
+        .collect();
+    assert_eq!(about_new.len(), 1, "one alert about the new account");
+    let alert = about_new[0];
+    assert_eq!(alert["reason"], AlertReason::NewAccount.as_str());
+    assert_eq!(alert["link_state"], "PENDING");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        alert["what_to_do"].as_str().unwrap(),
+        format!(
+            "invitation sent on {today}: accept it in account {new} (sign in, Partner Central, Subsidiary Account Connections)"
+        )
+    );
 }
 
 /// Auto-invite `unlinked` invites at most APNWATCH_INVITE_MAX_PER_RUN per run; the next
@@ -267,10 +285,73 @@ async fn refusal_is_not_retried_within_24_hours() {
     assert!(last_detail(&member, ChangeKind::InviteFailed)
         .await
         .contains("INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER (ConflictException)"));
+    let received = world.alerts.received().await;
+    assert_eq!(received.len(), 1, "the baseline alert went out, once");
+    let alert = received[0].alert(&member);
+    assert_eq!(alert["reason"], AlertReason::Baseline.as_str());
+    assert_eq!(alert["refusal"]["kind"], "INVITE_FAILED");
     assert_eq!(
-        world.alerts.received().await.len(),
-        1,
-        "the baseline alert went out"
+        alert["refusal"]["reason"],
+        "INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER (ConflictException)"
+    );
+    assert!(
+        alert["what_to_do"]
+            .as_str()
+            .unwrap()
+            .starts_with("the account cannot receive a SUBSIDIARY invitation yet: register it in Partner Central"),
+        "{alert}"
+    );
+}
+
+/// A refusal of an account whose alert already went out gets its own INVITE_FAILED alert,
+/// once: the back-off run after it publishes nothing, and the account keeps the refusal.
+#[tokio::test]
+async fn refusal_after_the_alert_went_out_is_alerted_once() {
+    let world = World::start().await;
+    let member = world.org.account(&world.org.root_id, "member", &[]).await;
+    let pc = FakePartnerCentral::start(fixture(
+        &world,
+        &json!({"refuse_receivers": {member.clone(): "RECEIVER_PROFILE_NOT_FOUND"}}),
+    ));
+    read_partner_central(&world, &pc);
+    world.run().await;
+    assert_eq!(world.alerts.received().await.len(), 1, "the baseline");
+    world.set_env(&[("APNWATCH_AUTO_INVITE", Some("unlinked"))]);
+
+    world.run().await;
+    let received = world.alerts.received().await;
+    world.run().await;
+
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].account_ids(), vec![member.clone()]);
+    let alert = received[0].alert(&member);
+    assert_eq!(alert["reason"], AlertReason::InviteFailed.as_str());
+    assert!(
+        alert["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("Partner Central refused the connection invitation: RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException) on "),
+        "{alert}"
+    );
+    assert!(
+        received[0].subject.contains("1 refused"),
+        "{}",
+        received[0].subject
+    );
+    assert!(
+        world.alerts.received().await.is_empty(),
+        "the back-off run is quiet"
+    );
+    let refusal = records().await[&member]
+        .refusal
+        .clone()
+        .expect("kept on the account");
+    assert_eq!(
+        (refusal.kind, refusal.reason.as_str()),
+        (
+            ChangeKind::InviteFailed,
+            "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)"
+        )
     );
 }
 
@@ -374,8 +455,8 @@ async fn auto_accept_links_the_account_on_the_next_run() {
     );
 }
 
-/// A member whose accept role is refused stays PENDING with the reason recorded; it is not
-/// tried again within 24 h and the run goes on.
+/// A member whose Partner Central refuses the accept role's calls stays PENDING with the
+/// reason recorded; it is not tried again within 24 h and the run goes on.
 #[tokio::test]
 async fn member_without_the_role_stays_pending_with_the_reason() {
     let world = World::start().await;
@@ -398,6 +479,73 @@ async fn member_without_the_role_stays_pending_with_the_reason() {
         .await
         .starts_with("ACCESS_DENIED (AccessDeniedException)"));
     assert!(pc.requests_of("AcceptConnectionInvitation").is_empty());
+}
+
+/// A member account without the accept role (STS refuses AssumeRole with AccessDenied, on
+/// the wire as STS answers) stays PENDING with the reason in its history and in the alert;
+/// the other member is accepted in the same run and LINKED by the next.
+#[tokio::test]
+async fn member_without_the_accept_role_is_refused_by_sts_and_the_run_goes_on() {
+    let world = World::start().await;
+    let with_role = world
+        .org
+        .account(&world.org.root_id, "with-role", &[])
+        .await;
+    let without = world
+        .org
+        .account(&world.org.root_id, "without-role", &[])
+        .await;
+    let pc = FakePartnerCentral::start(fixture(&world, &json!({})));
+    read_partner_central(&world, &pc);
+    world.proxy.deny_assume_role(&format!(
+        "arn:aws:iam::{without}:role/apn-link-watch-accept"
+    ));
+    world.set_env(&[
+        ("APNWATCH_AUTO_INVITE", Some("unlinked")),
+        ("APNWATCH_ACCEPT_ROLE_NAME", Some("apn-link-watch-accept")),
+    ]);
+
+    let first = world.run().await;
+
+    let auto = first.auto_link.unwrap();
+    assert_eq!(auto.accepted, vec![with_role.clone()]);
+    assert_eq!(auto.accept_failed.len(), 1);
+    assert_eq!(
+        auto.accept_failed[0],
+        (without.clone(), "AccessDenied".to_string())
+    );
+    let detail = last_detail(&without, ChangeKind::AcceptFailed).await;
+    assert!(
+        detail.starts_with("AccessDenied: ")
+            && detail.contains("not authorized to perform: sts:AssumeRole")
+            && detail.contains("member-accept-role.yaml"),
+        "{detail}"
+    );
+    assert!(
+        pc.requests()
+            .iter()
+            .all(|r| r.caller.as_deref() != Some(without.as_str())),
+        "no Partner Central call with the member's credentials"
+    );
+    let received = world.alerts.received().await;
+    assert_eq!(received.len(), 1, "one baseline message");
+    let alert = received[0].alert(&without);
+    assert_eq!(alert["link_state"], "PENDING");
+    assert_eq!(alert["refusal"]["kind"], "ACCEPT_FAILED");
+    assert!(
+        alert["what_to_do"]
+            .as_str()
+            .unwrap()
+            .contains("; auto-accept failed, so: grant the permission named in the message, or deploy infra/member-accept-role.yaml"),
+        "{alert}"
+    );
+
+    let second = world.run().await;
+
+    assert_eq!(second.auto_link.unwrap().backed_off, 1);
+    let r = records().await;
+    assert_eq!(r[&with_role].link.state, LinkState::Linked);
+    assert_eq!(r[&without].link.state, LinkState::Pending);
 }
 
 /// With auto-invite off and no accept role, a run with a new account makes only Partner

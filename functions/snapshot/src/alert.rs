@@ -257,10 +257,10 @@ pub fn subject(
             words.push(format!("{still_pending} still pending"));
         }
         if invites_refused > 0 {
-            words.push(format!("{invites_refused} invite refused"));
+            words.push(format!("{invites_refused} refused"));
         }
         if accepts_failed > 0 {
-            words.push(format!("{accepts_failed} accept failed"));
+            words.push(format!("{accepts_failed} not accepted"));
         }
         if resolved > 0 {
             words.push(format!("{resolved} resolved"));
@@ -468,7 +468,10 @@ fn email_block(a: &PendingAlert, tag_key: &str) -> String {
 }
 
 fn is_refusal_alert(a: &PendingAlert) -> bool {
-    matches!(a.reason, AlertReason::InviteFailed | AlertReason::AcceptFailed)
+    matches!(
+        a.reason,
+        AlertReason::InviteFailed | AlertReason::AcceptFailed
+    )
 }
 
 fn slack_notification(alerts: &[&PendingAlert], ctx: &AlertContext, subject: &str) -> String {
@@ -832,7 +835,12 @@ mod tests {
             pending,
             lost,
         ];
-        let m = build_messages(&alerts, &ctx());
+        golden_formats("alert", &alerts);
+    }
+
+    /// One message's formats against `golden/<prefix>-email.txt`, `-https.json`, `-sqs.json`.
+    fn golden_formats(prefix: &str, alerts: &[PendingAlert]) {
+        let m = build_messages(alerts, &ctx());
         assert_eq!(m.len(), 1);
         let doc = keys(&m[0]);
         let text = |key: &str| doc[key].as_str().unwrap().to_string();
@@ -843,11 +851,100 @@ mod tests {
         assert_eq!(text("default"), text("email"));
         assert_eq!(text("sqs"), text("lambda"));
         golden(
-            "alert-email.txt",
+            &format!("{prefix}-email.txt"),
             &format!("Subject: {}\n\n{}", m[0].subject, text("email")),
         );
-        golden("alert-https.json", &pretty("https"));
-        golden("alert-sqs.json", &pretty("sqs"));
+        golden(&format!("{prefix}-https.json"), &pretty("https"));
+        golden(&format!("{prefix}-sqs.json"), &pretty("sqs"));
+    }
+
+    fn refusal(kind: ChangeKind, reason: &str, what_to_do: &str) -> LinkRefusal {
+        LinkRefusal {
+            kind,
+            at: "2026-11-27T12:00:05Z".parse().unwrap(),
+            reason: reason.into(),
+            message: "refused by the test".into(),
+            what_to_do: what_to_do.into(),
+        }
+    }
+
+    /// What auto-link did, in every format (`golden/alert-autolink-*`): a new account that
+    /// was invited (PENDING, "invitation sent on"), a new account whose invitation Partner
+    /// Central refused (the reason on its own line, its advice as what to do), a refusal
+    /// alerted on its own (`INVITE_FAILED`) and an invitation the accept role could not
+    /// accept (`ACCEPT_FAILED`).
+    #[test]
+    fn auto_link_outcomes_match_the_golden_files() {
+        let mut invited = alert("111111111111", AlertReason::NewAccount, LinkState::Pending);
+        invited.state_since = Some("2026-11-27T12:00:05Z".parse().unwrap());
+        invited.link_source = LinkSource::PartnerCentral;
+        invited.link_detail = "Partner Central connection invitation pending".into();
+        let profile = refusal(
+            ChangeKind::InviteFailed,
+            "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)",
+            "the account cannot receive a SUBSIDIARY invitation yet: register it in Partner Central (or link it by tag), then run `apnwatch invite` again",
+        );
+        let mut refused = alert("222222222222", AlertReason::NewAccount, LinkState::Unlinked);
+        refused.refusal = Some(profile.clone());
+        let mut failed = alert(
+            "333333333333",
+            AlertReason::InviteFailed,
+            LinkState::Unlinked,
+        );
+        failed.refusal = Some(profile);
+        let mut unaccepted = alert(
+            "444444444444",
+            AlertReason::AcceptFailed,
+            LinkState::Pending,
+        );
+        unaccepted.link_source = LinkSource::PartnerCentral;
+        unaccepted.link_detail = "Partner Central connection invitation pending".into();
+        unaccepted.refusal = Some(refusal(
+            ChangeKind::AcceptFailed,
+            "AccessDenied",
+            "grant the permission named in the message, or deploy infra/member-accept-role.yaml to the account (StackSet)",
+        ));
+        golden_formats("alert-autolink", &[invited, refused, failed, unaccepted]);
+    }
+
+    /// A refusal on record changes what to do for as long as the account is open, and a
+    /// resolved notice never shows it.
+    #[test]
+    fn refusals_say_what_to_do_until_resolved() {
+        let mut a = alert("111111111111", AlertReason::Reminder, LinkState::Unlinked);
+        a.refusal = Some(refusal(
+            ChangeKind::InviteFailed,
+            "INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER (ValidationException)",
+            "register it first",
+        ));
+        let todo = what_to_do(&a, "apn-link");
+        assert!(
+            todo.starts_with("register it first; or mark it exempt with the tag apn-link=exempt"),
+            "{todo}"
+        );
+        assert!(email_block(&a, "apn-link").contains(
+            "  Refused:     INVITE_FAILED INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER (ValidationException) on 2026-11-27: refused by the test\n"
+        ));
+        let m = build_messages(std::slice::from_ref(&a), &ctx());
+        assert_eq!(
+            m[0].subject,
+            "APN Link Watch: 1 still unlinked, 1 refused account in o-abc123def4"
+        );
+        let sqs: serde_json::Value =
+            serde_json::from_str(keys(&m[0])["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(sqs["alerts"][0]["refusal"]["kind"], "INVITE_FAILED");
+        assert_eq!(
+            sqs["alerts"][0]["refusal"]["what_to_do"],
+            "register it first"
+        );
+
+        a.reason = AlertReason::Resolved;
+        a.link_state = LinkState::Linked;
+        assert!(!email_block(&a, "apn-link").contains("Refused"));
+        let m = build_messages(&[a], &ctx());
+        let sqs: serde_json::Value =
+            serde_json::from_str(keys(&m[0])["sqs"].as_str().unwrap()).unwrap();
+        assert!(sqs["alerts"][0].get("refusal").is_none(), "{sqs}");
     }
 
     /// Subjects never pass 100 characters nor carry newlines, whatever the organization id.

@@ -237,7 +237,11 @@ struct Steps<'a, S, I> {
 }
 
 impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
-    async fn auto_invite(&self, run: RunFacts<'_>, report: &mut AutoLinkReport) -> Result<(), Error> {
+    async fn auto_invite(
+        &self,
+        run: RunFacts<'_>,
+        report: &mut AutoLinkReport,
+    ) -> Result<(), Error> {
         let (config, store, stamp) = (self.config, self.store, self.stamp);
         let records = store.load().await?.records;
         let message = invite::message_for(&config.invite, run.organization_id);
@@ -262,7 +266,9 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
             {
                 Ok(s) => {
                     let change = invite::invited(record, &s, stamp);
-                    self.outbox.commit(store, record, change, None, stamp).await?;
+                    self.outbox
+                        .commit(store, record, change, None, stamp)
+                        .await?;
                     report.invited.push(id.clone());
                 }
                 Err(refusal) => {
@@ -307,7 +313,9 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
             match outcome {
                 Ok(a) => {
                     let change = invite::accepted(record, &a, stamp);
-                    self.outbox.commit(store, record, change, None, stamp).await?;
+                    self.outbox
+                        .commit(store, record, change, None, stamp)
+                        .await?;
                     report.accepted.push(id.clone());
                 }
                 Err(refusal) => {

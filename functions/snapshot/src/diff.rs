@@ -326,6 +326,36 @@ mod tests {
         )
     }
 
+    /// A refusal stays on the account while its link state stays, and goes when it changes.
+    #[test]
+    fn refusal_lasts_as_long_as_the_link_state() {
+        let (id, mut prev) = stored(account("111111111111"), LinkState::Unlinked);
+        prev.refusal = Some(crate::model::LinkRefusal {
+            kind: ChangeKind::InviteFailed,
+            at: prev.first_seen,
+            reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
+            message: String::new(),
+            what_to_do: "register it".into(),
+        });
+        let previous = BTreeMap::from([(id.clone(), prev.clone())]);
+        let renamed = Account {
+            name: "renamed".into(),
+            ..prev.account.clone()
+        };
+        let kept = diff(
+            &previous,
+            &[(renamed, link(LinkState::Unlinked))],
+            &ctx(false),
+        );
+        assert_eq!(kept[0].record.refusal, prev.refusal);
+        let linked = diff(
+            &previous,
+            &[(prev.account.clone(), link(LinkState::Linked))],
+            &ctx(false),
+        );
+        assert_eq!(linked[0].record.refusal, None);
+    }
+
     /// First run: every account is DISCOVERED; only the unlinked ones join the baseline alert.
     #[test]
     fn first_run_baselines_unlinked_only() {

@@ -20,8 +20,8 @@ use crate::config::{
     ENV_LINK_SOURCES,
 };
 use crate::model::{
-    AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
-    LinkRefusal, LinkSource, LinkState, PendingAlert,
+    AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkRefusal,
+    LinkSource, LinkState, PendingAlert,
 };
 
 /// An account whose invitation (or acceptance) was refused is not tried again for this long:
@@ -800,6 +800,128 @@ mod tests {
             c.events[0].detail,
             "invitation pacinv-abc sent on 2026-11-28"
         );
+    }
+
+    fn profile_refusal() -> Refusal {
+        Refusal {
+            code: "ResourceNotFoundException".into(),
+            reason: Some("RECEIVER_PROFILE_NOT_FOUND".into()),
+            message: "no profile".into(),
+        }
+    }
+
+    fn stamp(h: u32) -> Stamp {
+        Stamp {
+            run_id: "run-9".into(),
+            now: at(h),
+        }
+    }
+
+    /// A queued alert about the account is rewritten from the outcome, keeping its id,
+    /// reason and route: "invitation sent on" after an invite, the refusal after a refusal.
+    #[test]
+    fn queued_alert_is_rewritten_with_the_outcome() {
+        let r = record("111122223333", LinkState::Unlinked);
+        let mut queued = PendingAlert::about(&r, AlertReason::NewAccount, "run-1", at(1), None);
+        queued.route = Some("payments".into());
+        let notice = || Notice {
+            queued: Some(&queued),
+            alert_refusal: true,
+            route: None,
+        };
+        let sent = Sent {
+            invitation_id: "pacinv-abc".into(),
+        };
+
+        let c = tell(invited(&r, &sent, &stamp(5)), &r, notice(), &stamp(5));
+        let a = c.alert.expect("rewritten");
+        assert_eq!(
+            (a.id.as_str(), a.reason, a.route.as_deref(), a.link_state),
+            (
+                "run-1#111122223333",
+                AlertReason::NewAccount,
+                Some("payments"),
+                LinkState::Pending
+            )
+        );
+        assert_eq!(a.state_since, Some(at(5)));
+
+        let c = tell(
+            invite_failed(&r, &profile_refusal(), &stamp(5)),
+            &r,
+            notice(),
+            &stamp(5),
+        );
+        let a = c.alert.expect("rewritten");
+        assert_eq!(
+            (a.reason, a.link_state),
+            (AlertReason::NewAccount, LinkState::Unlinked)
+        );
+        assert_eq!(
+            a.refusal.map(|x| (x.kind, x.reason)),
+            Some((
+                ChangeKind::InviteFailed,
+                "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".to_string()
+            ))
+        );
+    }
+
+    /// With nothing queued, a run alerts a new refusal once (INVITE_FAILED), not the same
+    /// refusal again, not one `apnwatch invite` saw, and never an invite that was sent.
+    #[test]
+    fn a_refusal_nobody_was_told_of_is_alerted_once() {
+        let r = record("111122223333", LinkState::Unlinked);
+        let run = |alert_refusal| Notice {
+            queued: None,
+            alert_refusal,
+            route: Some("payments".into()),
+        };
+        let first = tell(
+            invite_failed(&r, &profile_refusal(), &stamp(5)),
+            &r,
+            run(true),
+            &stamp(5),
+        );
+        let a = first.alert.clone().expect("alerted");
+        assert_eq!(
+            (a.id.as_str(), a.reason, a.route.as_deref()),
+            (
+                "run-9#111122223333",
+                AlertReason::InviteFailed,
+                Some("payments")
+            )
+        );
+        assert_eq!(first.record.last_alerted_at, Some(at(5)));
+
+        let after = &first.record;
+        let again = tell(
+            invite_failed(after, &profile_refusal(), &stamp(6)),
+            after,
+            run(true),
+            &stamp(6),
+        );
+        assert_eq!(again.alert, None, "the same refusal again");
+        let by_hand = tell(
+            invite_failed(&r, &profile_refusal(), &stamp(5)),
+            &r,
+            run(false),
+            &stamp(5),
+        );
+        assert_eq!(by_hand.alert, None);
+        assert!(
+            by_hand.record.refusal.is_some(),
+            "kept on the account all the same"
+        );
+        let sent = Sent {
+            invitation_id: "pacinv-abc".into(),
+        };
+        let ok = tell(
+            invited(after, &sent, &stamp(7)),
+            after,
+            run(true),
+            &stamp(7),
+        );
+        assert_eq!((ok.alert, ok.record.refusal), (None, None));
     }
 
     /// Quota and throttling stop the batch; a profile refusal does not.

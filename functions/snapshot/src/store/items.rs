@@ -695,6 +695,28 @@ mod tests {
         assert_eq!(back, r);
     }
 
+    /// A refusal is a map on the account item (`refusal.kind`, `.at`, `.reason`,
+    /// `.message`, `.what_to_do`) and comes back as it was.
+    #[test]
+    fn refusal_is_a_documented_map() {
+        let mut r = record("111122223333", LinkState::Unlinked, false);
+        r.refusal = Some(LinkRefusal {
+            kind: ChangeKind::AcceptFailed,
+            at: at("2026-11-28T10:00:00.250Z"),
+            reason: "AccessDenied".into(),
+            message: "not authorized to perform: sts:AssumeRole".into(),
+            what_to_do: "deploy infra/member-accept-role.yaml".into(),
+        });
+        let item = to_item(&AccountItem::from(&r));
+        let m = item["refusal"].as_m().unwrap();
+        assert_eq!(s(&m["kind"]), "ACCEPT_FAILED");
+        assert_eq!(s(&m["at"]), "2026-11-28T10:00:00.250Z");
+        assert_eq!(s(&m["reason"]), "AccessDenied");
+        assert_eq!(from_item::<AccountItem, AccountRecord>(item).unwrap(), r);
+        r.refusal = None;
+        assert!(!to_item(&AccountItem::from(&r)).contains_key("refusal"));
+    }
+
     /// The account item reads well in the console: plain strings, a list of OU ids, a map of
     /// tags, booleans, a numeric revision and the index keys.
     #[test]
