@@ -342,6 +342,19 @@ async fn refusal_after_the_alert_went_out_is_alerted_once() {
         world.alerts.received().await.is_empty(),
         "the back-off run is quiet"
     );
+    let listed: Value = serde_json::from_str(
+        &apnwatch(&["accounts", "--unlinked", "--json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let shown = listed["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account_id"] == member.as_str())
+        .expect("listed");
+    assert_eq!(shown["refusal_kind"], "INVITE_FAILED", "{shown}");
     let refusal = records().await[&member]
         .refusal
         .clone()

@@ -10,7 +10,7 @@ use crate::views::AccountView;
 /// `csv` crate derives headers from the first serialized row, and an empty result (no unlinked
 /// account: the goal) must still be a valid file with its header. A unit test holds this list
 /// to the serde field names.
-pub const ACCOUNT_COLUMNS: [&str; 14] = [
+pub const ACCOUNT_COLUMNS: [&str; 19] = [
     "account_id",
     "name",
     "email",
@@ -25,6 +25,11 @@ pub const ACCOUNT_COLUMNS: [&str; 14] = [
     "is_management",
     "joined_method",
     "joined_at",
+    "refusal_kind",
+    "refusal_at",
+    "refusal_reason",
+    "refusal_message",
+    "refusal_what_to_do",
 ];
 
 /// The accounts as CSV: a header row, then one record per account, CRLF line ends and fields
@@ -104,6 +109,13 @@ mod tests {
             "no link evidence from tag, list",
         );
         invited.account.joined_method = Some("INVITED".into());
+        invited.refusal = Some(crate::model::LinkRefusal {
+            kind: crate::model::ChangeKind::InviteFailed,
+            at: invited.first_seen,
+            reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
+            message: "Receiver profile not found.".into(),
+            what_to_do: "register it in Partner Central, then run `apnwatch invite` again".into(),
+        });
         let mut management = record(
             "111122223333",
             "management",

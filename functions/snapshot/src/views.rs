@@ -30,6 +30,14 @@ pub struct AccountView {
     pub is_management: bool,
     pub joined_method: Option<String>,
     pub joined_at: Option<String>,
+    /// The last invite or accept refusal while the account keeps its link state:
+    /// `INVITE_FAILED` or `ACCEPT_FAILED`, and the other `refusal_*` fields (flat, so that
+    /// `--csv` has one column each).
+    pub refusal_kind: Option<String>,
+    pub refusal_at: Option<String>,
+    pub refusal_reason: Option<String>,
+    pub refusal_message: Option<String>,
+    pub refusal_what_to_do: Option<String>,
 }
 
 impl From<&AccountRecord> for AccountView {
@@ -50,6 +58,11 @@ impl From<&AccountRecord> for AccountView {
             is_management: a.is_management,
             joined_method: a.joined_method.clone(),
             joined_at: a.joined_at.as_ref().map(ts),
+            refusal_kind: r.refusal.as_ref().map(|x| x.kind.to_string()),
+            refusal_at: r.refusal.as_ref().map(|x| ts(&x.at)),
+            refusal_reason: r.refusal.as_ref().map(|x| x.reason.clone()),
+            refusal_message: r.refusal.as_ref().map(|x| x.message.clone()),
+            refusal_what_to_do: r.refusal.as_ref().map(|x| x.what_to_do.clone()),
         }
     }
 }
@@ -205,12 +218,16 @@ pub fn accounts_table(records: &[AccountRecord]) -> String {
         } else {
             v.state
         };
+        let link = match &v.refusal_kind {
+            Some(kind) => format!("{} ({kind})", v.link_state),
+            None => v.link_state,
+        };
         t.add_row(vec![
             v.account_id,
             v.name,
             v.ou_path,
             state,
-            v.link_state,
+            link,
             v.link_source,
             v.first_seen,
         ]);
