@@ -21,6 +21,18 @@ async fn start(extra: Value) -> (World, FakePartnerCentral) {
     (world, pc)
 }
 
+/// Like [`start`], with one member account `member` created first, so that the fixture can
+/// name it: `extra(member id)` is merged into the fixture.
+async fn start_with_member(
+    extra: impl FnOnce(&str) -> Value,
+) -> (World, FakePartnerCentral, String) {
+    let world = World::start().await;
+    let member = world.org.account(&world.org.root_id, "member", &[]).await;
+    let pc = FakePartnerCentral::start(fixture(&world, &extra(&member)));
+    read_partner_central(&world, &pc);
+    (world, pc, member)
+}
+
 /// The function reads Partner Central first, at the fake, and may invite as "Partner Ops".
 fn read_partner_central(world: &World, pc: &FakePartnerCentral) {
     world.set_env(&[
@@ -134,13 +146,8 @@ async fn retried_invite_is_idempotent() {
 /// refused before any call.
 #[tokio::test]
 async fn refused_invite_is_recorded_and_named() {
-    let world = World::start().await;
-    let member = world.org.account(&world.org.root_id, "member", &[]).await;
-    let pc = FakePartnerCentral::start(fixture(
-        &world,
-        &json!({"refuse_receivers": {member.clone(): "RECEIVER_PROFILE_NOT_FOUND"}}),
-    ));
-    read_partner_central(&world, &pc);
+    let (world, pc, member) =
+        start_with_member(|m| json!({"refuse_receivers": {m: "RECEIVER_PROFILE_NOT_FOUND"}})).await;
     world.run().await;
 
     let err = apnwatch(&["invite", &member, "999988887777", "--json"])
@@ -261,13 +268,10 @@ async fn auto_invite_unlinked_respects_the_cap() {
 /// and its alerts go out.
 #[tokio::test]
 async fn refusal_is_not_retried_within_24_hours() {
-    let world = World::start().await;
-    let member = world.org.account(&world.org.root_id, "member", &[]).await;
-    let pc = FakePartnerCentral::start(fixture(
-        &world,
-        &json!({"refuse_receivers": {member.clone(): "INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER"}}),
-    ));
-    read_partner_central(&world, &pc);
+    let (world, pc, member) = start_with_member(
+        |m| json!({"refuse_receivers": {m: "INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER"}}),
+    )
+    .await;
     world.set_env(&[("APNWATCH_AUTO_INVITE", Some("unlinked"))]);
 
     let first = world.run().await;
@@ -307,13 +311,8 @@ async fn refusal_is_not_retried_within_24_hours() {
 /// once: the back-off run after it publishes nothing, and the account keeps the refusal.
 #[tokio::test]
 async fn refusal_after_the_alert_went_out_is_alerted_once() {
-    let world = World::start().await;
-    let member = world.org.account(&world.org.root_id, "member", &[]).await;
-    let pc = FakePartnerCentral::start(fixture(
-        &world,
-        &json!({"refuse_receivers": {member.clone(): "RECEIVER_PROFILE_NOT_FOUND"}}),
-    ));
-    read_partner_central(&world, &pc);
+    let (world, _pc, member) =
+        start_with_member(|m| json!({"refuse_receivers": {m: "RECEIVER_PROFILE_NOT_FOUND"}})).await;
     world.run().await;
     assert_eq!(world.alerts.received().await.len(), 1, "the baseline");
     world.set_env(&[("APNWATCH_AUTO_INVITE", Some("unlinked"))]);
@@ -472,11 +471,7 @@ async fn auto_accept_links_the_account_on_the_next_run() {
 /// reason recorded; it is not tried again within 24 h and the run goes on.
 #[tokio::test]
 async fn member_without_the_role_stays_pending_with_the_reason() {
-    let world = World::start().await;
-    let member = world.org.account(&world.org.root_id, "member", &[]).await;
-    let pc =
-        FakePartnerCentral::start(fixture(&world, &json!({"deny_accounts": [member.clone()]})));
-    read_partner_central(&world, &pc);
+    let (world, pc, member) = start_with_member(|m| json!({"deny_accounts": [m]})).await;
     world.set_env(&[
         ("APNWATCH_AUTO_INVITE", Some("unlinked")),
         ("APNWATCH_ACCEPT_ROLE_NAME", Some("apn-link-watch-accept")),

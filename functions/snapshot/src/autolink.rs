@@ -251,37 +251,19 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
             if sent >= config.invite.max_per_run {
                 break;
             }
-            let id = &record.account.id;
-            let history = store.history(id).await?;
-            if backed_off(&history, ChangeKind::InviteFailed, stamp.now).is_some() {
-                report.backed_off += 1;
+            if !self.due(record, Step::Invite, report).await? {
                 continue;
             }
+            let id = &record.account.id;
             sent += 1;
             report.calls += 1;
-            match self
+            let outcome = self
                 .invitations
                 .invite(id, &invite_token(id, stamp.now), &message)
                 .await
-            {
-                Ok(s) => {
-                    let change = invite::invited(record, &s, stamp);
-                    self.outbox
-                        .commit(store, record, change, None, stamp)
-                        .await?;
-                    report.invited.push(id.clone());
-                }
-                Err(refusal) => {
-                    warn!(account_id = %id, reason = %refusal.label(), message = %refusal.message, "invitation refused");
-                    let change = invite::invite_failed(record, &refusal, stamp);
-                    self.outbox
-                        .commit(store, record, change, Some(&refusal), stamp)
-                        .await?;
-                    report.invite_failed.push((id.clone(), refusal.label()));
-                    if refusal.stops_batch() {
-                        break;
-                    }
-                }
+                .map(|s| invite::invited(record, &s, stamp));
+            if self.settle(record, outcome, Step::Invite, report).await? {
+                break;
             }
         }
         Ok(())
@@ -296,12 +278,10 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
             if tried >= config.invite.max_per_run {
                 break;
             }
-            let id = &record.account.id;
-            let history = store.history(id).await?;
-            if backed_off(&history, ChangeKind::AcceptFailed, stamp.now).is_some() {
-                report.backed_off += 1;
+            if !self.due(record, Step::Accept, report).await? {
                 continue;
             }
+            let id = &record.account.id;
             tried += 1;
             // ListConnectionInvitations (one page usually) and AcceptConnectionInvitation.
             report.calls += 2;
@@ -310,27 +290,72 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
             // consistent record.
             let fresh = store.account(id).await?;
             let record = fresh.as_ref().unwrap_or(record);
-            match outcome {
-                Ok(a) => {
-                    let change = invite::accepted(record, &a, stamp);
-                    self.outbox
-                        .commit(store, record, change, None, stamp)
-                        .await?;
-                    report.accepted.push(id.clone());
-                }
-                Err(refusal) => {
-                    warn!(account_id = %id, reason = %refusal.label(), message = %refusal.message, "accepting failed");
-                    let change = invite::accept_failed(record, &refusal, stamp);
-                    self.outbox
-                        .commit(store, record, change, Some(&refusal), stamp)
-                        .await?;
-                    report.accept_failed.push((id.clone(), refusal.label()));
-                    if refusal.stops_batch() {
-                        break;
-                    }
-                }
+            let outcome = outcome.map(|a| invite::accepted(record, &a, stamp));
+            if self.settle(record, outcome, Step::Accept, report).await? {
+                break;
             }
         }
         Ok(())
     }
+
+    /// Whether `record` may be tried for `step` now: not refused for it within the last 24 h
+    /// (counted as backed off otherwise).
+    async fn due(
+        &self,
+        record: &AccountRecord,
+        step: Step,
+        report: &mut AutoLinkReport,
+    ) -> Result<bool, Error> {
+        let history = self.store.history(&record.account.id).await?;
+        let kind = match step {
+            Step::Invite => ChangeKind::InviteFailed,
+            Step::Accept => ChangeKind::AcceptFailed,
+        };
+        let refused = backed_off(&history, kind, self.stamp.now).is_some();
+        if refused {
+            report.backed_off += 1;
+        }
+        Ok(!refused)
+    }
+
+    /// Records one outcome (the change a success makes, or the refusal) and counts it;
+    /// `true` when the refusal stops this run's batch (the daily quota, throttling).
+    async fn settle(
+        &self,
+        record: &AccountRecord,
+        outcome: Result<AccountChange, Refusal>,
+        step: Step,
+        report: &mut AutoLinkReport,
+    ) -> Result<bool, Error> {
+        let id = record.account.id.clone();
+        let (change, refusal) = match outcome {
+            Ok(change) => (change, None),
+            Err(refusal) => {
+                warn!(account_id = %id, step = ?step, reason = %refusal.label(), message = %refusal.message, "Partner Central refused");
+                let change = match step {
+                    Step::Invite => invite::invite_failed(record, &refusal, self.stamp),
+                    Step::Accept => invite::accept_failed(record, &refusal, self.stamp),
+                };
+                (change, Some(refusal))
+            }
+        };
+        self.outbox
+            .commit(self.store, record, change, refusal.as_ref(), self.stamp)
+            .await?;
+        let stops = refusal.as_ref().is_some_and(Refusal::stops_batch);
+        match (step, refusal) {
+            (Step::Invite, None) => report.invited.push(id),
+            (Step::Accept, None) => report.accepted.push(id),
+            (Step::Invite, Some(r)) => report.invite_failed.push((id, r.label())),
+            (Step::Accept, Some(r)) => report.accept_failed.push((id, r.label())),
+        }
+        Ok(stops)
+    }
+}
+
+/// Which half of the loop an outcome belongs to.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Invite,
+    Accept,
 }
