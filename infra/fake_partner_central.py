@@ -32,7 +32,8 @@ to that account; "invites_per_day": N answers ServiceQuotaExceededException
 LIMIT_EXCEEDED_NUMBER_OF_CONNECTION_INVITATION_PER_DAY after N created invitations;
 "throttle": ["CreateConnectionInvitation"] throttles every call of those operations;
 "deny_accounts": ["444455556666"] answers AccessDeniedException to that member's calls (its
-accept role lacks the permissions).
+accept role lacks the permissions); "slow": {"CreateConnectionInvitation": 30} answers those
+operations only after that many seconds (a hung endpoint).
 
 Run: python3 infra/fake_partner_central.py --port PORT --fixture FILE --log REQUESTS.jsonl
 Prints `ready` on stdout once listening on 127.0.0.1. With --port 0 the kernel picks the port;
@@ -51,6 +52,7 @@ import re
 import sys
 import urllib.request
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -352,6 +354,9 @@ class Fake:
             raise ApiError("UnknownOperationException", f"The fake does not serve {target!r}.")
         if not isinstance(body, dict):
             raise ApiError("SerializationException", "The request body must be a JSON object.")
+        delay = (fx.get("slow") or {}).get(target.split(".")[-1])
+        if delay:
+            time.sleep(float(delay))
         if target.split(".")[-1] in (fx.get("throttle") or []):
             raise ApiError("ThrottlingException", "Rate exceeded (injected by the fixture).")
         caller = self.caller(fx, authorization)

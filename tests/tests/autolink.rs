@@ -4,6 +4,7 @@
 
 use apnwatch::app::App;
 use apnwatch::cli::{execute, Cli};
+use apnwatch::deadline::Deadline;
 use apnwatch::invite::invite_token;
 use apnwatch::model::{AlertReason, ChangeKind, LinkSource, LinkState};
 use apnwatch::ports::{Invitations, Queries};
@@ -11,6 +12,7 @@ use apnwatch::run::RunOptions;
 use clap::Parser;
 use integration_tests::{app, pc_fixture, records, sdk_config, FakePartnerCentral, World};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// moto, the fake (asking moto's STS who signed each request), and the function reading
 /// Partner Central first; `extra` is merged into the fixture.
@@ -554,6 +556,33 @@ async fn member_without_the_accept_role_is_refused_by_sts_and_the_run_goes_on() 
     let r = records().await;
     assert_eq!(r[&with_role].link.state, LinkState::Linked);
     assert_eq!(r[&without].link.state, LinkState::Pending);
+}
+
+/// A Partner Central that never answers cannot hold the alerts back: auto-link is cut
+/// short at half of what the invoke had left, the run publishes and succeeds, and the
+/// account is left UNLINKED for the next run.
+#[tokio::test]
+async fn hung_partner_central_never_holds_back_the_alerts() {
+    let (world, _pc) = start(json!({"slow": {"CreateConnectionInvitation": 30}})).await;
+    let member = world.org.account(&world.org.root_id, "member", &[]).await;
+    world.set_env(&[("APNWATCH_AUTO_INVITE", Some("unlinked"))]);
+
+    let report = world
+        .app()
+        .await
+        .run(RunOptions {
+            deadline: Some(Deadline::after(Duration::from_secs(10))),
+            ..RunOptions::default()
+        })
+        .await
+        .expect("the run succeeds");
+
+    // Waiting out the hung call would have sent the invitation and reported it.
+    assert!(report.auto_link.is_none(), "cut short: no report");
+    let received = world.alerts.received().await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].alert(&member)["link_state"], "UNLINKED");
+    assert_eq!(records().await[&member].link.state, LinkState::Unlinked);
 }
 
 /// With auto-invite off and no accept role, a run with a new account makes only Partner
