@@ -94,6 +94,7 @@ fn discovered(id: &str, state: LinkState, run: &str) -> AccountChange {
     AccountChange {
         expected_rev: None,
         alert: (state != LinkState::Linked).then(|| alert(&record, run)),
+        replaces_queued: false,
         events: vec![event(
             id,
             run,
@@ -211,6 +212,7 @@ async fn commit_loads_back_and_stale_revision_conflicts() {
                 ChangeKind::Linked,
             )],
             alert: None,
+            replaces_queued: false,
         }])
         .await
         .unwrap();
@@ -221,6 +223,7 @@ async fn commit_loads_back_and_stale_revision_conflicts() {
         AccountChange {
             expected_rev: Some(1),
             alert: Some(alert(&record, "run-2")),
+            replaces_queued: false,
             events: vec![event(
                 id,
                 "run-2",
@@ -345,6 +348,7 @@ async fn many_accounts_index_and_history() {
             AccountChange {
                 expected_rev: None,
                 alert: Some(alert(&record, "run-1")),
+                replaces_queued: false,
                 // Written out of order on purpose; seq 10 must sort after seq 2.
                 events: vec![
                     event(
@@ -443,6 +447,43 @@ async fn ack_removes_only_sent_alerts() {
     let expected: Vec<String> = queued[30..].iter().map(|a| a.id.clone()).collect();
     assert_eq!(left, expected);
     store.ack_alerts(&[]).await.unwrap();
+}
+
+/// A rewrite of a queued alert (auto-link telling what it did) replaces it while it waits,
+/// and conflicts, writing nothing, once another run published it: a sent alert never comes
+/// back to the outbox.
+#[tokio::test]
+async fn alert_rewrite_needs_the_alert_still_queued() {
+    let moto = Moto::start();
+    let (store, _) = moto.store().await;
+    let first = discovered("300000000000", LinkState::Unlinked, "run-1");
+    store.commit(std::slice::from_ref(&first)).await.unwrap();
+    let rewrite = |rev: u64| {
+        let mut record = first.record.clone();
+        record.rev = rev + 1;
+        record.link.state = LinkState::Pending;
+        let mut alert = first.alert.clone().unwrap();
+        alert.link_state = LinkState::Pending;
+        AccountChange {
+            expected_rev: Some(rev),
+            record,
+            events: vec![],
+            alert: Some(alert),
+            replaces_queued: true,
+        }
+    };
+
+    let outcome = store.commit(&[rewrite(1)]).await.unwrap();
+    assert_eq!(outcome.written, 1);
+    let queued = store.pending_alerts().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].link_state, LinkState::Pending);
+
+    store.ack_alerts(&[queued[0].id.clone()]).await.unwrap();
+    let outcome = store.commit(&[rewrite(2)]).await.unwrap();
+    assert_eq!(outcome.conflicts, vec!["300000000000".to_string()]);
+    assert!(store.pending_alerts().await.unwrap().is_empty());
+    assert_eq!(store.account("300000000000").await.unwrap().unwrap().rev, 2);
 }
 
 /// One run at a time holds the publish lease; it frees up when released or after five

@@ -85,6 +85,7 @@ pub fn diff(
             record,
             events: vec![event],
             alert,
+            replaces_queued: false,
         });
     }
     changes
@@ -131,6 +132,7 @@ fn appeared(
         record,
         events,
         alert,
+        replaces_queued: false,
     }
 }
 
@@ -248,6 +250,7 @@ fn changed(
         record,
         events,
         alert,
+        replaces_queued: false,
     })
 }
 

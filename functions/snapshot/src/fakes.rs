@@ -140,7 +140,11 @@ impl Store for FakeStore {
         let mut outcome = CommitOutcome::default();
         for c in changes {
             let current = t.accounts.get(&c.record.account.id).map(|r| r.rev);
-            if current != c.expected_rev {
+            let alert_gone = c.replaces_queued
+                && c.alert
+                    .as_ref()
+                    .is_some_and(|a| !t.outbox.contains_key(&a.id));
+            if current != c.expected_rev || alert_gone {
                 outcome.conflicts.push(c.record.account.id.clone());
                 continue;
             }

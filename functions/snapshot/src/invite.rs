@@ -470,6 +470,7 @@ pub fn invited(record: &AccountRecord, sent: &Sent, stamp: &Stamp) -> AccountCha
         record: next,
         events: vec![e],
         alert: None,
+        replaces_queued: false,
     }
 }
 
@@ -506,6 +507,7 @@ fn refused(
         record: next,
         events: vec![e],
         alert: None,
+        replaces_queued: false,
     }
 }
 
@@ -542,6 +544,7 @@ pub fn accepted(record: &AccountRecord, accepted: &Accepted, stamp: &Stamp) -> A
         record: next,
         events: vec![e],
         alert: None,
+        replaces_queued: false,
     }
 }
 
@@ -573,6 +576,7 @@ pub fn tell(
 ) -> AccountChange {
     if let Some(queued) = notice.queued {
         change.alert = Some(queued.updated(&change.record));
+        change.replaces_queued = true;
         return change;
     }
     let Some(refusal) = &change.record.refusal else {

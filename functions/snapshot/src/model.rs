@@ -457,6 +457,10 @@ pub struct AccountChange {
     pub record: AccountRecord,
     pub events: Vec<ChangeEvent>,
     pub alert: Option<PendingAlert>,
+    /// `alert` rewrites one still queued in the outbox (auto-link telling what it did): it is
+    /// written only while that one is still there, so an alert another run published
+    /// meanwhile is never queued a second time (the change then conflicts).
+    pub replaces_queued: bool,
 }
 
 /// Counts of one run, stored as the run record and printed by the CLI.

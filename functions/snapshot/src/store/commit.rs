@@ -198,7 +198,12 @@ impl DynamoStore {
             actions.push(self.put_action(put)?);
         }
         if let Some(alert) = &change.alert {
-            let put = Put::builder().set_item(Some(to_item(&AlertItem::from(alert))));
+            let mut put = Put::builder().set_item(Some(to_item(&AlertItem::from(alert))));
+            // A rewrite must not bring back an alert another run published (and deleted)
+            // meanwhile: its condition failing cancels the account's change like a stale rev.
+            if change.replaces_queued {
+                put = put.condition_expression("attribute_exists(pk)");
+            }
             actions.push(self.put_action(put)?);
         }
         let id = &change.record.account.id;
