@@ -388,7 +388,7 @@ mod tests {
 
     fn config() -> Config {
         let get = |k: &str| {
-            Some(match k {
+            let v = match k {
                 "APNWATCH_TABLE" => "t",
                 "APNWATCH_TOPIC_ARN" => "arn:aws:sns:us-east-1:123456789012:t",
                 "APNWATCH_LINK_SOURCES" => "partner-central,tag",
@@ -396,8 +396,8 @@ mod tests {
                 "APNWATCH_INVITE_NAME" => "Ops",
                 "APNWATCH_INVITE_EMAIL" => "ops@example.com",
                 _ => return None,
-            })
-            .map(str::to_string)
+            };
+            Some(v.to_string())
         };
         Config::from_lookup(get).unwrap()
     }
