@@ -251,7 +251,8 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
     ) -> Result<(), Error> {
         let (config, store, stamp) = (self.config, self.store, self.stamp);
         let records = store.load().await?.records;
-        let message = invite::message_for(&config.invite, run.organization_id);
+        let org = format!("organization {}", run.organization_id);
+        let message = invite::message_for(&config.invite, &org);
         let mut sent = 0;
         for record in auto_candidates(config.invite.auto, &records, run.discovered) {
             // The cap counts attempts: a first run on a big org never burns the daily quota.

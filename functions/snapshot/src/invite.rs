@@ -223,11 +223,12 @@ fn is_email(s: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// The invitation text: the configured message, or one naming the organization.
-pub fn message_for(config: &InviteConfig, organization_id: &str) -> String {
+/// The invitation text: the configured message, or one naming the organization (`org`: a
+/// noun phrase, e.g. `organization o-abc123def4`).
+pub fn message_for(config: &InviteConfig, org: &str) -> String {
     config.message.clone().unwrap_or_else(|| {
         format!(
-            "Please accept: this connects your account to our Partner Central as a subsidiary of organization {organization_id} (sent by APN Link Watch)."
+            "Please accept: this connects your account, a member of {org}, to our Partner Central as a subsidiary account (sent by APN Link Watch)."
         )
     })
 }
@@ -714,6 +715,24 @@ mod tests {
                 "{t}"
             );
         }
+    }
+
+    /// The default message names the organization and fits Partner Central's 256
+    /// characters; a configured one is sent as it is.
+    #[test]
+    fn default_message_names_the_organization_and_fits() {
+        for org in [
+            "organization o-abc123def4ghij56",
+            "the organization of management account 111122223333",
+        ] {
+            let m = message_for(&InviteConfig::default(), org);
+            assert!(m.contains(org) && m.chars().count() <= MAX_MESSAGE, "{m}");
+        }
+        let own = InviteConfig {
+            message: Some("Hi".into()),
+            ..InviteConfig::default()
+        };
+        assert_eq!(message_for(&own, "organization o-x"), "Hi");
     }
 
     /// A refusal less than 24 h old backs the account off; an older one does not.
