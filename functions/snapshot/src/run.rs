@@ -1,5 +1,7 @@
 //! One run: walk the organization, resolve link states, diff against the table, store the
-//! changes together with their alerts, then publish every queued alert.
+//! changes together with their alerts ([`store_changes`]), then publish every queued alert
+//! ([`publish`]). `App::run` puts auto-invite and auto-accept between the two halves, so the
+//! alerts tell what they did.
 //!
 //! Order matters for the guarantees the README promises:
 //! - everything is read (organization, Partner Central) before anything is written, so a
