@@ -483,28 +483,55 @@ fn key_policy_names_only_services_that_use_the_key() {
 }
 
 /// The dashboard graphs the metrics the function writes (EMF namespace and dimension), shows
-/// both alarms and the function's logs, and the stack outputs link to it.
+/// every alarm (the change-event ones only when they exist) and the function's logs, and the
+/// stack outputs link to it.
 #[test]
 fn dashboard_reads_what_the_function_writes_and_is_linked() {
     let doc = template();
     let (id, dashboard) = only_resource(&doc, "AWS::CloudWatch::Dashboard");
-    let (tag, body) =
+    let (tag, sub) =
         intrinsic(&dashboard["Properties"]["DashboardBody"]).expect("DashboardBody is a !Sub");
     assert_eq!(tag, "Sub");
-    let body = body.as_str().unwrap();
-    // The JSON must parse once the ${...} substitutions are filled in.
-    let mut filled = String::new();
-    let mut rest = body;
-    while let Some(start) = rest.find("${") {
-        let end = rest[start..].find('}').unwrap() + start;
-        filled.push_str(&rest[..start]);
-        filled.push('X');
-        rest = &rest[end + 1..];
+    let body = sub[0].as_str().expect("!Sub [body, variables]");
+    // ${ChangeAlarms}: the two change-event alarms with TriggerOnChanges, nothing without.
+    let (tag, change_alarms) = intrinsic(&sub[1]["ChangeAlarms"]).expect("ChangeAlarms is an !If");
+    assert_eq!(tag, "If");
+    assert_eq!(change_alarms[0].as_str(), Some("ChangeTriggers"));
+    let (_, with_triggers) = intrinsic(&change_alarms[1]).expect("a !Sub");
+    let with_triggers = with_triggers.as_str().unwrap();
+    for alarm in ["ChangeFunctionErrorsAlarm", "ChangeDeadLetterAlarm"] {
+        let a = resource(&doc, alarm);
+        assert_eq!(a["Condition"].as_str(), Some("ChangeTriggers"), "{alarm}");
+        assert!(
+            with_triggers.contains(&format!("${{{alarm}.Arn}}")),
+            "{alarm}"
+        );
     }
-    filled.push_str(rest);
-    let parsed: serde_json::Value =
-        serde_json::from_str(&filled).unwrap_or_else(|e| panic!("{id} body is not JSON: {e}"));
-    assert_eq!(parsed["widgets"].as_array().map(Vec::len), Some(4));
+    assert_eq!(change_alarms[2].as_str(), Some(""));
+    // The JSON must parse, with and without the change-event alarms, once the other ${...}
+    // substitutions are filled in.
+    let fill = |change_alarms: &str| {
+        let mut filled = String::new();
+        let mut rest = body.replace("${ChangeAlarms}", change_alarms);
+        while let Some(start) = rest.find("${") {
+            let end = rest[start..].find('}').unwrap() + start;
+            filled.push_str(&rest[..start]);
+            filled.push('X');
+            rest = rest[end + 1..].to_string();
+        }
+        filled.push_str(&rest);
+        serde_json::from_str::<serde_json::Value>(&filled)
+            .unwrap_or_else(|e| panic!("{id} body is not JSON: {e}"))
+    };
+    let without = fill("");
+    let with = fill(with_triggers);
+    assert_eq!(without["widgets"].as_array().map(Vec::len), Some(4));
+    let alarms = |doc: &serde_json::Value| {
+        doc["widgets"][1]["properties"]["alarms"]
+            .as_array()
+            .map(Vec::len)
+    };
+    assert_eq!((alarms(&without), alarms(&with)), (Some(2), Some(4)));
     for needle in [
         &format!("{{{NAMESPACE},OrganizationId}}") as &str,
         "UnlinkedAccounts",
