@@ -20,7 +20,7 @@ use crate::invite::{
     self, accept_candidates, auto_candidates, backed_off, eligible, invite_token, AutoInvite,
     Ineligible, Notice, Refusal, Stamp,
 };
-use crate::model::{AccountChange, AccountRecord, ChangeKind, PendingAlert};
+use crate::model::{AccountChange, AccountRecord, ChangeKind, LinkState, PendingAlert};
 use crate::ports::{Invitations, Queries, Store};
 
 /// What auto-invite and auto-accept did after one run.
@@ -249,17 +249,26 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
         run: RunFacts<'_>,
         report: &mut AutoLinkReport,
     ) -> Result<(), Error> {
-        let (config, store, stamp) = (self.config, self.store, self.stamp);
-        let records = store.load().await?.records;
+        let (config, stamp) = (self.config, self.stamp);
+        let (pool, consistent) = self.invite_pool(run).await?;
         let org = format!("organization {}", run.organization_id);
         let message = invite::message_for(&config.invite, &org);
         let mut sent = 0;
-        for record in auto_candidates(config.invite.auto, &records, run.discovered) {
+        for listed in auto_candidates(config.invite.auto, &pool, run.discovered) {
             // The cap counts attempts: a first run on a big org never burns the daily quota.
             if sent >= config.invite.max_per_run {
                 break;
             }
-            if !self.due(record, Step::Invite, report).await? {
+            let record = if consistent {
+                listed.clone()
+            } else {
+                let still = |r: &AccountRecord| eligible(&r.account.id, Some(r)).is_ok();
+                match self.current(&listed.account.id, still).await? {
+                    Some(r) => r,
+                    None => continue,
+                }
+            };
+            if !self.due(&record, Step::Invite, report).await? {
                 continue;
             }
             let id = &record.account.id;
@@ -269,41 +278,93 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
                 .invitations
                 .invite(id, &invite_token(id, stamp.now), &message)
                 .await
-                .map(|s| invite::invited(record, &s, stamp));
-            if self.settle(record, outcome, Step::Invite, report).await? {
+                .map(|s| invite::invited(&record, &s, stamp));
+            if self.settle(&record, outcome, Step::Invite, report).await? {
                 break;
             }
         }
         Ok(())
     }
 
+    /// The accounts auto-invite chooses from, without reading the whole accounts partition
+    /// again (the run just did): for `unlinked`, the UNLINKED ones from the link-state index
+    /// (eventually consistent, so each one is read again before it is invited); for `new`,
+    /// the accounts this run discovered, each read consistently. `true`: the pool is
+    /// consistent already.
+    async fn invite_pool(
+        &self,
+        run: RunFacts<'_>,
+    ) -> Result<(BTreeMap<String, AccountRecord>, bool), Error> {
+        Ok(match self.config.invite.auto {
+            AutoInvite::Unlinked => (
+                by_id(self.store.accounts(Some(LinkState::Unlinked)).await?),
+                false,
+            ),
+            AutoInvite::New => (self.read_each(run.discovered.iter()).await?, true),
+            AutoInvite::Off => (BTreeMap::new(), true),
+        })
+    }
+
     async fn auto_accept(&self, report: &mut AutoLinkReport) -> Result<(), Error> {
-        let (config, store, stamp) = (self.config, self.store, self.stamp);
-        // Read again: auto-invite just made accounts PENDING.
-        let records = store.load().await?.records;
+        let config = self.config;
+        // PENDING accounts from the index, plus the ones auto-invite just made PENDING, which
+        // the eventually consistent index may not list yet; each is read again below.
+        let pending = by_id(self.store.accounts(Some(LinkState::Pending)).await?);
+        let mut ids: BTreeSet<&String> = accept_candidates(&pending)
+            .into_iter()
+            .map(|r| &r.account.id)
+            .collect();
+        ids.extend(report.invited.iter());
+        let ids: Vec<String> = ids.into_iter().cloned().collect();
         let mut tried = 0;
-        for record in accept_candidates(&records) {
+        for id in &ids {
             if tried >= config.invite.max_per_run {
                 break;
             }
-            if !self.due(record, Step::Accept, report).await? {
+            let Some(record) = self.current(id, invite::may_accept).await? else {
+                continue;
+            };
+            if !self.due(&record, Step::Accept, report).await? {
                 continue;
             }
-            let id = &record.account.id;
             tried += 1;
             // ListConnectionInvitations (one page usually) and AcceptConnectionInvitation.
             report.calls += 2;
-            let outcome = self.invitations.accept(id).await;
-            // `load` may be a moment behind the invite just committed: write against the
-            // consistent record.
-            let fresh = store.account(id).await?;
-            let record = fresh.as_ref().unwrap_or(record);
-            let outcome = outcome.map(|a| invite::accepted(record, &a, stamp));
-            if self.settle(record, outcome, Step::Accept, report).await? {
+            let outcome = self
+                .invitations
+                .accept(id)
+                .await
+                .map(|a| invite::accepted(&record, &a, self.stamp));
+            if self.settle(&record, outcome, Step::Accept, report).await? {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// The accounts `ids`, each read consistently (absent ones left out).
+    async fn read_each<'i>(
+        &self,
+        ids: impl Iterator<Item = &'i String>,
+    ) -> Result<BTreeMap<String, AccountRecord>, Error> {
+        let mut out = BTreeMap::new();
+        for id in ids {
+            if let Some(r) = self.store.account(id).await? {
+                out.insert(id.clone(), r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Account `id` as the table holds it now, if it still qualifies: an outcome is decided
+    /// and written against a consistent read (its revision is the write's condition), never
+    /// against a possibly stale index entry.
+    async fn current(
+        &self,
+        id: &str,
+        qualifies: impl Fn(&AccountRecord) -> bool,
+    ) -> Result<Option<AccountRecord>, Error> {
+        Ok(self.store.account(id).await?.filter(|r| qualifies(r)))
     }
 
     /// Whether `record` may be tried for `step` now: not refused for it within the last 24 h
@@ -359,6 +420,13 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
         }
         Ok(stops)
     }
+}
+
+fn by_id(records: Vec<AccountRecord>) -> BTreeMap<String, AccountRecord> {
+    records
+        .into_iter()
+        .map(|r| (r.account.id.clone(), r))
+        .collect()
 }
 
 /// Which half of the loop an outcome belongs to.

@@ -340,15 +340,15 @@ pub fn auto_candidates<'a>(
 /// The accounts whose invitation auto-accept tries: PENDING (an invitation from our primary
 /// account waits, as Partner Central said in the last run or as we recorded), ACTIVE.
 pub fn accept_candidates(records: &BTreeMap<String, AccountRecord>) -> Vec<&AccountRecord> {
-    records
-        .values()
-        .filter(|r| {
-            !r.removed
-                && r.link.state == LinkState::Pending
-                && r.account.state == AccountState::Active
-                && !r.account.is_management
-        })
-        .collect()
+    records.values().filter(|r| may_accept(r)).collect()
+}
+
+/// Whether auto-accept may try `record`'s invitation: a PENDING, ACTIVE member account.
+pub fn may_accept(record: &AccountRecord) -> bool {
+    !record.removed
+        && record.link.state == LinkState::Pending
+        && record.account.state == AccountState::Active
+        && !record.account.is_management
 }
 
 /// What Partner Central (or STS) answered instead of doing it: data to record, never a crash.
