@@ -3,6 +3,8 @@
 //! message instead of quietly judging every account with the wrong rules.
 
 use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+use std::str::FromStr;
 
 use crate::invite::InviteConfig;
 use crate::model::LinkSource;
@@ -230,28 +232,20 @@ impl Config {
             check_role_arn(ENV_ORG_ROLE_ARN, arn)?;
         }
 
-        let org_concurrency = match get(ENV_ORG_CONCURRENCY) {
-            None => DEFAULT_ORG_CONCURRENCY,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=16).contains(n))
-                .ok_or_else(|| invalid(ENV_ORG_CONCURRENCY, &v, "a whole number from 1 to 16"))?,
-        };
-        let run_retention_days = match get(ENV_RUN_RETENTION_DAYS) {
-            None => DEFAULT_RUN_RETENTION_DAYS,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=3650).contains(n))
-                .ok_or_else(|| {
-                    invalid(
-                        ENV_RUN_RETENTION_DAYS,
-                        &v,
-                        "a whole number of days from 1 to 3650",
-                    )
-                })?,
-        };
+        let org_concurrency = whole_number(
+            &get,
+            ENV_ORG_CONCURRENCY,
+            DEFAULT_ORG_CONCURRENCY,
+            1..=16,
+            "a whole number from 1 to 16",
+        )?;
+        let run_retention_days = whole_number(
+            &get,
+            ENV_RUN_RETENTION_DAYS,
+            DEFAULT_RUN_RETENTION_DAYS,
+            1..=3650,
+            "a whole number of days from 1 to 3650",
+        )?;
 
         let alert_policy = AlertPolicy {
             remind_after: match get(ENV_REMIND_AFTER) {
@@ -272,16 +266,13 @@ impl Config {
             Some(v) => RouteBy::parse(&v).map_err(|h| invalid(ENV_ROUTE_BY, &v, &h))?,
         };
 
-        let tag_sweep_above = match get(ENV_TAG_SWEEP_ABOVE) {
-            None => DEFAULT_TAG_SWEEP_ABOVE,
-            Some(v) => v.parse::<usize>().map_err(|_| {
-                invalid(
-                    ENV_TAG_SWEEP_ABOVE,
-                    &v,
-                    "a whole number of accounts (0: always spread the tag reads)",
-                )
-            })?,
-        };
+        let tag_sweep_above = whole_number(
+            &get,
+            ENV_TAG_SWEEP_ABOVE,
+            DEFAULT_TAG_SWEEP_ABOVE,
+            0..=usize::MAX,
+            "a whole number of accounts (0: always spread the tag reads)",
+        )?;
         let tag_max_age = match get(ENV_TAG_MAX_AGE) {
             None => DEFAULT_TAG_MAX_AGE,
             Some(v) => match parse_remind_after(&v) {
@@ -320,6 +311,38 @@ impl Config {
     /// Account tags are read when a link rule or the routing needs them.
     pub fn needs_tags(&self) -> bool {
         self.rules.needs_tags() || self.route_by.needs_tags()
+    }
+}
+
+/// `var` as a whole number within `range`, `default` when it is not set; `hint` says what
+/// is expected.
+pub(crate) fn whole_number<T: FromStr + PartialOrd>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    range: RangeInclusive<T>,
+    hint: &str,
+) -> Result<T, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| invalid(var, &v, hint)),
+    }
+}
+
+/// `var`'s value when it is not set or `ok` holds for it; otherwise the error with `hint`.
+pub(crate) fn checked(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    ok: impl Fn(&str) -> bool,
+    hint: &str,
+) -> Result<Option<String>, ConfigError> {
+    match get(var) {
+        Some(v) if !ok(&v) => Err(invalid(var, &v, hint)),
+        v => Ok(v),
     }
 }
 

@@ -15,9 +15,9 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{
-    invalid, is_account_id, ConfigError, LinkRules, ENV_ACCEPT_EXTERNAL_ID, ENV_ACCEPT_ROLE_NAME,
-    ENV_AUTO_INVITE, ENV_INVITE_EMAIL, ENV_INVITE_MAX_PER_RUN, ENV_INVITE_MESSAGE, ENV_INVITE_NAME,
-    ENV_LINK_SOURCES,
+    checked, invalid, is_account_id, whole_number, ConfigError, LinkRules, ENV_ACCEPT_EXTERNAL_ID,
+    ENV_ACCEPT_ROLE_NAME, ENV_AUTO_INVITE, ENV_INVITE_EMAIL, ENV_INVITE_MAX_PER_RUN,
+    ENV_INVITE_MESSAGE, ENV_INVITE_NAME, ENV_LINK_SOURCES,
 };
 use crate::model::{
     AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkRefusal,
@@ -98,73 +98,52 @@ impl InviteConfig {
                 _ => return Err(invalid(ENV_AUTO_INVITE, &v, "use off, new or unlinked")),
             },
         };
-        let max_per_run = match get(ENV_INVITE_MAX_PER_RUN) {
-            None => DEFAULT_MAX_PER_RUN,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| {
-                    invalid(ENV_INVITE_MAX_PER_RUN, &v, "a whole number from 1 to 1000")
-                })?,
-        };
-        let name = get(ENV_INVITE_NAME);
-        if let Some(n) = &name {
-            if n.chars().count() > MAX_NAME {
-                return Err(invalid(
-                    ENV_INVITE_NAME,
-                    n,
-                    "Partner Central accepts at most 80 characters",
-                ));
-            }
-        }
-        let email = get(ENV_INVITE_EMAIL);
-        if let Some(e) = &email {
-            if e.chars().count() > MAX_EMAIL || !is_email(e) {
-                return Err(invalid(
-                    ENV_INVITE_EMAIL,
-                    e,
-                    "an email address like partner-ops@example.com, at most 320 characters",
-                ));
-            }
-        }
-        let message = get(ENV_INVITE_MESSAGE);
-        if let Some(m) = &message {
-            if m.chars().count() > MAX_MESSAGE {
-                return Err(invalid(
-                    ENV_INVITE_MESSAGE,
-                    m,
-                    "Partner Central accepts at most 256 characters",
-                ));
-            }
-        }
-        let accept_role_name = get(ENV_ACCEPT_ROLE_NAME);
-        if let Some(r) = &accept_role_name {
-            // IAM role names: 1-64 of [\w+=,.@-].
-            let ok = r.len() <= 64
-                && r.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b));
-            if !ok {
-                return Err(invalid(
-                    ENV_ACCEPT_ROLE_NAME,
-                    r,
-                    "a role name (not an ARN) of at most 64 letters, digits and _+=,.@-",
-                ));
-            }
-        }
-        let accept_external_id = get(ENV_ACCEPT_EXTERNAL_ID);
-        if let Some(x) = &accept_external_id {
-            let ok = (2..=1224).contains(&x.len())
-                && x.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b));
-            if !ok {
-                return Err(invalid(
-                    ENV_ACCEPT_EXTERNAL_ID,
-                    x,
-                    "2 to 1224 letters, digits and _+=,.@:/-",
-                ));
-            }
-        }
+        let max_per_run = whole_number(
+            get,
+            ENV_INVITE_MAX_PER_RUN,
+            DEFAULT_MAX_PER_RUN,
+            1..=1000,
+            "a whole number from 1 to 1000",
+        )?;
+        let name = checked(
+            get,
+            ENV_INVITE_NAME,
+            |n| n.chars().count() <= MAX_NAME,
+            "Partner Central accepts at most 80 characters",
+        )?;
+        let email = checked(
+            get,
+            ENV_INVITE_EMAIL,
+            |e| e.chars().count() <= MAX_EMAIL && is_email(e),
+            "an email address like partner-ops@example.com, at most 320 characters",
+        )?;
+        let message = checked(
+            get,
+            ENV_INVITE_MESSAGE,
+            |m| m.chars().count() <= MAX_MESSAGE,
+            "Partner Central accepts at most 256 characters",
+        )?;
+        // IAM role names: 1-64 of [\w+=,.@-].
+        let accept_role_name = checked(
+            get,
+            ENV_ACCEPT_ROLE_NAME,
+            |r| {
+                r.len() <= 64
+                    && r.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+            },
+            "a role name (not an ARN) of at most 64 letters, digits and _+=,.@-",
+        )?;
+        let accept_external_id = checked(
+            get,
+            ENV_ACCEPT_EXTERNAL_ID,
+            |x| {
+                (2..=1224).contains(&x.len())
+                    && x.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b))
+            },
+            "2 to 1224 letters, digits and _+=,.@:/-",
+        )?;
         let needs_pc = auto != AutoInvite::Off || accept_role_name.is_some();
         if needs_pc && !rules.uses(LinkSource::PartnerCentral) {
             let var = if auto != AutoInvite::Off {

@@ -437,13 +437,10 @@ impl PendingAlert {
     /// This alert, still queued, told with what `record` says now (an invitation sent, a
     /// refusal): same id, reason and route, so it replaces itself in the outbox.
     pub fn updated(&self, record: &AccountRecord) -> Self {
+        let route = self.route.clone();
         Self {
             id: self.id.clone(),
-            run_id: self.run_id.clone(),
-            created_at: self.created_at,
-            reason: self.reason,
-            route: self.route.clone(),
-            ..Self::about(record, self.reason, &self.run_id, self.created_at, None)
+            ..Self::about(record, self.reason, &self.run_id, self.created_at, route)
         }
     }
 }
