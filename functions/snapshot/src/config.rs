@@ -295,7 +295,12 @@ impl Config {
             partner_central: PartnerCentralConfig {
                 catalog,
                 role_arn: pc_role,
-                external_id: get(ENV_PARTNER_CENTRAL_EXTERNAL_ID),
+                external_id: checked(
+                    &get,
+                    ENV_PARTNER_CENTRAL_EXTERNAL_ID,
+                    is_external_id,
+                    EXTERNAL_ID_HINT,
+                )?,
             },
             org_role_arn,
             org_concurrency,
@@ -345,6 +350,17 @@ pub(crate) fn checked(
         v => Ok(v),
     }
 }
+
+/// STS AssumeRole's `ExternalId`: 2 to 1224 characters of `[\w+=,.@:/-]`
+/// (<https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html>), checked at
+/// start so that a typo is named here rather than refused by STS mid-run.
+pub(crate) fn is_external_id(x: &str) -> bool {
+    (2..=1224).contains(&x.len())
+        && x.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b))
+}
+
+pub(crate) const EXTERNAL_ID_HINT: &str = "2 to 1224 letters, digits and _+=,.@:/-";
 
 pub(crate) fn invalid(var: &'static str, value: &str, hint: &str) -> ConfigError {
     ConfigError::Invalid {
@@ -568,6 +584,26 @@ mod tests {
         assert!(c.rules.exempt_ous.contains("ou-ab12-cdef5678"));
         let e = cfg(&[(ENV_TABLE, "t"), (ENV_EXEMPT_OUS, "Sandbox")]).unwrap_err();
         assert!(e.to_string().contains("APNWATCH_EXEMPT_OUS"));
+    }
+
+    /// The Partner Central role's external id follows STS's rules, like the accept role's.
+    #[test]
+    fn partner_central_external_id_is_checked_at_start() {
+        let ok = cfg(&[
+            (ENV_TABLE, "t"),
+            (ENV_PARTNER_CENTRAL_EXTERNAL_ID, "apn-link:watch/1"),
+        ]);
+        assert_eq!(
+            ok.unwrap().partner_central.external_id.as_deref(),
+            Some("apn-link:watch/1")
+        );
+        for bad in ["x", "has space", "semi;colon"] {
+            let e = cfg(&[(ENV_TABLE, "t"), (ENV_PARTNER_CENTRAL_EXTERNAL_ID, bad)]).unwrap_err();
+            assert!(
+                e.to_string().starts_with(ENV_PARTNER_CENTRAL_EXTERNAL_ID),
+                "{e}"
+            );
+        }
     }
 
     /// Sources are ordered, known and unique.

@@ -15,9 +15,10 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{
-    checked, invalid, is_account_id, whole_number, ConfigError, LinkRules, ENV_ACCEPT_EXTERNAL_ID,
-    ENV_ACCEPT_ROLE_NAME, ENV_AUTO_INVITE, ENV_INVITE_EMAIL, ENV_INVITE_MAX_PER_RUN,
-    ENV_INVITE_MESSAGE, ENV_INVITE_NAME, ENV_LINK_SOURCES,
+    checked, invalid, is_account_id, is_external_id, whole_number, ConfigError, LinkRules,
+    ENV_ACCEPT_EXTERNAL_ID, ENV_ACCEPT_ROLE_NAME, ENV_AUTO_INVITE, ENV_INVITE_EMAIL,
+    ENV_INVITE_MAX_PER_RUN, ENV_INVITE_MESSAGE, ENV_INVITE_NAME, ENV_LINK_SOURCES,
+    EXTERNAL_ID_HINT,
 };
 use crate::model::{
     AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkRefusal,
@@ -137,12 +138,8 @@ impl InviteConfig {
         let accept_external_id = checked(
             get,
             ENV_ACCEPT_EXTERNAL_ID,
-            |x| {
-                (2..=1224).contains(&x.len())
-                    && x.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b))
-            },
-            "2 to 1224 letters, digits and _+=,.@:/-",
+            is_external_id,
+            EXTERNAL_ID_HINT,
         )?;
         let needs_pc = auto != AutoInvite::Off || accept_role_name.is_some();
         if needs_pc && !rules.uses(LinkSource::PartnerCentral) {
