@@ -88,6 +88,12 @@ fn alert(r: &AccountRecord, run: &str) -> PendingAlert {
     PendingAlert::about(r, AlertReason::NewAccount, run, queued_at, None)
 }
 
+/// The ids of the alerts waiting in the outbox, in key order.
+async fn queued_ids(store: &DynamoStore) -> Vec<String> {
+    let queued = store.pending_alerts().await.unwrap();
+    queued.into_iter().map(|a| a.id).collect()
+}
+
 /// A new account discovered by `run`, with one event and an alert unless it is linked.
 fn discovered(id: &str, state: LinkState, run: &str) -> AccountChange {
     let record = record(id, state, 1);
@@ -252,13 +258,7 @@ async fn commit_loads_back_and_stale_revision_conflicts() {
         .map(|e| e.kind)
         .collect();
     assert_eq!(kinds, [ChangeKind::Discovered, ChangeKind::Linked]);
-    let queued: Vec<String> = store
-        .pending_alerts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
+    let queued: Vec<String> = queued_ids(&store).await;
     assert_eq!(
         queued,
         [
@@ -437,13 +437,7 @@ async fn ack_removes_only_sent_alerts() {
     sent.push(queued[0].id.clone());
     sent.push("run-0#000000000000".into());
     store.ack_alerts(&sent).await.unwrap();
-    let left: Vec<String> = store
-        .pending_alerts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
+    let left: Vec<String> = queued_ids(&store).await;
     let expected: Vec<String> = queued[30..].iter().map(|a| a.id.clone()).collect();
     assert_eq!(left, expected);
     store.ack_alerts(&[]).await.unwrap();
