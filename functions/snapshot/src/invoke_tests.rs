@@ -12,19 +12,8 @@ use crate::model::RunSummary;
 
 fn report(run_id: &str) -> RunReport {
     RunReport {
-        organization_id: "o-abc123def4".into(),
-        summary: RunSummary {
-            run_id: run_id.into(),
-            ..RunSummary::default()
-        },
-        events: vec![],
-        alerts: vec![],
-        messages: vec![],
-        account_writes: 0,
-        unsettled: vec![],
         organizations_calls: 7,
-        first_run: false,
-        auto_link: None,
+        ..RunReport::sample(run_id)
     }
 }
 

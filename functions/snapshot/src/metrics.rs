@@ -52,21 +52,14 @@ mod tests {
     #[test]
     fn every_declared_metric_has_a_value() {
         let report = RunReport {
-            organization_id: "o-abc123def4".into(),
             summary: RunSummary {
                 run_id: "r".into(),
                 accounts: 20,
                 unlinked: 6,
                 ..RunSummary::default()
             },
-            events: vec![],
-            alerts: vec![],
-            messages: vec![],
-            account_writes: 0,
-            unsettled: vec![],
             organizations_calls: 36,
-            first_run: false,
-            auto_link: None,
+            ..RunReport::sample("r")
         };
         let doc = emf(&report);
         let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]

@@ -79,6 +79,29 @@ pub struct RunReport {
     pub auto_link: Option<crate::autolink::AutoLinkReport>,
 }
 
+#[cfg(test)]
+impl RunReport {
+    /// A run of `run_id` in `o-abc123def4` that found and did nothing: the fixture unit tests
+    /// vary (`RunReport { account_writes: 3, ..RunReport::sample("r") }`).
+    pub(crate) fn sample(run_id: &str) -> Self {
+        Self {
+            organization_id: "o-abc123def4".into(),
+            summary: RunSummary {
+                run_id: run_id.into(),
+                ..RunSummary::default()
+            },
+            events: vec![],
+            alerts: vec![],
+            messages: vec![],
+            account_writes: 0,
+            unsettled: vec![],
+            organizations_calls: 0,
+            first_run: false,
+            auto_link: None,
+        }
+    }
+}
+
 /// The systems one run talks to. `partner_central` is needed only when the rules use it;
 /// `notifier` only for a real run.
 pub struct Deps<'a, O, P, S, N> {

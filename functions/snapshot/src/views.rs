@@ -393,7 +393,6 @@ mod tests {
             detail: String::new(),
         };
         let report = RunReport {
-            organization_id: "o-abc123def4".into(),
             summary: RunSummary {
                 run_id: "r".into(),
                 accounts: 250,
@@ -401,13 +400,8 @@ mod tests {
                 ..RunSummary::default()
             },
             events: (0..250).map(event).collect(),
-            alerts: vec![],
-            messages: vec![],
             account_writes: 250,
-            unsettled: vec![],
-            organizations_calls: 0,
-            first_run: false,
-            auto_link: None,
+            ..RunReport::sample("r")
         };
         let v = SnapshotView::capped(&report, 100);
         assert_eq!(
