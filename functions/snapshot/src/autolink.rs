@@ -544,6 +544,21 @@ mod tests {
         assert_eq!(t.outbox[&id].reason, AlertReason::NewAccount);
     }
 
+    /// Auto-link after a run reads its candidates from the link-state index and each one by
+    /// key, never the whole accounts partition the run has just read.
+    #[tokio::test]
+    async fn auto_link_never_reads_the_whole_accounts_partition() {
+        let (store, _) = store(false);
+        let sent = Sent {
+            invitation_id: "pacinv-1".into(),
+        };
+
+        let report = after(&store, Ok(sent)).await;
+
+        assert_eq!(report.invited.len(), 1);
+        assert_eq!(store.snapshot().full_reads, 0);
+    }
+
     /// Another run published the queued alert between our read and our write: the outcome
     /// is still recorded, and the published alert is not queued a second time.
     #[tokio::test]

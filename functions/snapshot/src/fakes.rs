@@ -105,6 +105,9 @@ pub struct FakeTable {
     /// Account items written, as a DynamoDB bill would count them.
     pub account_writes: usize,
     pub sweep: SweepState,
+    /// Reads of the whole accounts partition (`load`, `accounts(None)`), as a bill would
+    /// count them.
+    pub full_reads: usize,
 }
 
 /// A table with the adapter's write semantics.
@@ -124,7 +127,8 @@ impl FakeStore {
 
 impl Store for FakeStore {
     async fn load(&self) -> Result<StoredState, Error> {
-        let t = self.table.lock().unwrap();
+        let mut t = self.table.lock().unwrap();
+        t.full_reads += 1;
         Ok(StoredState {
             records: t.accounts.clone(),
             first_run: t.accounts.is_empty() && t.runs.is_empty(),
@@ -216,7 +220,8 @@ impl Store for FakeStore {
 
 impl Queries for FakeStore {
     async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
-        let t = self.table.lock().unwrap();
+        let mut t = self.table.lock().unwrap();
+        t.full_reads += usize::from(link_state.is_none());
         Ok(t.accounts
             .values()
             .filter(|r| link_state.is_none_or(|s| !r.removed && r.link.state == s))
