@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use apnwatch::app::App;
 use apnwatch::config::Config;
-use apnwatch::model::AccountRecord;
+use apnwatch::domain::model::AccountRecord;
 use apnwatch::ports::Queries;
 use apnwatch::run::{RunOptions, RunReport};
 use aws_types::os_shim_internal::Env;

@@ -7,15 +7,17 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use apnwatch::alert::{build_messages, AlertContext, SCHEMA};
+use apnwatch::aws::organizations::OrganizationsSource;
+use apnwatch::aws::partner_central::PartnerCentralAdapter;
+use apnwatch::aws::sns::SnsNotifier;
 use apnwatch::aws::{
     assume_role_config, organizations_client, partner_central_clients, ORG_SESSION_NAME,
     PARTNER_CENTRAL_SESSION_NAME,
 };
+use apnwatch::domain::model::{
+    AccountState, AlertReason, LinkSource, LinkState, OrgTree, PendingAlert,
+};
 use apnwatch::error::Error;
-use apnwatch::model::{AccountState, AlertReason, LinkSource, LinkState, OrgTree, PendingAlert};
-use apnwatch::notify::SnsNotifier;
-use apnwatch::org::OrganizationsSource;
-use apnwatch::partner_central::PartnerCentralAdapter;
 use apnwatch::ports::{Notifier, OrgSource, PartnerCentralSource};
 use aws_config::retry::RetryConfig;
 use aws_config::SdkConfig;
@@ -79,7 +81,7 @@ async fn seed(cfg: &SdkConfig) -> Seeded {
     }
 }
 
-fn account<'a>(tree: &'a OrgTree, id: &str) -> &'a apnwatch::model::Account {
+fn account<'a>(tree: &'a OrgTree, id: &str) -> &'a apnwatch::domain::model::Account {
     tree.accounts
         .iter()
         .find(|a| a.id == id)
@@ -450,7 +452,7 @@ fn set(ids: &[&str]) -> std::collections::BTreeSet<String> {
 
 /// What the fixture means once read: the caller is the primary account, ACTIVE wins over
 /// CANCELED for the same account, and only PENDING invitations count.
-fn assert_fixture_links(links: &apnwatch::link::PartnerCentralLinks) {
+fn assert_fixture_links(links: &apnwatch::domain::link::PartnerCentralLinks) {
     assert_eq!(links.primary_account_id, PRIMARY);
     assert_eq!(
         links.active,

@@ -4,9 +4,9 @@
 
 use apnwatch::app::App;
 use apnwatch::cli::{execute, Cli};
-use apnwatch::deadline::Deadline;
-use apnwatch::invite::invite_token;
-use apnwatch::model::{AlertReason, ChangeKind, LinkSource, LinkState};
+use apnwatch::domain::deadline::Deadline;
+use apnwatch::domain::invite::invite_token;
+use apnwatch::domain::model::{AlertReason, ChangeKind, LinkSource, LinkState};
 use apnwatch::ports::{Invitations, Queries};
 use apnwatch::run::RunOptions;
 use clap::Parser;

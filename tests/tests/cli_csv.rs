@@ -1,8 +1,8 @@
 //! `apnwatch accounts --csv` against moto: what a user pastes into a spreadsheet or into
 //! Partner Central is the same accounts, with the same fields, as `accounts --json`.
 
+use apnwatch::cli::csv::ACCOUNT_COLUMNS;
 use apnwatch::cli::{execute, Cli};
-use apnwatch::csv_view::ACCOUNT_COLUMNS;
 use clap::Parser;
 use integration_tests::{app, World};
 use serde_json::Value;

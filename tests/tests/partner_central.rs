@@ -2,7 +2,7 @@
 //! and invitations from the fake Partner Central (`infra/fake_partner_central.py`, reached
 //! through `AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT`) and the caller identity from moto's STS.
 
-use apnwatch::model::{AccountRecord, ChangeKind, LinkSource, LinkState};
+use apnwatch::domain::model::{AccountRecord, ChangeKind, LinkSource, LinkState};
 use apnwatch::ports::Queries;
 use apnwatch::run::RunOptions;
 use integration_tests::{

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use apnwatch::model::{
+use apnwatch::domain::model::{
     AccountRecord, AccountState, ChangeEvent, ChangeKind, LinkSource, LinkState,
 };
 use apnwatch::ports::Queries;

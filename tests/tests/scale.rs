@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use apnwatch::deadline::Deadline;
-use apnwatch::model::LinkState;
-use apnwatch::org::OrganizationsSource;
+use apnwatch::aws::organizations::OrganizationsSource;
+use apnwatch::domain::deadline::Deadline;
+use apnwatch::domain::model::LinkState;
 use apnwatch::ports::{OrgSource, Store};
 use apnwatch::run::{RunOptions, RunReport};
 use integration_tests::*;
@@ -43,7 +43,7 @@ async fn run_with_max_age(w: &World, max_age: chrono::Duration) -> RunReport {
 }
 
 /// Untagged accounts, by id order.
-fn unlinked(records: &BTreeMap<String, apnwatch::model::AccountRecord>) -> Vec<String> {
+fn unlinked(records: &BTreeMap<String, apnwatch::domain::model::AccountRecord>) -> Vec<String> {
     records
         .values()
         .filter(|r| r.link.state == LinkState::Unlinked)

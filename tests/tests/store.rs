@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use apnwatch::error::Error;
-use apnwatch::model::{
+use apnwatch::aws::dynamodb::DynamoStore;
+use apnwatch::domain::model::{
     Account, AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
     LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary,
 };
+use apnwatch::error::Error;
 use apnwatch::ports::{Queries, Store};
-use apnwatch::store::DynamoStore;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TimeToLiveStatus, TransactWriteItem};
 use chrono::{DateTime, Utc};

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
+use apnwatch::aws::dynamodb::table_definition;
 use apnwatch::config::ALL_VARS;
-use apnwatch::metrics::NAMESPACE;
-use apnwatch::store::table_definition;
+use apnwatch::lambda::metrics::NAMESPACE;
 use serde_norway::Value;
 
 /// The SAM template, parsed. CloudFormation short tags (`!Ref`, `!Sub`, `!GetAtt`) parse as

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use apnwatch::config::{Config, ENV_LINK_SOURCES, ENV_TABLE};
-use apnwatch::model::LinkSource;
+use apnwatch::domain::model::LinkSource;
 use serde_norway::{Mapping, Value};
 
 type Params = BTreeMap<&'static str, String>;

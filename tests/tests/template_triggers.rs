@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use apnwatch::trigger::{
+use apnwatch::domain::trigger::{
     ORGANIZATIONS_DETAIL_TYPES, ORGANIZATIONS_EVENT_NAMES, ORGANIZATIONS_SOURCE,
     PARTNER_CENTRAL_DETAIL_TYPES, PARTNER_CENTRAL_SOURCE,
 };

@@ -16,15 +16,15 @@ use std::time::{Duration, Instant};
 
 use apnwatch::alert::{build_messages, AlertContext, AlertMessage};
 use apnwatch::config::{Config, LinkRules};
-use apnwatch::diff::{diff, RunContext};
-use apnwatch::error::Error;
-use apnwatch::fakes::FakePartnerCentral;
-use apnwatch::lambda::RESULT_LIST_LIMIT;
-use apnwatch::link::resolve;
-use apnwatch::model::{
+use apnwatch::domain::diff::{diff, RunContext};
+use apnwatch::domain::link::resolve;
+use apnwatch::domain::model::{
     Account, AccountChange, AccountRecord, AccountState, LinkDecision, LinkSource, LinkState,
     OrgTree, OrgUnit, PendingAlert, RunSummary,
 };
+use apnwatch::error::Error;
+use apnwatch::fakes::FakePartnerCentral;
+use apnwatch::lambda::RESULT_LIST_LIMIT;
 use apnwatch::ports::{CommitOutcome, Notifier, OrgSnapshot, OrgSource, Store, StoredState};
 use apnwatch::run::{run_once, Deps, RunOptions, RunReport};
 use apnwatch::views::SnapshotView;
@@ -302,7 +302,7 @@ impl OrgSource for LeanOrg {
     async fn walk(
         &self,
         _with_tags: bool,
-        _deadline: Option<&apnwatch::deadline::Deadline>,
+        _deadline: Option<&apnwatch::domain::deadline::Deadline>,
     ) -> Result<OrgSnapshot, Error> {
         Ok(OrgSnapshot {
             tree: self.0.clone(),
@@ -313,7 +313,7 @@ impl OrgSource for LeanOrg {
     async fn tags(
         &self,
         ids: &[String],
-        _deadline: Option<&apnwatch::deadline::Deadline>,
+        _deadline: Option<&apnwatch::domain::deadline::Deadline>,
     ) -> Result<apnwatch::ports::TagReads, Error> {
         let wanted: std::collections::BTreeSet<&String> = ids.iter().collect();
         Ok(apnwatch::ports::TagReads {
@@ -390,7 +390,7 @@ impl Store for LeanStore {
         Ok(())
     }
 
-    async fn put_sweep(&self, _sweep: &apnwatch::sweep::SweepState) -> Result<(), Error> {
+    async fn put_sweep(&self, _sweep: &apnwatch::domain::sweep::SweepState) -> Result<(), Error> {
         Ok(())
     }
 }

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
 
-use crate::invite::InviteConfig;
-use crate::model::LinkSource;
-use crate::remind::{parse_remind_after, AlertPolicy};
-use crate::route::RouteBy;
+use crate::domain::invite::InviteConfig;
+use crate::domain::model::LinkSource;
+use crate::domain::remind::{parse_remind_after, AlertPolicy};
+use crate::domain::route::RouteBy;
 
 pub const ENV_TABLE: &str = "APNWATCH_TABLE";
 pub const ENV_TOPIC_ARN: &str = "APNWATCH_TOPIC_ARN";

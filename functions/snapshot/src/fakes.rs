@@ -9,17 +9,17 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::alert::AlertMessage;
-use crate::deadline::Deadline;
-use crate::error::Error;
-use crate::link::PartnerCentralLinks;
-use crate::model::{
+use crate::domain::deadline::Deadline;
+use crate::domain::link::PartnerCentralLinks;
+use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
+use crate::domain::sweep::SweepState;
+use crate::error::Error;
 use crate::ports::{
     CommitOutcome, Notifier, OrgSnapshot, OrgSource, PartnerCentralSource, Queries, Store,
     StoredState, TagReads, LEASE_SECONDS,
 };
-use crate::sweep::SweepState;
 
 fn fake_error(what: &str) -> crate::error::BoxError {
     Box::new(std::io::Error::other(what.to_string()))
@@ -60,7 +60,7 @@ impl OrgSource for FakeOrg {
         _with_tags: bool,
         deadline: Option<&Deadline>,
     ) -> Result<OrgSnapshot, Error> {
-        crate::deadline::check(deadline, || "listing the fake organization".into())?;
+        crate::domain::deadline::check(deadline, || "listing the fake organization".into())?;
         if *self.fail.lock().unwrap() {
             return Err(Error::Organizations {
                 operation: "ListAccountsForParent",

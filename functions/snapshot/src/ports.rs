@@ -8,14 +8,14 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::alert::AlertMessage;
-use crate::deadline::Deadline;
-use crate::error::Error;
-use crate::invite::{Accepted, Refusal, Sent};
-use crate::link::PartnerCentralLinks;
-use crate::model::{
+use crate::domain::deadline::Deadline;
+use crate::domain::invite::{Accepted, Refusal, Sent};
+use crate::domain::link::PartnerCentralLinks;
+use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
-use crate::sweep::SweepState;
+use crate::domain::sweep::SweepState;
+use crate::error::Error;
 
 /// Reads the whole organization. Fails rather than return a partial tree, and with
 /// [`Error::Deadline`] once `deadline` leaves less than its margin.

@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use serde::Serialize;
 
-use crate::model::{AccountRecord, ChangeEvent, PendingAlert, RunSummary};
+use crate::domain::model::{AccountRecord, ChangeEvent, PendingAlert, RunSummary};
 use crate::run::RunReport;
 
 fn ts(t: &DateTime<Utc>) -> String {
@@ -274,7 +274,7 @@ pub fn runs_table(runs: &[RunSummary]) -> String {
 
 #[cfg(feature = "cli")]
 /// One line of auto-link counts after the run line, then who was invited or accepted.
-fn auto_link_text(a: &crate::autolink::AutoLinkReport) -> String {
+fn auto_link_text(a: &crate::run::autolink::AutoLinkReport) -> String {
     let pairs = |v: &[(String, String)]| {
         v.iter()
             .map(|(id, why)| format!("{id} ({why})"))
@@ -377,7 +377,7 @@ pub fn snapshot_text(r: &RunReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ChangeKind, RunSummary};
+    use crate::domain::model::{ChangeKind, RunSummary};
 
     /// A capped view keeps the counts whole and says how many list entries it left out.
     #[test]

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::model::{AccountRecord, LinkState};
+use crate::domain::model::{AccountRecord, LinkState};
 
 /// `APNWATCH_REMIND_AFTER` when unset: a week is long enough for a team to act on an alert
 /// and short enough that a forgotten account costs one week of credit, not a quarter.
@@ -125,10 +125,10 @@ mod run_tests {
     use chrono::{Duration, Utc};
 
     use crate::config::Config;
-    use crate::fakes::{FakeNotifier, FakeOrg, FakePartnerCentral, FakeStore};
-    use crate::model::{
+    use crate::domain::model::{
         Account, AccountRecord, AlertReason, LinkDecision, LinkSource, LinkState, OrgTree,
     };
+    use crate::fakes::{FakeNotifier, FakeOrg, FakePartnerCentral, FakeStore};
     use crate::run::{run_once, Deps, RunOptions};
 
     fn config() -> Config {
@@ -191,13 +191,13 @@ mod run_tests {
         // The other run: the same reminder, written and queued first.
         let theirs = {
             let previous = [(account().id, alerted(10))].into();
-            let ctx = crate::diff::RunContext {
+            let ctx = crate::domain::diff::RunContext {
                 run_id: "other-run".into(),
                 now: Utc::now(),
                 ..Default::default()
             };
             let current = [(account(), alerted(10).link)];
-            crate::diff::diff(&previous, &current, &ctx).remove(0)
+            crate::domain::diff::diff(&previous, &current, &ctx).remove(0)
         };
         assert_eq!(theirs.alert.as_ref().unwrap().reason, AlertReason::Reminder);
         *store.before_commit.lock().unwrap() = Some(Box::new(move |t| {

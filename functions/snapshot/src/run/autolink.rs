@@ -15,12 +15,12 @@ use chrono::{SubsecRound, Utc};
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::error::Error;
-use crate::invite::{
+use crate::domain::invite::{
     self, accept_candidates, auto_candidates, backed_off, eligible, invite_token, AutoInvite,
     Ineligible, Notice, Refusal, Stamp,
 };
-use crate::model::{AccountChange, AccountRecord, ChangeKind, LinkState, PendingAlert};
+use crate::domain::model::{AccountChange, AccountRecord, ChangeKind, LinkState, PendingAlert};
+use crate::error::Error;
 use crate::ports::{Invitations, Queries, Store};
 
 /// What auto-invite and auto-accept did after one run.
@@ -439,9 +439,9 @@ enum Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::invite::{Accepted, Sent};
+    use crate::domain::model::{Account, AlertReason, LinkState};
     use crate::fakes::FakeStore;
-    use crate::invite::{Accepted, Sent};
-    use crate::model::{Account, AlertReason, LinkState};
 
     /// Partner Central answering every invitation with `outcome`.
     struct Answer(Result<Sent, Refusal>);
@@ -478,9 +478,9 @@ mod tests {
         let now = Utc::now().trunc_subsecs(3);
         let record = AccountRecord {
             account: Account::sample("111122223333"),
-            link: crate::model::LinkDecision {
+            link: crate::domain::model::LinkDecision {
                 state: LinkState::Unlinked,
-                source: crate::model::LinkSource::None,
+                source: crate::domain::model::LinkSource::None,
                 detail: "no link evidence".into(),
             },
             first_seen: now,

@@ -12,6 +12,8 @@
 //! - alerts are published from the outbox under a lease and deleted only after SNS accepted
 //!   them, so a failed publish is retried by the next run.
 
+pub mod autolink;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -20,17 +22,17 @@ use tracing::{info, warn};
 
 use crate::alert::{messages, AlertContext, AlertMessage};
 use crate::config::{Config, ConfigError, ENV_TOPIC_ARN};
-use crate::deadline::{self, Deadline};
-use crate::diff::{diff, RunContext};
-use crate::error::Error;
-use crate::link::resolve;
-use crate::model::{
+use crate::domain::deadline::{self, Deadline};
+use crate::domain::diff::{diff, RunContext};
+use crate::domain::link::resolve;
+use crate::domain::model::{
     Account, AccountChange, ChangeEvent, LinkDecision, LinkSource, LinkState, PendingAlert,
     RunSummary,
 };
+use crate::domain::route;
+use crate::domain::sweep::{self, SweepState};
+use crate::error::Error;
 use crate::ports::{Notifier, OrgSource, PartnerCentralSource, Store};
-use crate::route;
-use crate::sweep::{self, SweepState};
 
 /// A conflicting account is re-read and re-diffed at most this often; past it, the next run
 /// settles it.
@@ -76,7 +78,7 @@ pub struct RunReport {
     /// The walk found no stored account and no run: a baseline (auto-invite `new` skips it).
     pub first_run: bool,
     /// Auto-invite and auto-accept after the run; filled in by `App::run`.
-    pub auto_link: Option<crate::autolink::AutoLinkReport>,
+    pub auto_link: Option<crate::run::autolink::AutoLinkReport>,
 }
 
 #[cfg(test)]
@@ -164,7 +166,7 @@ impl Stored {
         }
         self.events
             .iter()
-            .filter(|e| e.kind == crate::model::ChangeKind::Discovered)
+            .filter(|e| e.kind == crate::domain::model::ChangeKind::Discovered)
             .map(|e| e.account_id.clone())
             .collect()
     }
@@ -388,7 +390,7 @@ async fn read_tags<O, P, S, N>(
     deps: &Deps<'_, O, P, S, N>,
     options: &RunOptions,
     previous: &crate::ports::StoredState,
-    tree: &mut crate::model::OrgTree,
+    tree: &mut crate::domain::model::OrgTree,
     now: chrono::DateTime<Utc>,
 ) -> Result<(u64, Option<SweepState>), Error>
 where
@@ -440,14 +442,14 @@ where
 /// ones (a removed account's resolved notice goes to the team it belonged to).
 fn routes(
     config: &Config,
-    tree: &crate::model::OrgTree,
-    previous: &BTreeMap<String, crate::model::AccountRecord>,
+    tree: &crate::domain::model::OrgTree,
+    previous: &BTreeMap<String, crate::domain::model::AccountRecord>,
 ) -> BTreeMap<String, String> {
     if config.route_by.is_none() {
         return BTreeMap::new();
     }
     let names = route::unit_names(&tree.units);
-    let route_of = |a: &crate::model::Account| route::route_of(a, &config.route_by, &names);
+    let route_of = |a: &crate::domain::model::Account| route::route_of(a, &config.route_by, &names);
     let mut routes: BTreeMap<String, String> = previous
         .values()
         .filter_map(|r| Some((r.account.id.clone(), route_of(&r.account)?)))
@@ -634,5 +636,4 @@ impl Reported {
 }
 
 #[cfg(test)]
-#[path = "run_tests.rs"]
 mod tests;

@@ -21,7 +21,7 @@ use aws_sdk_partnercentralaccount::Client;
 use tracing::info;
 
 use crate::aws::{self, all_pages, classify, Failure, PageError};
-use crate::invite::{accept_token, Accepted, Refusal, Sent};
+use crate::domain::invite::{accept_token, Accepted, Refusal, Sent};
 use crate::ports::Invitations;
 
 /// Session name in the member accounts' CloudTrail.

@@ -1,19 +1,21 @@
 //! The Lambda entry: hand the payload to [`App::invoke`] (which accepts the schedule, `{}`,
 //! Organizations and Partner Central change events and SQS batches of them, see
-//! [`trigger`](crate::trigger)), print the run's metrics, return the result. Anything else is
+//! [`trigger`](crate::domain::trigger)), print the run's metrics, return the result. Anything else is
 //! refused as `BadEvent` before a single read or write, so a misrouted event cannot trigger
 //! a run.
 //!
 //! [`App::invoke`]: crate::app::App::invoke
 
+pub mod metrics;
+
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tracing::{info, warn};
 
+use crate::app::invoke::InvocationView;
 use crate::app::App;
-use crate::deadline::Deadline;
+use crate::domain::deadline::Deadline;
 use crate::error::Error;
-use crate::invoke::InvocationView;
 use crate::run::RunOptions;
 
 /// Events and alerted accounts listed in the invoke result; the counts are always complete.
@@ -35,7 +37,7 @@ pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Erro
     let outcome = app.invoke(&event.payload, options).await?;
     if let Some(report) = &outcome.report {
         // stdout, not the tracing subscriber: CloudWatch reads EMF from the raw line.
-        println!("{}", crate::metrics::emf(report));
+        println!("{}", crate::lambda::metrics::emf(report));
     }
     Ok(
         serde_json::to_value(InvocationView::capped(&outcome, RESULT_LIST_LIMIT))

@@ -5,6 +5,8 @@
 //! `GetCallerIdentity`). A failure fails the run: the resolver must never see "no links"
 //! because Partner Central could not be read.
 
+pub mod invitations;
+
 use std::collections::BTreeSet;
 
 use aws_sdk_partnercentralaccount::error::{ProvideErrorMetadata, SdkError};
@@ -16,8 +18,8 @@ use aws_sdk_partnercentralaccount::Client;
 use tracing::{debug, info};
 
 use crate::aws::{all_pages, classify, Failure, PageError};
+use crate::domain::link::PartnerCentralLinks;
 use crate::error::Error;
-use crate::link::PartnerCentralLinks;
 use crate::ports::PartnerCentralSource;
 
 pub struct PartnerCentralAdapter {

@@ -3,7 +3,7 @@
 //! serialized by the `csv` crate, so the columns are the JSON fields in the same order and a new
 //! JSON field becomes a new column without a second list to keep in step.
 
-use crate::model::AccountRecord;
+use crate::domain::model::AccountRecord;
 use crate::views::AccountView;
 
 /// The header row: `AccountView`'s fields in declaration order. Written explicitly because the
@@ -53,7 +53,7 @@ pub fn accounts_csv(records: &[AccountRecord]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Account, AccountState, LinkDecision, LinkSource, LinkState};
+    use crate::domain::model::{Account, AccountState, LinkDecision, LinkSource, LinkState};
     use chrono::{TimeZone, Utc};
 
     fn record(
@@ -98,7 +98,7 @@ mod tests {
     }
 
     /// Names with commas, quotes and line breaks come out quoted per RFC 4180, byte for byte as
-    /// the golden file `tests/golden/accounts.csv`.
+    /// the golden file `golden/accounts.csv`.
     #[test]
     fn accounts_csv_matches_the_golden_file() {
         let mut invited = record(
@@ -109,8 +109,8 @@ mod tests {
             "no link evidence from tag, list",
         );
         invited.account.joined_method = Some("INVITED".into());
-        invited.refusal = Some(crate::model::LinkRefusal {
-            kind: crate::model::ChangeKind::InviteFailed,
+        invited.refusal = Some(crate::domain::model::LinkRefusal {
+            kind: crate::domain::model::ChangeKind::InviteFailed,
             at: invited.first_seen,
             reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
             message: "Receiver profile not found.".into(),
@@ -136,11 +136,7 @@ mod tests {
 
         let csv = accounts_csv(&[management, invited, multiline]);
 
-        let golden = include_str!("../tests/golden/accounts.csv");
-        assert_eq!(
-            csv, golden,
-            "accounts --csv differs from tests/golden/accounts.csv"
-        );
+        crate::golden::check("accounts.csv", &csv);
     }
 
     /// No accounts (nothing unlinked) is still a file with its header row.

@@ -1,17 +1,18 @@
 //! The `apnwatch` command: argument parsing and output. Every command goes through the same
 //! library calls as the Lambda; this file only chooses them and prints the result.
 
+pub mod csv;
+
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
+use crate::app::invoke::{outcome_text, InvocationView};
 use crate::app::App;
-use crate::autolink::{self, InviteOutcome};
 use crate::config::is_account_id;
-use crate::csv_view;
+use crate::domain::model::LinkState;
 use crate::error::Error;
-use crate::invoke::{outcome_text, InvocationView};
-use crate::model::LinkState;
 use crate::ports::{Queries, Store};
+use crate::run::autolink::{self, InviteOutcome};
 use crate::run::RunOptions;
 use crate::views::{self, AccountView, EventView, RunView, SnapshotView};
 
@@ -86,7 +87,7 @@ pub enum Command {
 }
 
 fn parse_deadline(s: &str) -> Result<std::time::Duration, String> {
-    match crate::remind::parse_remind_after(s) {
+    match crate::domain::remind::parse_remind_after(s) {
         Ok(Some(d)) => d.to_std().map_err(|e| e.to_string()),
         _ => Err(format!(
             "{s:?} is not a duration: a whole number with a unit s, m or h (e.g. 30s, 5m)"
@@ -97,7 +98,7 @@ fn parse_deadline(s: &str) -> Result<std::time::Duration, String> {
 fn run_options(dry_run: bool, deadline: &Option<std::time::Duration>) -> RunOptions {
     RunOptions {
         dry_run,
-        deadline: deadline.map(crate::deadline::Deadline::after),
+        deadline: deadline.map(crate::domain::deadline::Deadline::after),
         ..RunOptions::default()
     }
 }
@@ -171,7 +172,7 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
             };
             let records = app.store().accounts(filter).await?;
             Ok(if *csv {
-                csv_view::accounts_csv(&records)
+                csv::accounts_csv(&records)
             } else if json {
                 to_json(
                     &serde_json::json!({ "accounts": records.iter().map(AccountView::from).collect::<Vec<_>>() }),

@@ -46,7 +46,7 @@ pub fn emf(report: &RunReport) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::RunSummary;
+    use crate::domain::model::RunSummary;
 
     /// Every declared metric has a value at the top level, as EMF requires.
     #[test]

@@ -20,7 +20,7 @@ use crate::config::{
     ENV_INVITE_MAX_PER_RUN, ENV_INVITE_MESSAGE, ENV_INVITE_NAME, ENV_LINK_SOURCES,
     EXTERNAL_ID_HINT,
 };
-use crate::model::{
+use crate::domain::model::{
     AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkRefusal,
     LinkSource, LinkState, PendingAlert,
 };
@@ -422,11 +422,11 @@ fn event(
 }
 
 /// The record after an invitation was sent: PENDING with the very decision the resolver
-/// makes for a pending invitation ([`crate::link::pending_invitation`]), so the next run
+/// makes for a pending invitation ([`crate::domain::link::pending_invitation`]), so the next run
 /// sees no change; the alert state (`last_alerted_at`) is kept so a later link resolves it.
 pub fn invited(record: &AccountRecord, sent: &Sent, stamp: &Stamp) -> AccountChange {
     let mut next = record.clone();
-    next.link = crate::link::pending_invitation();
+    next.link = crate::domain::link::pending_invitation();
     next.rev = record.rev + 1;
     next.refusal = None;
     next.last_changed = stamp.now;
@@ -584,7 +584,7 @@ pub fn tell(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Account, LinkDecision};
+    use crate::domain::model::{Account, LinkDecision};
     use chrono::TimeZone;
     use std::collections::HashMap;
 
@@ -792,7 +792,7 @@ mod tests {
         );
         assert_eq!(c.expected_rev, Some(3));
         assert_eq!(c.record.rev, 4);
-        assert_eq!(c.record.link, crate::link::pending_invitation());
+        assert_eq!(c.record.link, crate::domain::link::pending_invitation());
         assert_eq!(c.record.last_alerted_at, Some(at(1)));
         assert_eq!(c.events[0].kind, ChangeKind::Invited);
         assert_eq!(

@@ -1,22 +1,24 @@
 //! The wired application: configuration read once and every AWS client built once, at cold
 //! start or CLI start, then lent to each run.
 
+pub mod invoke;
+
 use std::time::Duration;
 
 use tracing::{info, warn};
 
-use crate::autolink;
 use crate::aws;
+use crate::aws::dynamodb::DynamoStore;
+use crate::aws::organizations::OrganizationsSource;
+use crate::aws::partner_central::invitations::{InvitationsAdapter, Sender};
+use crate::aws::partner_central::PartnerCentralAdapter;
+use crate::aws::sns::SnsNotifier;
 use crate::config::Config;
+use crate::domain::invite::AutoInvite;
+use crate::domain::model::LinkSource;
 use crate::error::Error;
-use crate::invitations::{InvitationsAdapter, Sender};
-use crate::invite::AutoInvite;
-use crate::model::LinkSource;
-use crate::notify::SnsNotifier;
-use crate::org::OrganizationsSource;
-use crate::partner_central::PartnerCentralAdapter;
+use crate::run::autolink;
 use crate::run::{self, Deps, RunOptions, RunReport, Stage};
-use crate::store::DynamoStore;
 
 /// The most auto-invite and auto-accept may take in one run before the alerts are
 /// published: 25 invitations and 25 acceptances take seconds; this leaves room for the SDK's

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use tracing::warn;
 
 use crate::config::LinkRules;
-use crate::model::{Account, LinkDecision, LinkSource, LinkState};
+use crate::domain::model::{Account, LinkDecision, LinkSource, LinkState};
 
 /// What Partner Central says, gathered once per run by the adapter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

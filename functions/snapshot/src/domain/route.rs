@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Account, OrgUnit};
+use crate::domain::model::{Account, OrgUnit};
 
 /// The `route` of every message when `APNWATCH_ROUTE_BY=none`.
 pub const ROUTE_ALL: &str = "all";

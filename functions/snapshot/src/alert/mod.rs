@@ -17,11 +17,11 @@ use serde_json::json;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{
+use crate::domain::model::{
     AccountState, AlertReason, ChangeKind, LinkRefusal, LinkSource, LinkState, PendingAlert,
 };
-use crate::remind::age;
-use crate::route::{published_route, MessageAttributes};
+use crate::domain::remind::age;
+use crate::domain::route::{published_route, MessageAttributes};
 
 /// SNS's limit is 262,144 bytes; the margin covers the subject and JSON escaping overhead.
 pub const MAX_MESSAGE_BYTES: usize = 240 * 1024;
@@ -797,26 +797,6 @@ mod tests {
         );
     }
 
-    /// Compares `actual` with the golden file `golden/<name>` of this package; with
-    /// `UPDATE_GOLDEN=1` in the environment, (re)writes the file instead.
-    fn golden(name: &str, actual: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("golden")
-            .join(name);
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::write(&path, actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
-        assert!(
-            actual == expected,
-            "{} differs from what the code renders: a published format changed. If that \
-             is intended, bump the format (e.g. the schema version), rerun with \
-             UPDATE_GOLDEN=1 and review the diff.\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        );
-    }
-
     /// Every published format of one message, byte for byte: the email text (`default`
     /// and `email`), the Amazon Q Developer notification (`https`) and the machine JSON
     /// (`sqs`, `lambda`, schema `apn-link-watch/alert/v1`), for a new unlinked account, a
@@ -850,12 +830,12 @@ mod tests {
         };
         assert_eq!(text("default"), text("email"));
         assert_eq!(text("sqs"), text("lambda"));
-        golden(
+        crate::golden::check(
             &format!("{prefix}-email.txt"),
             &format!("Subject: {}\n\n{}", m[0].subject, text("email")),
         );
-        golden(&format!("{prefix}-https.json"), &pretty("https"));
-        golden(&format!("{prefix}-sqs.json"), &pretty("sqs"));
+        crate::golden::check(&format!("{prefix}-https.json"), &pretty("https"));
+        crate::golden::check(&format!("{prefix}-sqs.json"), &pretty("sqs"));
     }
 
     fn refusal(kind: ChangeKind, reason: &str, what_to_do: &str) -> LinkRefusal {

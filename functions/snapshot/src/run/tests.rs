@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::config::LinkRules;
+use crate::domain::model::OrgTree;
 use crate::fakes::{FakeNotifier, FakeOrg, FakePartnerCentral, FakeStore};
-use crate::model::OrgTree;
 
 fn config() -> Config {
     Config {

@@ -25,8 +25,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::domain::model::RunSummary;
 use crate::error::Error;
-use crate::model::RunSummary;
 
 pub const SCHEDULE_SOURCE: &str = "aws.events";
 pub const SCHEDULE_DETAIL_TYPE: &str = "Scheduled Event";

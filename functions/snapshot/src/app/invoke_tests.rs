@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::*;
+use crate::domain::model::RunSummary;
 use crate::fakes::FakeStore;
-use crate::model::RunSummary;
 
 fn report(run_id: &str) -> RunReport {
     RunReport {

@@ -33,9 +33,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use tracing::{debug, info, warn};
 
 use crate::aws::{all_pages, classify, Failure, PageError};
-use crate::deadline::{self, Deadline};
+use crate::domain::deadline::{self, Deadline};
+use crate::domain::model::{Account, AccountState, OrgTree, OrgUnit};
 use crate::error::{BoxError, Error};
-use crate::model::{Account, AccountState, OrgTree, OrgUnit};
 use crate::ports::{OrgSnapshot, OrgSource, TagReads};
 
 /// The root's name in every path, e.g. `Root/Workloads/Prod`.

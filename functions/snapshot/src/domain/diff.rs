@@ -15,11 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{
+use crate::domain::model::{
     Account, AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
     LinkState, PendingAlert,
 };
-use crate::remind::{is_open, reminder_due, AlertPolicy};
+use crate::domain::remind::{is_open, reminder_due, AlertPolicy};
 
 /// Identifies the run that produces the changes.
 #[derive(Debug, Clone, Default)]
@@ -283,7 +283,7 @@ fn pending_alert(record: &AccountRecord, reason: AlertReason, ctx: &RunContext) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AccountState, LinkSource};
+    use crate::domain::model::{AccountState, LinkSource};
 
     fn ctx(first_run: bool) -> RunContext {
         RunContext {
@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn refusal_lasts_as_long_as_the_link_state() {
         let (id, mut prev) = stored(account("111111111111"), LinkState::Unlinked);
-        prev.refusal = Some(crate::model::LinkRefusal {
+        prev.refusal = Some(crate::domain::model::LinkRefusal {
             kind: ChangeKind::InviteFailed,
             at: prev.first_seen,
             reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),

@@ -17,12 +17,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
-use crate::error::{BoxError, Error};
-use crate::model::{
+use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, PendingAlert, RunSummary,
 };
+use crate::domain::sweep::SweepState;
+use crate::error::{BoxError, Error};
 use crate::ports::{CommitOutcome, Queries, Store, StoredState, LEASE_SECONDS};
-use crate::sweep::SweepState;
 use items::{
     account_sk, from_item, history_pk, key, link_state_pk, timestamp, to_item, AccountItem,
     AlertItem, EventItem, Item, LeaseItem, RunItem, SweepItem, ACCOUNTS_PK, LEASE_PK, LEASE_SK,

@@ -23,8 +23,8 @@ use aws_sdk_dynamodb::types::{
 
 use super::items::{key, to_item, AccountItem, AlertItem, EventItem, OUTBOX_PK};
 use super::{backoff, DynamoStore, Fault, HINT_BUG, HINT_THROTTLED};
+use crate::domain::model::AccountChange;
 use crate::error::Error;
-use crate::model::AccountChange;
 use crate::ports::{CommitOutcome, Store};
 
 /// DynamoDB's limit of actions in one TransactWriteItems.

@@ -9,11 +9,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{
+use crate::domain::model::{
     Account, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
     LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
 };
-use crate::sweep::{SweepState, SweptRange};
+use crate::domain::sweep::{SweepState, SweptRange};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 

@@ -3,7 +3,7 @@
 //! covered every event: one DynamoDB read, no Organizations call, no run record), run, and
 //! shape the result ([`InvocationView`]), including the SQS partial batch response.
 //!
-//! [`trigger`]: crate::trigger
+//! [`trigger`]: crate::domain::trigger
 
 use std::future::Future;
 
@@ -12,10 +12,10 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::app::App;
+use crate::domain::trigger::{self, Invocation, Kind, COVER_MARGIN};
 use crate::error::Error;
 use crate::ports::Queries;
 use crate::run::{RunOptions, RunReport};
-use crate::trigger::{self, Invocation, Kind, COVER_MARGIN};
 use crate::views::SnapshotView;
 
 /// What one invoke did: the run's report, or why there was none.

@@ -2,6 +2,11 @@
 //! Organizations and Partner Central sessions, client construction, and the few helpers
 //! the adapters share (error classification, pagination).
 
+pub mod dynamodb;
+pub mod organizations;
+pub mod partner_central;
+pub mod sns;
+
 use std::future::Future;
 
 use aws_config::retry::RetryConfig;

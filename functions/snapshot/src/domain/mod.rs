@@ -1,0 +1,22 @@
+//! The domain: plain data and pure rules. Nothing here reads the environment, the clock or
+//! an AWS SDK: every input is a value, so every rule is tested with values.
+//!
+//! - [`model`]: accounts, OUs, link states, change events, alerts waiting to go out.
+//! - [`link`]: which source decides each account's link state.
+//! - [`diff`]: previous vs. current snapshot, to records, events and alerts.
+//! - [`remind`]: reminders and resolved notices, the alert policy over `diff`.
+//! - [`route`]: which team an alert belongs to.
+//! - [`sweep`]: which accounts' tags a run reads.
+//! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
+//! - [`deadline`]: the time a run may take.
+//! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
+
+pub mod deadline;
+pub mod diff;
+pub mod invite;
+pub mod link;
+pub mod model;
+pub mod remind;
+pub mod route;
+pub mod sweep;
+pub mod trigger;
