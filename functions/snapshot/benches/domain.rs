@@ -307,6 +307,7 @@ impl OrgSource for LeanOrg {
         Ok(OrgSnapshot {
             tree: self.0.clone(),
             calls: 0,
+            ou_names: None,
         })
     }
 
@@ -343,6 +344,7 @@ impl Store for LeanStore {
             records: self.previous.clone(),
             first_run: self.first_run,
             sweep: Default::default(),
+            ou_names: Default::default(),
         })
     }
 
@@ -391,6 +393,13 @@ impl Store for LeanStore {
     }
 
     async fn put_sweep(&self, _sweep: &apnwatch::domain::sweep::SweepState) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn put_ou_names(
+        &self,
+        _names: &apnwatch::domain::ou_names::OuNames,
+    ) -> Result<(), Error> {
         Ok(())
     }
 }

@@ -29,6 +29,7 @@ pub const ENV_NOTIFY_RESOLVED: &str = "APNWATCH_NOTIFY_RESOLVED";
 pub const ENV_ROUTE_BY: &str = "APNWATCH_ROUTE_BY";
 pub const ENV_TAG_SWEEP_ABOVE: &str = "APNWATCH_TAG_SWEEP_ABOVE";
 pub const ENV_TAG_MAX_AGE: &str = "APNWATCH_TAG_MAX_AGE";
+pub const ENV_OU_MAX_AGE: &str = "APNWATCH_OU_MAX_AGE";
 pub const ENV_AUTO_INVITE: &str = "APNWATCH_AUTO_INVITE";
 pub const ENV_INVITE_MAX_PER_RUN: &str = "APNWATCH_INVITE_MAX_PER_RUN";
 pub const ENV_INVITE_NAME: &str = "APNWATCH_INVITE_NAME";
@@ -57,6 +58,7 @@ pub const ALL_VARS: &[&str] = &[
     ENV_ROUTE_BY,
     ENV_TAG_SWEEP_ABOVE,
     ENV_TAG_MAX_AGE,
+    ENV_OU_MAX_AGE,
     ENV_AUTO_INVITE,
     ENV_INVITE_MAX_PER_RUN,
     ENV_INVITE_NAME,
@@ -76,6 +78,8 @@ pub const DEFAULT_RUN_RETENTION_DAYS: u32 = 90;
 pub const DEFAULT_TAG_SWEEP_ABOVE: usize = 1000;
 /// Above the sweep threshold, every account's tags are re-read at least this often.
 pub const DEFAULT_TAG_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
+/// When the accounts come with their paths, every stored OU name is re-read at least this often.
+pub const DEFAULT_OU_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -152,6 +156,8 @@ pub struct Config {
     pub tag_sweep_above: usize,
     /// `APNWATCH_TAG_MAX_AGE`.
     pub tag_max_age: chrono::Duration,
+    /// `APNWATCH_OU_MAX_AGE`: how old a stored OU name may get (see `domain::ou_names`).
+    pub ou_max_age: chrono::Duration,
     /// `APNWATCH_AUTO_INVITE`, `APNWATCH_INVITE_*`, `APNWATCH_ACCEPT_*` (see `invite`).
     pub invite: InviteConfig,
 }
@@ -273,19 +279,8 @@ impl Config {
             0..=usize::MAX,
             "a whole number of accounts (0: always spread the tag reads)",
         )?;
-        let tag_max_age = match get(ENV_TAG_MAX_AGE) {
-            None => DEFAULT_TAG_MAX_AGE,
-            Some(v) => match parse_remind_after(&v) {
-                Ok(Some(d)) if d >= chrono::Duration::hours(1) => d,
-                _ => {
-                    return Err(invalid(
-                        ENV_TAG_MAX_AGE,
-                        &v,
-                        "a duration of at least 1h with a unit m, h or d (e.g. 24h, 7d)",
-                    ))
-                }
-            },
-        };
+        let tag_max_age = max_age(&get, ENV_TAG_MAX_AGE, DEFAULT_TAG_MAX_AGE)?;
+        let ou_max_age = max_age(&get, ENV_OU_MAX_AGE, DEFAULT_OU_MAX_AGE)?;
         let invite = InviteConfig::from_lookup(&get, &rules)?;
 
         Ok(Self {
@@ -309,6 +304,7 @@ impl Config {
             route_by,
             tag_sweep_above,
             tag_max_age,
+            ou_max_age,
             invite,
         })
     }
@@ -316,6 +312,26 @@ impl Config {
     /// Account tags are read when a link rule or the routing needs them.
     pub fn needs_tags(&self) -> bool {
         self.rules.needs_tags() || self.route_by.needs_tags()
+    }
+}
+
+/// `var` as a max age (`APNWATCH_TAG_MAX_AGE`, `APNWATCH_OU_MAX_AGE`): a whole number with
+/// `m`, `h` or `d`, at least one hour; `default` when it is not set.
+fn max_age(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: chrono::Duration,
+) -> Result<chrono::Duration, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match parse_remind_after(&v) {
+            Ok(Some(d)) if d >= chrono::Duration::hours(1) => Ok(d),
+            _ => Err(invalid(
+                var,
+                &v,
+                "a duration of at least 1h with a unit m, h or d (e.g. 24h, 7d)",
+            )),
+        },
     }
 }
 
@@ -746,6 +762,20 @@ mod tests {
         for bad in ["10m", "off", "24"] {
             let e = cfg(&[(ENV_TABLE, "t"), (ENV_TAG_MAX_AGE, bad)]).unwrap_err();
             assert!(e.to_string().contains("at least 1h"), "{bad}: {e}");
+        }
+    }
+
+    /// The OU-name max age defaults to 24 h and takes the tag max age's format and minimum.
+    #[test]
+    fn ou_max_age_setting() {
+        let c = cfg(&[(ENV_TABLE, "t")]).unwrap();
+        assert_eq!(c.ou_max_age, chrono::Duration::hours(24));
+        let c = cfg(&[(ENV_TABLE, "t"), (ENV_OU_MAX_AGE, "3d")]).unwrap();
+        assert_eq!(c.ou_max_age, chrono::Duration::days(3));
+        for bad in ["30m", "never", "24"] {
+            let e = cfg(&[(ENV_TABLE, "t"), (ENV_OU_MAX_AGE, bad)]).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains(ENV_OU_MAX_AGE) && text.contains("at least 1h"), "{bad}: {text}");
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::domain::link::PartnerCentralLinks;
 use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
+use crate::domain::ou_names::OuNames;
 use crate::domain::sweep::SweepState;
 use crate::error::Error;
 use crate::ports::{
@@ -71,6 +72,7 @@ impl OrgSource for FakeOrg {
         Ok(OrgSnapshot {
             tree: self.tree.lock().unwrap().clone(),
             calls: 0,
+            ou_names: None,
         })
     }
 }
@@ -105,6 +107,7 @@ pub struct FakeTable {
     /// Account items written, as a DynamoDB bill would count them.
     pub account_writes: usize,
     pub sweep: SweepState,
+    pub ou_names: OuNames,
     /// Reads of the whole accounts partition (`load`, `accounts(None)`), as a bill would
     /// count them.
     pub full_reads: usize,
@@ -133,6 +136,7 @@ impl Store for FakeStore {
             records: t.accounts.clone(),
             first_run: t.accounts.is_empty() && t.runs.is_empty(),
             sweep: t.sweep.clone(),
+            ou_names: t.ou_names.clone(),
         })
     }
 
@@ -214,6 +218,11 @@ impl Store for FakeStore {
 
     async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
         self.table.lock().unwrap().sweep = sweep.clone();
+        Ok(())
+    }
+
+    async fn put_ou_names(&self, names: &OuNames) -> Result<(), Error> {
+        self.table.lock().unwrap().ou_names = names.clone();
         Ok(())
     }
 }

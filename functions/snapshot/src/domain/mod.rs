@@ -7,6 +7,7 @@
 //! - [`remind`]: reminders and resolved notices, the alert policy over `diff`.
 //! - [`route`]: which team an alert belongs to.
 //! - [`sweep`]: which accounts' tags a run reads.
+//! - [`ou_names`]: which OU names a run re-reads when the accounts come with their paths.
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
 //! - [`deadline`]: the time a run may take.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
@@ -16,6 +17,7 @@ pub mod diff;
 pub mod invite;
 pub mod link;
 pub mod model;
+pub mod ou_names;
 pub mod remind;
 pub mod route;
 pub mod sweep;

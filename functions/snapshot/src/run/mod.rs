@@ -30,9 +30,10 @@ use crate::domain::model::{
     RunSummary,
 };
 use crate::domain::route;
+use crate::domain::ou_names::OuNames;
 use crate::domain::sweep::{self, SweepState};
 use crate::error::Error;
-use crate::ports::{Notifier, OrgSource, PartnerCentralSource, Store};
+use crate::ports::{Notifier, OrgSource, OuNameInputs, PartnerCentralSource, Store};
 
 /// A conflicting account is re-read and re-diffed at most this often; past it, the next run
 /// settles it.
@@ -54,6 +55,10 @@ pub struct RunOptions {
     /// Accounts named in `TagResource`/`UntagResource` events: their tags are read this run
     /// even when the tag sweep would not read them.
     pub tagged_accounts: BTreeSet<String>,
+    /// OUs named in `CreateOrganizationalUnit`/`UpdateOrganizationalUnit`/
+    /// `DeleteOrganizationalUnit`/`MoveAccount` events: their names are read this run even
+    /// when the OU-name rotation would not.
+    pub named_units: BTreeSet<String>,
 }
 
 /// What a run did (or, dry, would do).
@@ -155,6 +160,7 @@ pub struct Stored {
     unsettled: Vec<String>,
     organizations_calls: u64,
     sweep_state: Option<SweepState>,
+    ou_names: Option<OuNames>,
 }
 
 impl Stored {
@@ -194,7 +200,15 @@ where
 
     let previous = deps.store.load().await?;
     let deadline = options.deadline.as_ref();
-    let walk = deps.org.walk(false, deadline).await?;
+    // Stored OU names spare the OU listing when the accounts come with their paths.
+    let names = OuNameInputs {
+        previous: &previous.ou_names,
+        named: &options.named_units,
+        now: started_at,
+        max_age: config.ou_max_age,
+    };
+    let walk = deps.org.walk_reusing_names(names, deadline).await?;
+    let ou_names = walk.ou_names;
     let mut tree = walk.tree;
     let mut organizations_calls = walk.calls;
     let mut sweep_state = None;
@@ -311,6 +325,7 @@ where
         unsettled,
         organizations_calls,
         sweep_state,
+        ou_names,
     }))
 }
 
@@ -335,6 +350,7 @@ where
         unsettled,
         organizations_calls,
         sweep_state,
+        ou_names,
     } = stored;
     let notifier = deps
         .notifier
@@ -354,6 +370,10 @@ where
     // covers its time too.
     if let Some(sweep) = &sweep_state {
         deps.store.put_sweep(sweep).await?;
+    }
+    // Likewise the OU names: a failed run leaves them, so the next one reads its slice too.
+    if let Some(names) = &ou_names {
+        deps.store.put_ou_names(names).await?;
     }
     // The run record is written even when publishing failed: `apnwatch runs` should show it.
     deps.store.put_run(&summary).await?;

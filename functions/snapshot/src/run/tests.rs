@@ -22,6 +22,7 @@ fn config() -> Config {
         route_by: Default::default(),
         tag_sweep_above: crate::config::DEFAULT_TAG_SWEEP_ABOVE,
         tag_max_age: crate::config::DEFAULT_TAG_MAX_AGE,
+        ou_max_age: crate::config::DEFAULT_OU_MAX_AGE,
         invite: Default::default(),
     }
 }

@@ -6,6 +6,7 @@
 
 mod commit;
 mod items;
+mod ou_names;
 mod schema;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, PendingAlert, RunSummary,
 };
+use crate::domain::ou_names::OuNames;
 use crate::domain::sweep::SweepState;
 use crate::error::{BoxError, Error};
 use crate::ports::{CommitOutcome, Queries, Store, StoredState, LEASE_SECONDS};
@@ -28,6 +30,7 @@ use items::{
     AlertItem, EventItem, Item, LeaseItem, RunItem, SweepItem, ACCOUNTS_PK, LEASE_PK, LEASE_SK,
     OUTBOX_PK, RUNS_PK, SWEEP_PK, SWEEP_SK,
 };
+use ou_names::{OuNamesItem, OU_NAMES_PK, OU_NAMES_SK};
 pub use schema::{
     table_definition, IndexDefinition, InitOutcome, TableDefinition, LINK_STATE_INDEX,
 };
@@ -241,11 +244,44 @@ impl Store for DynamoStore {
             .map(|item| self.decode::<SweepItem, SweepState>(item))
             .transpose()?
             .unwrap_or_default();
+        let ou_names = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(OU_NAMES_PK, OU_NAMES_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("GetItem", e))?
+            .item
+            .map(|item| self.decode::<OuNamesItem, OuNames>(item))
+            .transpose()?
+            .unwrap_or_default();
         Ok(StoredState {
             records,
             first_run,
             sweep,
+            ou_names,
         })
+    }
+
+    async fn put_ou_names(&self, names: &OuNames) -> Result<(), Error> {
+        let (item, left_out) = OuNamesItem::new(names);
+        if left_out > 0 {
+            tracing::warn!(
+                left_out,
+                stored = item.units.len(),
+                "the OU names exceed one DynamoDB item: the OUs left out are read again next run"
+            );
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)))
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("PutItem", e))?;
+        Ok(())
     }
 
     async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
