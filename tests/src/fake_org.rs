@@ -115,6 +115,30 @@ impl FakeOrganizations {
         self.control("/_tags", json!({"account_id": account_id, "tags": tags}));
     }
 
+    /// Creates an OU under `parent_id`; returns its id.
+    pub fn add_ou(&self, parent_id: &str, name: &str) -> String {
+        let v = self.control("/_ous", json!({"parent_id": parent_id, "name": name}));
+        v["ou_id"].as_str().expect("OU id").to_string()
+    }
+
+    /// Renames an OU, as `UpdateOrganizationalUnit` would.
+    pub fn rename_ou(&self, ou_id: &str, name: &str) {
+        self.control("/_ous/rename", json!({"ou_id": ou_id, "name": name}));
+    }
+
+    /// Deletes an empty OU, as `DeleteOrganizationalUnit` would.
+    pub fn delete_ou(&self, ou_id: &str) {
+        self.control("/_ous/delete", json!({"ou_id": ou_id}));
+    }
+
+    /// Moves an account under `parent_id`, as `MoveAccount` would.
+    pub fn move_account(&self, account_id: &str, parent_id: &str) {
+        self.control(
+            "/_move",
+            json!({"account_id": account_id, "parent_id": parent_id}),
+        );
+    }
+
     fn control(&self, path: &str, body: Value) -> Value {
         let raw = post(
             self.port,

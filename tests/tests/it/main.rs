@@ -8,6 +8,7 @@ mod cli;
 mod cli_csv;
 mod deploy_path;
 mod lambda_e2e;
+mod ou_names;
 mod partner_central;
 mod pipeline;
 mod reminders_routing;
