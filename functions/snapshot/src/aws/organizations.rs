@@ -260,7 +260,7 @@ impl<'a> Walk<'a> {
         }];
         let mut accounts = Vec::new();
         let mut listed = self.accounts_with_paths().await?;
-        if let (Some(inputs), Some(found)) = (names, listed.take()) {
+        if let (Some(inputs), Some(found)) = (names, listed.take_if(|_| names.is_some())) {
             let ids = names::Ids {
                 organization: &organization_id,
                 root: &root_id,
