@@ -636,4 +636,6 @@ impl Reported {
 }
 
 #[cfg(test)]
+mod remind_tests;
+#[cfg(test)]
 mod tests;
