@@ -102,7 +102,8 @@ fn route_parts<'a>(
     route: &str,
 ) -> Vec<Vec<&'a PendingAlert>> {
     sorted.sort_by(|a, b| {
-        (reason_rank(a.reason), &a.account_id).cmp(&(reason_rank(b.reason), &b.account_id))
+        (reason_rank(a.reason), &a.subject.account_id)
+            .cmp(&(reason_rank(b.reason), &b.subject.account_id))
     });
 
     // Greedy split on an estimate of each alert's share of the body (it appears in the text
@@ -166,7 +167,10 @@ fn attributes(alerts: &[&PendingAlert], ctx: &AlertContext, route: &str) -> Mess
             .iter()
             .map(|a| a.reason.as_str().to_string())
             .collect(),
-        link_states: alerts.iter().map(|a| a.link_state.to_string()).collect(),
+        link_states: alerts
+            .iter()
+            .map(|a| a.subject.link_state.to_string())
+            .collect(),
         organization_id: ctx.organization_id.clone(),
     }
 }
@@ -222,10 +226,11 @@ pub fn subject(
                 | AlertReason::AcceptFailed
         )
     };
-    let unlinked = count(&|a| fresh(a) && a.link_state == LinkState::Unlinked);
-    let pending = count(&|a| fresh(a) && a.link_state == LinkState::Pending);
+    let unlinked = count(&|a| fresh(a) && a.subject.link_state == LinkState::Unlinked);
+    let pending = count(&|a| fresh(a) && a.subject.link_state == LinkState::Pending);
     let new = count(&|a| a.reason == AlertReason::NewAccount);
-    let reminded = |state| count(&|a| a.reason == AlertReason::Reminder && a.link_state == state);
+    let reminded =
+        |state| count(&|a| a.reason == AlertReason::Reminder && a.subject.link_state == state);
     let still_unlinked = reminded(LinkState::Unlinked);
     let still_pending = reminded(LinkState::Pending);
     let resolved = count(&|a| a.reason == AlertReason::Resolved);
@@ -296,6 +301,7 @@ fn truncate_chars(s: &str, max: usize) -> String {
 /// The refusal an alert shows: none on a resolved notice, which asks nothing of anyone.
 fn open_refusal(alert: &PendingAlert) -> Option<&LinkRefusal> {
     alert
+        .subject
         .refusal
         .as_ref()
         .filter(|_| alert.reason != AlertReason::Resolved)
@@ -313,21 +319,21 @@ fn refusal_words(r: &LinkRefusal) -> String {
 
 pub fn why(alert: &PendingAlert) -> String {
     match alert.reason {
-        AlertReason::InviteFailed => match &alert.refusal {
+        AlertReason::InviteFailed => match &alert.subject.refusal {
             Some(r) => format!(
                 "Partner Central refused the connection invitation: {}",
                 refusal_words(r)
             ),
             None => "Partner Central refused the connection invitation".into(),
         },
-        AlertReason::AcceptFailed => match &alert.refusal {
+        AlertReason::AcceptFailed => match &alert.subject.refusal {
             Some(r) => format!(
                 "the connection invitation could not be accepted in the account: {}",
                 refusal_words(r)
             ),
             None => "the connection invitation could not be accepted in the account".into(),
         },
-        AlertReason::Baseline if alert.link_state == LinkState::Pending => {
+        AlertReason::Baseline if alert.subject.link_state == LinkState::Pending => {
             "first run of APN Link Watch: the account has not accepted its link invitation yet"
                 .into()
         }
@@ -345,24 +351,24 @@ pub fn why(alert: &PendingAlert) -> String {
         }
         AlertReason::Reminder => {
             // "unlinked for 9 days, first seen 2026-11-19"
-            let state = alert.link_state.as_str().to_ascii_lowercase();
-            let mut s = match alert.state_since {
+            let state = alert.subject.link_state.as_str().to_ascii_lowercase();
+            let mut s = match alert.subject.state_since {
                 Some(since) => format!("{state} for {}", age(alert.created_at - since)),
                 None => format!("still {state}"),
             };
-            if let Some(first) = alert.first_seen {
+            if let Some(first) = alert.subject.first_seen {
                 s.push_str(&format!(", first seen {}", first.format("%Y-%m-%d")));
             }
             s
         }
-        AlertReason::Resolved if alert.removed => "resolved: the account left the organization".into(),
-        AlertReason::Resolved if !alert.state.earns_credit() => format!(
+        AlertReason::Resolved if alert.subject.removed => "resolved: the account left the organization".into(),
+        AlertReason::Resolved if !alert.subject.state.earns_credit() => format!(
             "resolved: the account is {} and earns no partner credit",
-            alert.state
+            alert.subject.state
         ),
-        AlertReason::Resolved => match alert.link_state {
-            LinkState::Linked => format!("resolved: now linked via {}", alert.link_source),
-            LinkState::Exempt => format!("resolved: now exempt ({})", alert.link_source),
+        AlertReason::Resolved => match alert.subject.link_state {
+            LinkState::Linked => format!("resolved: now linked via {}", alert.subject.link_source),
+            LinkState::Exempt => format!("resolved: now exempt ({})", alert.subject.link_source),
             other => format!("resolved: now {other}"),
         },
     }
@@ -372,21 +378,21 @@ pub fn what_to_do(alert: &PendingAlert, tag_key: &str) -> String {
     if alert.reason == AlertReason::Resolved {
         return "nothing: this account no longer needs a link".to_string();
     }
-    match alert.link_state {
-        LinkState::Linked => format!("nothing: it is already linked ({})", alert.link_source),
+    match alert.subject.link_state {
+        LinkState::Linked => format!("nothing: it is already linked ({})", alert.subject.link_source),
         LinkState::Exempt => "nothing: it is exempt".to_string(),
         // "since": the day the account became PENDING, i.e. the day APN Link Watch sent the
         // invitation (INVITED) or first saw one a person sent.
         LinkState::Pending => {
-            let accept = match alert.state_since {
+            let accept = match alert.subject.state_since {
                 Some(since) => format!(
                     "invitation sent on {}: accept it in account {} (sign in, Partner Central, Subsidiary Account Connections)",
                     since.format("%Y-%m-%d"),
-                    alert.account_id
+                    alert.subject.account_id
                 ),
                 None => format!(
                     "sign in to account {} and accept the connection invitation in Partner Central (Subsidiary Account Connections)",
-                    alert.account_id
+                    alert.subject.account_id
                 ),
             };
             match open_refusal(alert) {
@@ -404,7 +410,7 @@ pub fn what_to_do(alert: &PendingAlert, tag_key: &str) -> String {
             _ => format!(
                 "link it in Partner Central (Subsidiary Account Connections: send a connection request to {}), \
                  or mark it exempt with the tag {tag_key}=exempt if it should not earn partner credit",
-                alert.account_id
+                alert.subject.account_id
             ),
         },
     }
@@ -454,14 +460,14 @@ fn email_block(a: &PendingAlert, tag_key: &str) -> String {
     format!(
         "\n[{}] {} {}\n  OU path:     {}\n  Email:       {}\n  State:       {}\n  Link state:  {} ({}: {})\n{refused}  Why:         {}\n  What to do:  {}\n",
         a.reason.as_str(),
-        a.account_id,
-        a.name,
-        a.ou_path,
-        a.email,
-        a.state,
-        a.link_state,
-        a.link_source,
-        a.link_detail,
+        a.subject.account_id,
+        a.subject.name,
+        a.subject.ou_path,
+        a.subject.email,
+        a.subject.state,
+        a.subject.link_state,
+        a.subject.link_source,
+        a.subject.link_detail,
         why(a),
         what_to_do(a, tag_key)
     )
@@ -483,10 +489,10 @@ fn slack_notification(alerts: &[&PendingAlert], ctx: &AlertContext, subject: &st
         }
         let line = format!(
             "• *{}* `{}` in `{}`: *{}* ({})\n",
-            escape_md(&a.name),
-            a.account_id,
-            escape_md(&a.ou_path),
-            a.link_state,
+            escape_md(&a.subject.name),
+            a.subject.account_id,
+            escape_md(&a.subject.ou_path),
+            a.subject.link_state,
             why
         );
         if description.len() + line.len() > SLACK_MAX_DESCRIPTION {
@@ -507,23 +513,32 @@ fn slack_notification(alerts: &[&PendingAlert], ctx: &AlertContext, subject: &st
         .iter()
         .filter(|a| a.reason != AlertReason::Resolved)
         .collect();
-    if open.iter().any(|a| a.link_state == LinkState::Unlinked) {
+    if open
+        .iter()
+        .any(|a| a.subject.link_state == LinkState::Unlinked)
+    {
         next_steps.push(format!(
             "Link unlinked accounts in Partner Central (Subsidiary Account Connections), or tag them {}=exempt",
             ctx.tag_key
         ));
     }
-    if open.iter().any(|a| a.link_state == LinkState::Pending) {
+    if open
+        .iter()
+        .any(|a| a.subject.link_state == LinkState::Pending)
+    {
         next_steps
             .push("Accept pending connection invitations in each pending account".to_string());
     }
-    if open.iter().any(|a| a.refusal.is_some()) {
+    if open.iter().any(|a| a.subject.refusal.is_some()) {
         next_steps.push(
             "Refused invitations: see each account's reason and what to do in the email, or run apnwatch history ACCOUNT_ID"
                 .to_string(),
         );
     }
-    if open.iter().any(|a| a.link_state == LinkState::Linked) {
+    if open
+        .iter()
+        .any(|a| a.subject.link_state == LinkState::Linked)
+    {
         next_steps.push("New linked accounts need nothing".to_string());
     }
     if open.is_empty() {
@@ -536,7 +551,7 @@ fn slack_notification(alerts: &[&PendingAlert], ctx: &AlertContext, subject: &st
     };
     let mut keywords = vec!["apn-link-watch".to_string(), ctx.organization_id.clone()];
     for state in LinkState::ALL {
-        if alerts.iter().any(|a| a.link_state == state) {
+        if alerts.iter().any(|a| a.subject.link_state == state) {
             keywords.push(state.to_string());
         }
     }
@@ -607,23 +622,23 @@ struct MachineRefusal<'a> {
 impl<'a> MachineAlert<'a> {
     fn new(alert: &'a PendingAlert, tag_key: &str) -> Self {
         Self {
-            account_id: &alert.account_id,
-            name: &alert.name,
-            email: &alert.email,
-            ou_path: &alert.ou_path,
-            state: &alert.state,
-            link_state: alert.link_state,
-            link_source: alert.link_source,
-            link_detail: &alert.link_detail,
+            account_id: &alert.subject.account_id,
+            name: &alert.subject.name,
+            email: &alert.subject.email,
+            ou_path: &alert.subject.ou_path,
+            state: &alert.subject.state,
+            link_state: alert.subject.link_state,
+            link_source: alert.subject.link_source,
+            link_detail: &alert.subject.link_detail,
             reason: alert.reason,
             why: why(alert),
             what_to_do: what_to_do(alert, tag_key),
             id: &alert.id,
             run_id: &alert.run_id,
             created_at: alert.created_at,
-            state_since: alert.state_since,
-            first_seen: alert.first_seen,
-            removed: alert.removed,
+            state_since: alert.subject.state_since,
+            first_seen: alert.subject.first_seen,
+            removed: alert.subject.removed,
             route: alert.route.as_deref(),
             refusal: open_refusal(alert).map(|r| MachineRefusal {
                 kind: r.kind,
@@ -659,6 +674,7 @@ fn machine_json(alerts: &[&PendingAlert], ctx: &AlertContext, part: usize, parts
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::model::AlertSubject;
 
     fn ctx() -> AlertContext {
         AlertContext {
@@ -675,19 +691,21 @@ mod tests {
             run_id: "run-1".into(),
             created_at: "2026-11-27T12:00:00Z".parse().unwrap(),
             reason,
-            account_id: id.into(),
-            name: format!("team-{id}"),
-            email: format!("{id}@example.com"),
-            ou_path: "Root/Workloads/Prod".into(),
-            state: AccountState::Active,
-            link_state,
-            link_source: LinkSource::None,
-            link_detail: "no link evidence from tag, list".into(),
-            state_since: Some("2026-11-18T12:00:00Z".parse().unwrap()),
-            first_seen: Some("2026-11-18T10:00:00Z".parse().unwrap()),
-            removed: false,
             route: None,
-            refusal: None,
+            subject: AlertSubject {
+                account_id: id.into(),
+                name: format!("team-{id}"),
+                email: format!("{id}@example.com"),
+                ou_path: "Root/Workloads/Prod".into(),
+                state: AccountState::Active,
+                link_state,
+                link_source: LinkSource::None,
+                link_detail: "no link evidence from tag, list".into(),
+                state_since: Some("2026-11-18T12:00:00Z".parse().unwrap()),
+                first_seen: Some("2026-11-18T10:00:00Z".parse().unwrap()),
+                removed: false,
+                refusal: None,
+            },
         }
     }
 
@@ -804,12 +822,12 @@ mod tests {
     #[test]
     fn published_formats_match_the_golden_files() {
         let mut pending = alert("222222222222", AlertReason::LinkPending, LinkState::Pending);
-        pending.link_source = LinkSource::PartnerCentral;
-        pending.link_detail = "Partner Central connection invitation pending".into();
+        pending.subject.link_source = LinkSource::PartnerCentral;
+        pending.subject.link_detail = "Partner Central connection invitation pending".into();
         let mut lost = alert("333333333333", AlertReason::LinkLost, LinkState::Unlinked);
-        lost.state = AccountState::Suspended;
-        lost.link_source = LinkSource::PartnerCentral;
-        lost.link_detail = "link canceled in Partner Central".into();
+        lost.subject.state = AccountState::Suspended;
+        lost.subject.link_source = LinkSource::PartnerCentral;
+        lost.subject.link_detail = "link canceled in Partner Central".into();
         let alerts = [
             alert("111111111111", AlertReason::NewAccount, LinkState::Unlinked),
             pending,
@@ -856,30 +874,30 @@ mod tests {
     #[test]
     fn auto_link_outcomes_match_the_golden_files() {
         let mut invited = alert("111111111111", AlertReason::NewAccount, LinkState::Pending);
-        invited.state_since = Some("2026-11-27T12:00:05Z".parse().unwrap());
-        invited.link_source = LinkSource::PartnerCentral;
-        invited.link_detail = "Partner Central connection invitation pending".into();
+        invited.subject.state_since = Some("2026-11-27T12:00:05Z".parse().unwrap());
+        invited.subject.link_source = LinkSource::PartnerCentral;
+        invited.subject.link_detail = "Partner Central connection invitation pending".into();
         let profile = refusal(
             ChangeKind::InviteFailed,
             "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)",
             "the account cannot receive a SUBSIDIARY invitation yet: register it in Partner Central (or link it by tag), then run `apnwatch invite` again",
         );
         let mut refused = alert("222222222222", AlertReason::NewAccount, LinkState::Unlinked);
-        refused.refusal = Some(profile.clone());
+        refused.subject.refusal = Some(profile.clone());
         let mut failed = alert(
             "333333333333",
             AlertReason::InviteFailed,
             LinkState::Unlinked,
         );
-        failed.refusal = Some(profile);
+        failed.subject.refusal = Some(profile);
         let mut unaccepted = alert(
             "444444444444",
             AlertReason::AcceptFailed,
             LinkState::Pending,
         );
-        unaccepted.link_source = LinkSource::PartnerCentral;
-        unaccepted.link_detail = "Partner Central connection invitation pending".into();
-        unaccepted.refusal = Some(refusal(
+        unaccepted.subject.link_source = LinkSource::PartnerCentral;
+        unaccepted.subject.link_detail = "Partner Central connection invitation pending".into();
+        unaccepted.subject.refusal = Some(refusal(
             ChangeKind::AcceptFailed,
             "AccessDenied",
             "grant the permission named in the message, or deploy infra/member-accept-role.yaml to the account (StackSet)",
@@ -892,7 +910,7 @@ mod tests {
     #[test]
     fn refusals_say_what_to_do_until_resolved() {
         let mut a = alert("111111111111", AlertReason::Reminder, LinkState::Unlinked);
-        a.refusal = Some(refusal(
+        a.subject.refusal = Some(refusal(
             ChangeKind::InviteFailed,
             "INCOMPATIBLE_CONNECTION_INVITATION_RECEIVER (ValidationException)",
             "register it first",
@@ -919,7 +937,7 @@ mod tests {
         );
 
         a.reason = AlertReason::Resolved;
-        a.link_state = LinkState::Linked;
+        a.subject.link_state = LinkState::Linked;
         assert!(!email_block(&a, "apn-link").contains("Refused"));
         let m = build_messages(&[a], &ctx());
         let sqs: serde_json::Value =
@@ -954,8 +972,8 @@ mod tests {
             .iter()
             .map(|id| alert(id, AlertReason::Reminder, LinkState::Unlinked))
             .collect();
-        reminders[0].first_seen = Some("2026-11-19T08:00:00Z".parse().unwrap());
-        reminders[0].state_since = Some("2026-11-18T12:00:00Z".parse().unwrap());
+        reminders[0].subject.first_seen = Some("2026-11-19T08:00:00Z".parse().unwrap());
+        reminders[0].subject.state_since = Some("2026-11-18T12:00:00Z".parse().unwrap());
         reminders.push(alert(
             "444444444444",
             AlertReason::NewAccount,
@@ -978,11 +996,11 @@ mod tests {
     #[test]
     fn resolved_only_reads_as_good_news() {
         let mut linked = alert("111111111111", AlertReason::Resolved, LinkState::Linked);
-        linked.link_source = LinkSource::PartnerCentral;
+        linked.subject.link_source = LinkSource::PartnerCentral;
         let mut gone = alert("222222222222", AlertReason::Resolved, LinkState::Unlinked);
-        gone.removed = true;
+        gone.subject.removed = true;
         let mut closed = alert("333333333333", AlertReason::Resolved, LinkState::Unlinked);
-        closed.state = AccountState::Suspended;
+        closed.subject.state = AccountState::Suspended;
         let m = build_messages(&[linked, gone, closed], &ctx());
         assert_eq!(
             m[0].subject,

@@ -196,7 +196,7 @@ impl<'a> Outbox<'a> {
         let mut pending = store.pending_alerts().await?;
         pending.sort_by_key(|a| a.created_at);
         for alert in pending {
-            queued.insert(alert.account_id.clone(), alert);
+            queued.insert(alert.subject.account_id.clone(), alert);
         }
         Ok(Self { queued, routes })
     }
@@ -540,7 +540,7 @@ mod tests {
         assert_eq!(report.invited, vec!["111122223333".to_string()]);
         let t = store.snapshot();
         assert_eq!(t.outbox.keys().collect::<Vec<_>>(), vec![&id]);
-        assert_eq!(t.outbox[&id].link_state, LinkState::Pending);
+        assert_eq!(t.outbox[&id].subject.link_state, LinkState::Pending);
         assert_eq!(t.outbox[&id].reason, AlertReason::NewAccount);
     }
 

@@ -712,7 +712,12 @@ mod tests {
         let c = tell(invited(&r, &sent, &stamp(5)), &r, notice(), &stamp(5));
         let a = c.alert.expect("rewritten");
         assert_eq!(
-            (a.id.as_str(), a.reason, a.route.as_deref(), a.link_state),
+            (
+                a.id.as_str(),
+                a.reason,
+                a.route.as_deref(),
+                a.subject.link_state
+            ),
             (
                 "run-1#111122223333",
                 AlertReason::NewAccount,
@@ -720,7 +725,7 @@ mod tests {
                 LinkState::Pending
             )
         );
-        assert_eq!(a.state_since, Some(at(5)));
+        assert_eq!(a.subject.state_since, Some(at(5)));
 
         let c = tell(
             invite_failed(&r, &profile_refusal(), &stamp(5)),
@@ -730,11 +735,11 @@ mod tests {
         );
         let a = c.alert.expect("rewritten");
         assert_eq!(
-            (a.reason, a.link_state),
+            (a.reason, a.subject.link_state),
             (AlertReason::NewAccount, LinkState::Unlinked)
         );
         assert_eq!(
-            a.refusal.map(|x| (x.kind, x.reason)),
+            a.subject.refusal.map(|x| (x.kind, x.reason)),
             Some((
                 ChangeKind::InviteFailed,
                 "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".to_string()
