@@ -66,7 +66,10 @@ fn top_ou_not_first(records: &BTreeMap<String, AccountRecord>) -> String {
         .max()
         .expect("an account below a top-level OU")
         .clone();
-    assert_ne!(top, first, "the generated tree has more than one top-level OU on paths");
+    assert_ne!(
+        top, first,
+        "the generated tree has more than one top-level OU on paths"
+    );
     top
 }
 
@@ -78,10 +81,17 @@ async fn an_unchanged_run_lists_no_ou() {
     let fake = FakeOrganizations::start(ACCOUNTS, OUS, &["--paths"]);
     world_env(&w, &fake);
     w.run().await;
-    assert!(fake.requests("ListOrganizationalUnitsForParent") > 0, "the baseline lists");
+    assert!(
+        fake.requests("ListOrganizationalUnitsForParent") > 0,
+        "the baseline lists"
+    );
     let stored = w.app().await.store().load().await.unwrap().ou_names;
     let on_paths = below_any(&records().await);
-    assert_eq!(stored.units.len(), on_paths, "the names of every OU on a path");
+    assert_eq!(
+        stored.units.len(),
+        on_paths,
+        "the names of every OU on a path"
+    );
 
     fake.reset();
     let report = w.run().await;
@@ -125,7 +135,10 @@ async fn a_rename_with_an_event_moves_every_account_below() {
 
     let report = invoke(
         &w,
-        &ou_event("UpdateOrganizationalUnit", json!({"organizationalUnitId": ou, "name": "Renamed"})),
+        &ou_event(
+            "UpdateOrganizationalUnit",
+            json!({"organizationalUnitId": ou, "name": "Renamed"}),
+        ),
     )
     .await;
     assert_eq!(fake.requests("ListOrganizationalUnitsForParent"), 0);
@@ -179,7 +192,10 @@ async fn a_rename_without_an_event_shows_within_the_max_age() {
         assert!(after[id].account.ou_path.starts_with("Root/Renamed"));
     }
     let stored = store.load().await.unwrap().ou_names;
-    assert!(stored.units.values().all(|u| u.read_at >= report.summary.started_at));
+    assert!(stored
+        .units
+        .values()
+        .all(|u| u.read_at >= report.summary.started_at));
 }
 
 /// A new OU (no event) with an account moved into it: the unseen id on the path is read,
@@ -201,26 +217,43 @@ async fn a_new_ou_then_deleted() {
     fake.reset();
     let report = w.run().await;
     assert_eq!(fake.requests("ListOrganizationalUnitsForParent"), 0);
-    assert_eq!(fake.requests("DescribeOrganizationalUnit"), 2, "the new OU and the slice");
+    assert_eq!(
+        fake.requests("DescribeOrganizationalUnit"),
+        2,
+        "the new OU and the slice"
+    );
     assert_eq!(report.account_writes, 1);
     let moved = &records().await[&account];
-    assert!(moved.account.ou_path.ends_with("/Fresh"), "{}", moved.account.ou_path);
+    assert!(
+        moved.account.ou_path.ends_with("/Fresh"),
+        "{}",
+        moved.account.ou_path
+    );
     assert_eq!(moved.account.parent_id, new_ou);
     let store = w.app().await.store().clone();
-    assert_eq!(store.load().await.unwrap().ou_names.units[&new_ou].name, "Fresh");
+    assert_eq!(
+        store.load().await.unwrap().ou_names.units[&new_ou].name,
+        "Fresh"
+    );
 
     let root = fake.root_id();
     fake.move_account(&account, &root);
     fake.delete_ou(&new_ou);
     invoke(
         &w,
-        &ou_event("DeleteOrganizationalUnit", json!({"organizationalUnitId": new_ou})),
+        &ou_event(
+            "DeleteOrganizationalUnit",
+            json!({"organizationalUnitId": new_ou}),
+        ),
     )
     .await;
     assert_eq!(records().await[&account].account.ou_path, "Root");
     assert_ne!(old_path, "Root");
     let stored = store.load().await.unwrap().ou_names;
-    assert!(!stored.units.contains_key(&new_ou), "a deleted OU is dropped");
+    assert!(
+        !stored.units.contains_key(&new_ou),
+        "a deleted OU is dropped"
+    );
 }
 
 /// Without paths (moto, older endpoints) the walk lists every unit each run, as before,

@@ -270,7 +270,13 @@ impl<'a> Walk<'a> {
                 Ok((units, accounts, stored)) => {
                     self.with_paths.store(true, Ordering::Relaxed);
                     return Ok((
-                        self.finish(organization_id, management_account_id, root_id, units, accounts),
+                        self.finish(
+                            organization_id,
+                            management_account_id,
+                            root_id,
+                            units,
+                            accounts,
+                        ),
                         Some(stored),
                     ));
                 }
@@ -364,7 +370,13 @@ impl<'a> Walk<'a> {
             }
             _ => None,
         };
-        let tree = self.finish(organization_id, management_account_id, root_id, units, accounts);
+        let tree = self.finish(
+            organization_id,
+            management_account_id,
+            root_id,
+            units,
+            accounts,
+        );
         Ok((tree, stored))
     }
 
@@ -529,9 +541,7 @@ impl OrgSource for OrganizationsSource {
         deadline: Option<&Deadline>,
     ) -> Result<OrgSnapshot, Error> {
         let walk = Walk::new(self, deadline);
-        let (tree, ou_names) = walk
-            .within_deadline(walk.walk(false, Some(names)))
-            .await?;
+        let (tree, ou_names) = walk.within_deadline(walk.walk(false, Some(names))).await?;
         Ok(OrgSnapshot {
             tree,
             calls: walk.calls(),

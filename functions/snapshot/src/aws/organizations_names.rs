@@ -105,7 +105,9 @@ impl Walk<'_> {
             return Ok(Err(listed));
         }
         let Some(parents) = parents_on_paths(&listed, ids) else {
-            warn!("the accounts' paths do not agree with the organization and root: listing every OU");
+            warn!(
+                "the accounts' paths do not agree with the organization and root: listing every OU"
+            );
             return Ok(Err(listed));
         };
         let plan = ou_names::plan(
@@ -122,13 +124,14 @@ impl Walk<'_> {
             slice = plan.slice,
             "OU names reused; reading the new, named and oldest"
         );
-        let reads: Vec<(String, Option<String>)> = stream::iter(plan.read.into_iter().map(|id| async move {
-            let name = self.ou_name(&id).await?;
-            Ok::<_, Error>((id, name))
-        }))
-        .buffer_unordered(self.concurrency)
-        .try_collect()
-        .await?;
+        let reads: Vec<(String, Option<String>)> =
+            stream::iter(plan.read.into_iter().map(|id| async move {
+                let name = self.ou_name(&id).await?;
+                Ok::<_, Error>((id, name))
+            }))
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
         let mut read = BTreeMap::new();
         for (id, name) in reads {
             let Some(name) = name else {
@@ -166,8 +169,12 @@ impl Walk<'_> {
             path: ROOT_NAME.to_string(),
         }];
         for (id, parent_id) in &parents {
-            let u = unit(id, &parents, &names, &mut built)
-                .ok_or_else(|| malformed("ListAccounts", "a path whose OU chain does not reach the root"))?;
+            let u = unit(id, &parents, &names, &mut built).ok_or_else(|| {
+                malformed(
+                    "ListAccounts",
+                    "a path whose OU chain does not reach the root",
+                )
+            })?;
             units.push(OrgUnit {
                 id: id.clone(),
                 name: names[id].clone(),
@@ -257,7 +264,10 @@ mod tests {
             parents,
             BTreeMap::from([
                 ("ou-ab12-11111111".to_string(), "r-ab12".to_string()),
-                ("ou-ab12-22222222".to_string(), "ou-ab12-11111111".to_string()),
+                (
+                    "ou-ab12-22222222".to_string(),
+                    "ou-ab12-11111111".to_string()
+                ),
             ])
         );
         let other_root = vec![acct("o-abc123def4/r-zz99/111122223335/")];

@@ -9,11 +9,13 @@
 //! - [`sweep`]: which accounts' tags a run reads.
 //! - [`ou_names`]: which OU names a run re-reads when the accounts come with their paths.
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
-//! - [`deadline`]: the time a run may take.
+//! - [`deadline`]: the time a run may take; [`timestamp`]: the stored time format.
+//! - [`ids`]: account and OU id patterns.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
 
 pub mod deadline;
 pub mod diff;
+pub mod ids;
 pub mod invite;
 pub mod link;
 pub mod model;
@@ -21,4 +23,5 @@ pub mod ou_names;
 pub mod remind;
 pub mod route;
 pub mod sweep;
+pub mod timestamp;
 pub mod trigger;

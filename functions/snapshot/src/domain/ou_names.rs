@@ -210,7 +210,11 @@ mod tests {
                 .collect();
             stored = after_reads("o-abc123def4", &ous, &stored, &reads, at(h)).unwrap();
             for (id, unit) in &stored.units {
-                assert!(at(h) - unit.read_at < day, "hour {h}: {id} read {}", unit.read_at);
+                assert!(
+                    at(h) - unit.read_at < day,
+                    "hour {h}: {id} read {}",
+                    unit.read_at
+                );
             }
         }
     }

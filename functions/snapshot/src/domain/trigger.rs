@@ -148,7 +148,9 @@ impl Invocation {
 
     /// OUs whose names the events may have changed (or whose accounts moved).
     pub fn named_units(&self) -> BTreeSet<String> {
-        self.relevant().flat_map(|e| e.units.iter().cloned()).collect()
+        self.relevant()
+            .flat_map(|e| e.units.iter().cloned())
+            .collect()
     }
 
     /// Events that ask for a run.
@@ -319,7 +321,7 @@ fn tagged_account(detail: Option<&Value>) -> Option<String> {
         .get("resourceId")
         .or_else(|| params.get("ResourceId"))?
         .as_str()?;
-    crate::config::is_account_id(id).then(|| id.to_string())
+    crate::domain::ids::is_account_id(id).then(|| id.to_string())
 }
 
 /// The OU ids an OU or move event names, from CloudTrail's `requestParameters` (the API's
@@ -347,7 +349,10 @@ fn named_units(name: &str, detail: Option<&Value>) -> Vec<String> {
     let mut ids: Vec<String> = params.iter().filter_map(|k| field(request, k)).collect();
     if name == "CreateOrganizationalUnit" {
         let response = detail.and_then(|d| d.get("responseElements"));
-        let created = response.and_then(|r| r.get("organizationalUnit").or_else(|| r.get("OrganizationalUnit")));
+        let created = response.and_then(|r| {
+            r.get("organizationalUnit")
+                .or_else(|| r.get("OrganizationalUnit"))
+        });
         ids.extend(field(created, "id"));
     }
     ids.retain(|id| id.starts_with("ou-"));

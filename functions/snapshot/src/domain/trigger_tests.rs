@@ -235,7 +235,10 @@ fn ou_events_name_their_units() {
         json!({"organizationalUnit": {"id": "ou-ab12-22222222", "name": "New"}});
     assert_eq!(
         parse(&created).unwrap().named_units(),
-        BTreeSet::from(["ou-ab12-11111111".to_string(), "ou-ab12-22222222".to_string()])
+        BTreeSet::from([
+            "ou-ab12-11111111".to_string(),
+            "ou-ab12-22222222".to_string()
+        ])
     );
     let mut failed = renamed.clone();
     failed["detail"]["errorCode"] = json!("AccessDenied");

@@ -29,11 +29,14 @@ use crate::domain::model::{
     Account, AccountChange, ChangeEvent, LinkDecision, LinkSource, LinkState, PendingAlert,
     RunSummary,
 };
-use crate::domain::route;
 use crate::domain::ou_names::OuNames;
+use crate::domain::route;
 use crate::domain::sweep::{self, SweepState};
 use crate::error::Error;
-use crate::ports::{Notifier, OrgSource, OuNameInputs, PartnerCentralSource, Store};
+use crate::ports::{
+    AccountTable, AlertOutbox, Notifier, OrgSource, OuNameInputs, PartnerCentralSource,
+    PublishLease, Store,
+};
 
 /// A conflicting account is re-read and re-diffed at most this often; past it, the next run
 /// settles it.
@@ -522,7 +525,7 @@ struct Written {
 
 /// Writes `changes`; an account another run changed since we read it is re-read and
 /// re-diffed against this snapshot, since the other run usually recorded the same thing.
-async fn commit_all<S: Store>(
+async fn commit_all<S: AccountTable>(
     store: &S,
     mut changes: Vec<AccountChange>,
     resolved: &[(Account, LinkDecision)],
@@ -576,7 +579,7 @@ async fn commit_all<S: Store>(
 /// Publishes everything in the outbox: this run's alerts and any a failed run left behind.
 /// Only one run publishes at a time (the lease), and an alert leaves the outbox only after
 /// SNS accepted the message that carries it.
-async fn publish_pending<S: Store, N: Notifier>(
+async fn publish_pending<S: AlertOutbox + PublishLease, N: Notifier>(
     store: &S,
     notifier: &N,
     ctx: &AlertContext,
@@ -612,7 +615,7 @@ async fn publish_pending<S: Store, N: Notifier>(
     Ok(sent)
 }
 
-async fn publish_outbox<S: Store, N: Notifier>(
+async fn publish_outbox<S: AlertOutbox, N: Notifier>(
     store: &S,
     notifier: &N,
     ctx: &AlertContext,
@@ -655,5 +658,7 @@ impl Reported {
     }
 }
 
+#[cfg(test)]
+mod remind_tests;
 #[cfg(test)]
 mod tests;

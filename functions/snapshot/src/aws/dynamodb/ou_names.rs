@@ -109,10 +109,7 @@ impl TryFrom<OuNamesItem> for OuNames {
         }
         Ok(Self {
             organization_id: i.organization_id,
-            planned_at: i
-                .planned_at
-                .map(|t| parse("planned_at", &t))
-                .transpose()?,
+            planned_at: i.planned_at.map(|t| parse("planned_at", &t)).transpose()?,
             units,
         })
     }
