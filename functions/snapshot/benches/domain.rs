@@ -81,6 +81,39 @@ fn main() {
     println!(
         "(the bench holds every step's input and output at once: an upper bound on a run's working set)"
     );
+    bench_ou_names(1_000);
+}
+
+/// The OU-name plan of an unchanged hourly run and the names to store after it, at `n` OUs.
+fn bench_ou_names(n: usize) {
+    use apnwatch::domain::ou_names;
+    let on_paths: BTreeMap<String, String> = (0..n)
+        .map(|i| (format!("ou-ab12-{i:08}"), "r-ab12".to_string()))
+        .collect();
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let names: BTreeMap<String, String> = on_paths
+        .keys()
+        .map(|id| (id.clone(), format!("team-{id}")))
+        .collect();
+    let stored = ou_names::OuNames::read_all("o-abc123def4", &names, &on_paths, t0);
+    let now = t0 + chrono::Duration::hours(1);
+    let none = BTreeSet::new();
+    let (t, plan) = measure(21, || {
+        ou_names::plan(&on_paths, &stored, &none, now, chrono::Duration::hours(24))
+    });
+    println!(
+        "OU names, {n} OUs, hourly unchanged run: plan {t:?}, {} names to read",
+        plan.read.len()
+    );
+    let reads: BTreeMap<String, String> = plan
+        .read
+        .iter()
+        .map(|id| (id.clone(), names[id].clone()))
+        .collect();
+    let (t, _) = measure(21, || {
+        ou_names::after_reads("o-abc123def4", &on_paths, &stored, &reads, now)
+    });
+    println!("OU names, {n} OUs: names to store {t:?}");
 }
 
 fn bench_size(n: usize) {
