@@ -151,8 +151,8 @@ fn sns_topic_arns_are_accepted_in_every_partition() {
         "arn:aws-cn:sns:cn-north-1:111122223333:alerts_1",
         "arn:aws-us-gov:sns:us-gov-west-1:111122223333:apn-link-watch-AlertTopic-AbC12",
     ] {
-        let c = cfg(&[(ENV_TABLE, "t"), (ENV_TOPIC_ARN, arn)])
-            .unwrap_or_else(|e| panic!("{arn}: {e}"));
+        let c =
+            cfg(&[(ENV_TABLE, "t"), (ENV_TOPIC_ARN, arn)]).unwrap_or_else(|e| panic!("{arn}: {e}"));
         assert_eq!(c.topic_arn.as_deref(), Some(arn));
     }
 }
