@@ -9,6 +9,8 @@
 //! and AcceptConnectionInvitation
 //! (<https://docs.aws.amazon.com/partner-central/latest/APIReference/API_account_AcceptConnectionInvitation.html>).
 
+pub mod already;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -436,11 +438,7 @@ pub fn invited(record: &AccountRecord, sent: &Sent, stamp: &Stamp) -> AccountCha
         record,
         ChangeKind::Invited,
         Some(LinkState::Pending.to_string()),
-        format!(
-            "invitation {} sent on {}",
-            sent.invitation_id,
-            stamp.now.format("%Y-%m-%d")
-        ),
+        already::invited_detail(&sent.invitation_id, stamp.now),
     );
     AccountChange {
         expected_rev: Some(record.rev),
