@@ -9,7 +9,7 @@ use apnwatch::domain::model::{
     LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary,
 };
 use apnwatch::error::Error;
-use apnwatch::ports::{Queries, Store};
+use apnwatch::ports::{AccountTable, AlertOutbox, Queries, RunRecords};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TimeToLiveStatus, TransactWriteItem};
 use chrono::{DateTime, Utc};

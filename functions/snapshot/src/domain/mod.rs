@@ -9,10 +9,12 @@
 //! - [`sweep`]: which accounts' tags a run reads.
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
 //! - [`deadline`]: the time a run may take.
+//! - [`ids`]: account and OU id patterns.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
 
 pub mod deadline;
 pub mod diff;
+pub mod ids;
 pub mod invite;
 pub mod link;
 pub mod model;

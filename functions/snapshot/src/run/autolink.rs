@@ -22,7 +22,7 @@ use crate::domain::invite::{
 };
 use crate::domain::model::{AccountChange, AccountRecord, ChangeKind, LinkState, PendingAlert};
 use crate::error::Error;
-use crate::ports::{Invitations, Queries, Store};
+use crate::ports::{AccountTable, AlertOutbox, Invitations, Queries, Store};
 
 /// What auto-invite and auto-accept did after one run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -200,7 +200,7 @@ struct Outbox<'a> {
 }
 
 impl<'a> Outbox<'a> {
-    async fn read<S: Store>(
+    async fn read<S: AlertOutbox>(
         store: &S,
         routes: Option<&'a BTreeMap<String, String>>,
     ) -> Result<Self, Error> {
@@ -217,7 +217,7 @@ impl<'a> Outbox<'a> {
     /// Writes one outcome with what the outbox should say about it ([`invite::tell`]). A
     /// conflict (a run changed the account meanwhile) loses only the event and the alert
     /// rewrite: the invitation itself is in Partner Central and the next run reads it.
-    async fn commit<S: Store>(
+    async fn commit<S: AccountTable>(
         &self,
         store: &S,
         prev: &AccountRecord,
