@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use apnwatch::domain::model::LinkState;
-use apnwatch::ports::{Queries, Store};
+use apnwatch::ports::{AccountTable, AlertOutbox, PublishLease, Queries};
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::{app, workspace_dir, World};
 use serde_json::Value;
