@@ -143,7 +143,10 @@ async fn repeated_invite_reports_the_pending_invitation() {
     assert_eq!(line["invitation_id"], invitation);
     let sent_at = line["invited_at"].as_str().expect("invited_at");
     let sent_at: chrono::DateTime<chrono::Utc> = sent_at.parse().unwrap();
-    assert!((chrono::Utc::now() - sent_at).num_minutes() < 5, "{sent_at}");
+    assert!(
+        (chrono::Utc::now() - sent_at).num_minutes() < 5,
+        "{sent_at}"
+    );
     assert!(line.get("reason").is_none(), "{line}");
     assert!(
         text.starts_with(&format!(

@@ -460,7 +460,10 @@ async fn alert_email_route_still_receives_the_alarms() {
     set_env(&[("APNWATCH_ROUTE_BY", Some("ou:1"))]);
 
     world.run().await;
-    world.alerts.publish_alarm("apn-link-watch-FunctionErrorsAlarm").await;
+    world
+        .alerts
+        .publish_alarm("apn-link-watch-FunctionErrorsAlarm")
+        .await;
 
     let got = email.received().await;
     let subjects: Vec<&str> = got.iter().map(|m| m.subject.as_str()).collect();

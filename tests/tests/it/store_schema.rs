@@ -112,7 +112,11 @@ async fn round_trip(all: bool) {
     }
     let app = app().await;
     let store = app.store();
-    let what = if all { "every attribute" } else { "required only" };
+    let what = if all {
+        "every attribute"
+    } else {
+        "required only"
+    };
 
     let accounts = store
         .accounts(None)

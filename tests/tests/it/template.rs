@@ -212,7 +212,10 @@ fn table_is_retained_and_recoverable() {
     assert_eq!(tag, "If");
     let args = args.as_sequence().unwrap();
     assert_eq!(args[0].as_str(), Some("ProtectTable"));
-    assert_eq!((args[1].as_bool(), args[2].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        (args[1].as_bool(), args[2].as_bool()),
+        (Some(true), Some(false))
+    );
     assert_eq!(
         doc["Parameters"]["TableDeletionProtection"]["Default"].as_str(),
         Some("false"),
@@ -234,8 +237,9 @@ fn concurrency_quota_arithmetic_counts_every_reservation() {
     let snapshot = doc["Parameters"]["ReservedConcurrency"]["Default"]
         .as_u64()
         .unwrap();
-    let (_, change) = intrinsic(&resource(&doc, "ChangeFunction")["Properties"]["ReservedConcurrentExecutions"])
-        .expect("ChangeFunction reservation is an !If");
+    let (_, change) =
+        intrinsic(&resource(&doc, "ChangeFunction")["Properties"]["ReservedConcurrentExecutions"])
+            .expect("ChangeFunction reservation is an !If");
     let change = change.as_sequence().unwrap()[1].as_u64().unwrap();
     let (alone, with_changes) = (100 + snapshot, 100 + snapshot + change);
     assert_eq!((alone, with_changes), (101, 103));

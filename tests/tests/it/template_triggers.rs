@@ -162,7 +162,10 @@ fn change_rules_match_what_the_handler_accepts() {
 /// rule, possibly inside an `!If` with a placeholder).
 fn watched_rule_metrics(alarm: &Value) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    for m in alarm["Properties"]["Metrics"].as_sequence().expect("Metrics") {
+    for m in alarm["Properties"]["Metrics"]
+        .as_sequence()
+        .expect("Metrics")
+    {
         let metric = &m["MetricStat"]["Metric"];
         if metric.is_null() || metric["Namespace"].as_str() != Some("AWS/Events") {
             continue;
@@ -260,7 +263,11 @@ fn event_bus_statement_id_fits_for_any_stack_name() {
     // arn:aws:cloudformation:region:account:stack/<name>/<uuid>: the third "/" part.
     let sample_uuid = "6d6e2f9a-0b1c-11ef-9f2a-0a1b2c3d4e5f";
     let longest = pattern.replace("${StackUuid}", sample_uuid);
-    assert!(longest.len() <= 64, "{longest}: {} characters", longest.len());
+    assert!(
+        longest.len() <= 64,
+        "{longest}: {} characters",
+        longest.len()
+    );
     assert!(
         longest
             .chars()

@@ -7,7 +7,10 @@ use std::io::IsTerminal;
 
 /// The decision for this process's stderr and environment.
 pub fn stderr_ansi() -> bool {
-    ansi(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR"))
+    ansi(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    )
 }
 
 /// Colour when writing to a terminal and `NO_COLOR` is unset or empty.

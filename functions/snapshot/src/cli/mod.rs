@@ -264,7 +264,9 @@ async fn invite(app: &App, ids: &[String], dry_run: bool, json: bool) -> Result<
                     "{}: {} ({}, sent {})",
                     v.account_id,
                     v.outcome,
-                    v.invitation_id.as_deref().unwrap_or("sent outside apnwatch"),
+                    v.invitation_id
+                        .as_deref()
+                        .unwrap_or("sent outside apnwatch"),
                     v.invited_at.as_deref().unwrap_or_default()
                 ),
                 (Some(inv), _) => format!("{}: {} ({inv})", v.account_id, v.outcome),

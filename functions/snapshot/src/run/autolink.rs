@@ -41,9 +41,14 @@ pub struct AutoLinkReport {
 /// One id's outcome in `apnwatch invite`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InviteOutcome {
-    Sent { invitation_id: String },
+    Sent {
+        invitation_id: String,
+    },
     WouldSend,
-    Refused { reason: String, advice: String },
+    Refused {
+        reason: String,
+        advice: String,
+    },
     /// Our invitation to the account is still PENDING: the goal already holds, nothing sent.
     AlreadyInvited(PendingInvitation),
     NotEligible(Ineligible),

@@ -19,7 +19,10 @@ pub struct PendingInvitation {
 
 /// The detail of the `INVITED` history event; [`invitation_id`] reads it back.
 pub fn invited_detail(invitation_id: &str, at: DateTime<Utc>) -> String {
-    format!("invitation {invitation_id} sent on {}", at.format("%Y-%m-%d"))
+    format!(
+        "invitation {invitation_id} sent on {}",
+        at.format("%Y-%m-%d")
+    )
 }
 
 /// The invitation id an `INVITED` event's detail names.
