@@ -8,7 +8,7 @@
 //! - [`route`]: which team an alert belongs to.
 //! - [`sweep`]: which accounts' tags a run reads.
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
-//! - [`deadline`]: the time a run may take.
+//! - [`deadline`]: the time a run may take; [`timestamp`]: the stored time format.
 //! - [`ids`]: account and OU id patterns.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
 
@@ -21,4 +21,5 @@ pub mod model;
 pub mod remind;
 pub mod route;
 pub mod sweep;
+pub mod timestamp;
 pub mod trigger;
