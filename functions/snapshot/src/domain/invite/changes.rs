@@ -54,11 +54,7 @@ pub fn invited(record: &AccountRecord, sent: &Sent, stamp: &Stamp) -> AccountCha
         record,
         ChangeKind::Invited,
         Some(LinkState::Pending.to_string()),
-        format!(
-            "invitation {} sent on {}",
-            sent.invitation_id,
-            stamp.now.format("%Y-%m-%d")
-        ),
+        super::already::invited_detail(&sent.invitation_id, stamp.now),
     );
     AccountChange {
         expected_rev: Some(record.rev),
