@@ -9,10 +9,12 @@
 //! - [`sweep`]: which accounts' tags a run reads.
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
 //! - [`deadline`]: the time a run may take.
+//! - [`doctor`]: the doctor's checks as data, and the rules decided without a call.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
 
 pub mod deadline;
 pub mod diff;
+pub mod doctor;
 pub mod invite;
 pub mod link;
 pub mod model;
