@@ -7,6 +7,7 @@ mod autolink;
 mod cli;
 mod cli_csv;
 mod deploy_path;
+mod doctor;
 mod lambda_e2e;
 mod partner_central;
 mod pipeline;

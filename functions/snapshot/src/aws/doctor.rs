@@ -40,6 +40,7 @@ const DOC_TABLE: &str =
 const DOC_TOPIC: &str = "https://docs.aws.amazon.com/sns/latest/dg/sns-create-topic.html";
 const DOC_SUBSCRIBE: &str =
     "https://docs.aws.amazon.com/sns/latest/dg/sns-create-subscribe-endpoint-to-topic.html";
+const DOC_CONFIRM: &str = "https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html";
 const DOC_EMAIL: &str = "https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html";
 const DOC_PARTNER_CENTRAL: &str =
     "https://docs.aws.amazon.com/partner-central/latest/APIReference/API_ListConnections.html";
@@ -420,12 +421,22 @@ pub async fn subscriptions(client: &aws_sdk_sns::Client, arn: &str) -> Vec<Check
         )
     }];
     for s in pending {
-        checks.push(Check::warn(
-            ID,
-            format!("{} is {PENDING}: it receives nothing yet", endpoint(s)),
-            "open the \"AWS Notification - Subscription Confirmation\" email and choose Confirm subscription; if it expired, subscribe again",
-            DOC_EMAIL,
-        ));
+        let found = format!("{} is {PENDING}: it receives nothing yet", endpoint(s));
+        checks.push(if s.protocol().is_some_and(|p| p.starts_with("email")) {
+            Check::warn(
+                ID,
+                found,
+                "open the \"AWS Notification - Subscription Confirmation\" email and choose Confirm subscription; if the link expired, subscribe the address again",
+                DOC_EMAIL,
+            )
+        } else {
+            Check::warn(
+                ID,
+                found,
+                "confirm it with the token the endpoint received: `aws sns confirm-subscription --topic-arn TOPIC --token TOKEN`",
+                DOC_CONFIRM,
+            )
+        });
     }
     checks
 }

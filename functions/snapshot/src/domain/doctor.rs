@@ -204,7 +204,7 @@ pub fn last_run(
     max_age: Duration,
 ) -> Check {
     const ID: &str = "last-run";
-    const FIX: &str = "check the schedule rule (ScheduleExpression) and the function's errors in its log group and the ErrorsAlarm; run it once by hand with the console's Test button ({}) or `apnwatch snapshot`";
+    const FIX: &str = "the schedule never ran or keeps failing: check the schedule rule (ScheduleExpression), the function's log group and the ErrorsAlarm; start a run by hand with `apnwatch snapshot` or the console's Test button and the event {}";
     const DOC: &str = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html";
     let Some((run_id, started)) = latest else {
         return Check::warn(ID, "no run recorded in the table yet", FIX, DOC);
