@@ -375,7 +375,7 @@ mod tests {
         let alerted: Vec<_> = changes
             .iter()
             .filter_map(|c| c.alert.as_ref())
-            .map(|a| (a.account_id.as_str(), a.reason))
+            .map(|a| (a.subject.account_id.as_str(), a.reason))
             .collect();
         assert_eq!(alerted, vec![("222222222222", AlertReason::Baseline)]);
         assert_eq!(changes[0].record.rev, 1);
@@ -396,7 +396,7 @@ mod tests {
         let alerted: Vec<_> = changes
             .iter()
             .filter_map(|c| c.alert.as_ref())
-            .map(|a| a.account_id.as_str())
+            .map(|a| a.subject.account_id.as_str())
             .collect();
         assert_eq!(alerted, vec!["222222222222", "333333333333"]);
         assert!(
@@ -540,7 +540,7 @@ mod tests {
         changes
             .iter()
             .filter_map(|c| c.alert.as_ref())
-            .map(|a| (a.account_id.as_str(), a.reason))
+            .map(|a| (a.subject.account_id.as_str(), a.reason))
             .collect()
     }
 
@@ -577,7 +577,10 @@ mod tests {
         assert_eq!(c.record.last_alerted_at, Some(ctx(false).now));
         assert_eq!(c.expected_rev, Some(3));
         let alert = c.alert.as_ref().unwrap();
-        assert_eq!(alert.state_since, Some(prev["111111111111"].state_since));
+        assert_eq!(
+            alert.subject.state_since,
+            Some(prev["111111111111"].state_since)
+        );
     }
 
     /// With reminders off, nothing is ever due.
@@ -625,7 +628,7 @@ mod tests {
             ]
         );
         assert!(changes.iter().all(|c| c.record.last_alerted_at.is_none()));
-        assert!(changes[3].alert.as_ref().unwrap().removed);
+        assert!(changes[3].alert.as_ref().unwrap().subject.removed);
 
         let after: BTreeMap<_, _> = changes
             .iter()

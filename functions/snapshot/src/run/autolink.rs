@@ -21,7 +21,7 @@ use crate::domain::invite::{
 };
 use crate::domain::model::{AccountChange, AccountRecord, ChangeKind, LinkState, PendingAlert};
 use crate::error::Error;
-use crate::ports::{Invitations, Queries, Store};
+use crate::ports::{AccountTable, AlertOutbox, Invitations, Queries, Store};
 
 /// What auto-invite and auto-accept did after one run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,7 +187,7 @@ struct Outbox<'a> {
 }
 
 impl<'a> Outbox<'a> {
-    async fn read<S: Store>(
+    async fn read<S: AlertOutbox>(
         store: &S,
         routes: Option<&'a BTreeMap<String, String>>,
     ) -> Result<Self, Error> {
@@ -196,7 +196,7 @@ impl<'a> Outbox<'a> {
         let mut pending = store.pending_alerts().await?;
         pending.sort_by_key(|a| a.created_at);
         for alert in pending {
-            queued.insert(alert.account_id.clone(), alert);
+            queued.insert(alert.subject.account_id.clone(), alert);
         }
         Ok(Self { queued, routes })
     }
@@ -204,7 +204,7 @@ impl<'a> Outbox<'a> {
     /// Writes one outcome with what the outbox should say about it ([`invite::tell`]). A
     /// conflict (a run changed the account meanwhile) loses only the event and the alert
     /// rewrite: the invitation itself is in Partner Central and the next run reads it.
-    async fn commit<S: Store>(
+    async fn commit<S: AccountTable>(
         &self,
         store: &S,
         prev: &AccountRecord,
@@ -540,7 +540,7 @@ mod tests {
         assert_eq!(report.invited, vec!["111122223333".to_string()]);
         let t = store.snapshot();
         assert_eq!(t.outbox.keys().collect::<Vec<_>>(), vec![&id]);
-        assert_eq!(t.outbox[&id].link_state, LinkState::Pending);
+        assert_eq!(t.outbox[&id].subject.link_state, LinkState::Pending);
         assert_eq!(t.outbox[&id].reason, AlertReason::NewAccount);
     }
 

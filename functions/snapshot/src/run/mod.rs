@@ -32,7 +32,9 @@ use crate::domain::model::{
 use crate::domain::route;
 use crate::domain::sweep::{self, SweepState};
 use crate::error::Error;
-use crate::ports::{Notifier, OrgSource, PartnerCentralSource, Store};
+use crate::ports::{
+    AccountTable, AlertOutbox, Notifier, OrgSource, PartnerCentralSource, PublishLease, Store,
+};
 
 /// A conflicting account is re-read and re-diffed at most this often; past it, the next run
 /// settles it.
@@ -502,7 +504,7 @@ struct Written {
 
 /// Writes `changes`; an account another run changed since we read it is re-read and
 /// re-diffed against this snapshot, since the other run usually recorded the same thing.
-async fn commit_all<S: Store>(
+async fn commit_all<S: AccountTable>(
     store: &S,
     mut changes: Vec<AccountChange>,
     resolved: &[(Account, LinkDecision)],
@@ -556,7 +558,7 @@ async fn commit_all<S: Store>(
 /// Publishes everything in the outbox: this run's alerts and any a failed run left behind.
 /// Only one run publishes at a time (the lease), and an alert leaves the outbox only after
 /// SNS accepted the message that carries it.
-async fn publish_pending<S: Store, N: Notifier>(
+async fn publish_pending<S: AlertOutbox + PublishLease, N: Notifier>(
     store: &S,
     notifier: &N,
     ctx: &AlertContext,
@@ -592,7 +594,7 @@ async fn publish_pending<S: Store, N: Notifier>(
     Ok(sent)
 }
 
-async fn publish_outbox<S: Store, N: Notifier>(
+async fn publish_outbox<S: AlertOutbox, N: Notifier>(
     store: &S,
     notifier: &N,
     ctx: &AlertContext,
@@ -635,5 +637,7 @@ impl Reported {
     }
 }
 
+#[cfg(test)]
+mod remind_tests;
 #[cfg(test)]
 mod tests;

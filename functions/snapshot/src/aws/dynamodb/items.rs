@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::model::{
-    Account, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
-    LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
+    Account, AccountRecord, AccountState, AlertReason, AlertSubject, ChangeEvent, ChangeKind,
+    LinkDecision, LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
 };
 use crate::domain::sweep::{SweepState, SweptRange};
 
@@ -30,11 +30,8 @@ pub(crate) const LEASE_SK: &str = "PUBLISH";
 pub(crate) const SWEEP_PK: &str = "SWEEP";
 pub(crate) const SWEEP_SK: &str = "TAGS";
 
-/// RFC 3339 UTC with milliseconds: fixed width, so string order is time order in sort keys
-/// and in the lease condition.
-pub(crate) fn timestamp(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub(crate) use crate::domain::timestamp::format as timestamp;
+use crate::domain::timestamp::{self as ts, option as ts_opt};
 
 pub(crate) fn account_sk(account_id: &str) -> String {
     format!("ACCOUNT#{account_id}")
@@ -99,39 +96,6 @@ fn check_entity(found: &str, expected: &str) -> Result<(), String> {
     }
 }
 
-/// Timestamps as RFC 3339 strings with milliseconds; any RFC 3339 form is accepted back.
-mod ts {
-    use chrono::{DateTime, Utc};
-    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::timestamp(t))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| D::Error::custom(format!("timestamp {s:?}: {e}")))
-    }
-}
-
-mod ts_opt {
-    use chrono::{DateTime, Utc};
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => super::ts::serialize(t, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-        super::ts::deserialize(d).map(Some)
-    }
-}
-
 /// Current state of one account: pk=`ACCOUNTS`, sk=`ACCOUNT#<id>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct AccountItem {
@@ -174,7 +138,7 @@ pub(crate) struct AccountItem {
     pub alert_fields: u8,
     /// The last invite or accept refusal while the account keeps its link state (a map).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<RefusalItem>,
+    pub refusal: Option<LinkRefusal>,
     /// Absent on removed accounts, so the index lists only current ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1pk: Option<String>,
@@ -209,7 +173,7 @@ impl From<&AccountRecord> for AccountItem {
             state_since: Some(r.state_since),
             last_alerted_at: r.last_alerted_at,
             alert_fields: 1,
-            refusal: r.refusal.as_ref().map(RefusalItem::from),
+            refusal: r.refusal.clone(),
             gsi1pk: (!r.removed).then(|| link_state_pk(r.link.state)),
             gsi1sk: account_sk(&a.id),
         }
@@ -229,7 +193,7 @@ impl TryFrom<AccountItem> for AccountRecord {
         Ok(Self {
             state_since: i.state_since.unwrap_or(i.last_changed),
             last_alerted_at,
-            refusal: i.refusal.map(LinkRefusal::from),
+            refusal: i.refusal,
             account: Account {
                 id: i.account_id,
                 name: i.name,
@@ -265,55 +229,6 @@ fn legacy_last_alerted_at(i: &AccountItem) -> Option<DateTime<Utc>> {
         && i.state.earns_credit()
         && !i.removed;
     open.then_some(i.last_changed)
-}
-
-/// [`LinkRefusal`] as a map inside account and alert items.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct RefusalItem {
-    pub kind: ChangeKind,
-    #[serde(with = "ts")]
-    pub at: DateTime<Utc>,
-    pub reason: String,
-    pub message: String,
-    pub what_to_do: String,
-}
-
-impl From<&LinkRefusal> for RefusalItem {
-    fn from(r: &LinkRefusal) -> Self {
-        let LinkRefusal {
-            kind,
-            at,
-            reason,
-            message,
-            what_to_do,
-        } = r.clone();
-        Self {
-            kind,
-            at,
-            reason,
-            message,
-            what_to_do,
-        }
-    }
-}
-
-impl From<RefusalItem> for LinkRefusal {
-    fn from(i: RefusalItem) -> Self {
-        let RefusalItem {
-            kind,
-            at,
-            reason,
-            message,
-            what_to_do,
-        } = i;
-        Self {
-            kind,
-            at,
-            reason,
-            message,
-            what_to_do,
-        }
-    }
 }
 
 /// One history entry: pk=`HISTORY#<id>`, sk=`<at>#<run_id>#<seq:03>`.
@@ -371,7 +286,8 @@ impl TryFrom<EventItem> for ChangeEvent {
     }
 }
 
-/// A queued alert: pk=`OUTBOX`, sk=`<run_id>#<account_id>`.
+/// A queued alert: pk=`OUTBOX`, sk=`<run_id>#<account_id>`. The account's attributes are
+/// the domain's [`AlertSubject`], flattened into the item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct AlertItem {
     pub pk: String,
@@ -382,24 +298,10 @@ pub(crate) struct AlertItem {
     #[serde(with = "ts")]
     pub created_at: DateTime<Utc>,
     pub reason: AlertReason,
-    pub account_id: String,
-    pub name: String,
-    pub email: String,
-    pub ou_path: String,
-    pub state: AccountState,
-    pub link_state: LinkState,
-    pub link_source: LinkSource,
-    pub link_detail: String,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
-    pub state_since: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
-    pub first_seen: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub removed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<RefusalItem>,
+    #[serde(flatten)]
+    pub subject: AlertSubject,
 }
 
 impl From<&PendingAlert> for AlertItem {
@@ -412,19 +314,8 @@ impl From<&PendingAlert> for AlertItem {
             run_id: a.run_id.clone(),
             created_at: a.created_at,
             reason: a.reason,
-            account_id: a.account_id.clone(),
-            name: a.name.clone(),
-            email: a.email.clone(),
-            ou_path: a.ou_path.clone(),
-            state: a.state.clone(),
-            link_state: a.link_state,
-            link_source: a.link_source,
-            link_detail: a.link_detail.clone(),
-            state_since: a.state_since,
-            first_seen: a.first_seen,
-            removed: a.removed,
             route: a.route.clone(),
-            refusal: a.refusal.as_ref().map(RefusalItem::from),
+            subject: a.subject.clone(),
         }
     }
 }
@@ -439,19 +330,8 @@ impl TryFrom<AlertItem> for PendingAlert {
             run_id: i.run_id,
             created_at: i.created_at,
             reason: i.reason,
-            account_id: i.account_id,
-            name: i.name,
-            email: i.email,
-            ou_path: i.ou_path,
-            state: i.state,
-            link_state: i.link_state,
-            link_source: i.link_source,
-            link_detail: i.link_detail,
-            state_since: i.state_since,
-            first_seen: i.first_seen,
-            removed: i.removed,
             route: i.route,
-            refusal: i.refusal.map(LinkRefusal::from),
+            subject: i.subject,
         })
     }
 }
@@ -827,25 +707,27 @@ mod tests {
             run_id: "run-a".into(),
             created_at: at("2026-11-27T09:00:00Z"),
             reason: AlertReason::LinkLost,
-            account_id: "111122223333".into(),
-            name: "Prod".into(),
-            email: "prod@example.com".into(),
-            ou_path: "Root/Prod".into(),
-            state: AccountState::Other("SOMETHING_NEW".into()),
-            link_state: LinkState::Unlinked,
-            link_source: LinkSource::PartnerCentral,
-            link_detail: "link canceled in Partner Central".into(),
-            state_since: Some(at("2026-11-20T09:00:00Z")),
-            first_seen: Some(at("2026-11-19T09:00:00Z")),
-            removed: false,
             route: Some("Workloads".into()),
-            refusal: Some(LinkRefusal {
-                kind: ChangeKind::InviteFailed,
-                at: at("2026-11-27T09:00:00.250Z"),
-                reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
-                message: "no profile".into(),
-                what_to_do: "register it".into(),
-            }),
+            subject: AlertSubject {
+                account_id: "111122223333".into(),
+                name: "Prod".into(),
+                email: "prod@example.com".into(),
+                ou_path: "Root/Prod".into(),
+                state: AccountState::Other("SOMETHING_NEW".into()),
+                link_state: LinkState::Unlinked,
+                link_source: LinkSource::PartnerCentral,
+                link_detail: "link canceled in Partner Central".into(),
+                state_since: Some(at("2026-11-20T09:00:00Z")),
+                first_seen: Some(at("2026-11-19T09:00:00Z")),
+                removed: false,
+                refusal: Some(LinkRefusal {
+                    kind: ChangeKind::InviteFailed,
+                    at: at("2026-11-27T09:00:00.250Z"),
+                    reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
+                    message: "no profile".into(),
+                    what_to_do: "register it".into(),
+                }),
+            },
         };
         let item = to_item(&AlertItem::from(&a));
         assert_eq!(s(&item["sk"]), "run-a#111122223333");

@@ -1,12 +1,21 @@
 //! Every `APNWATCH_*` setting, read and validated once at start-up. Errors name the variable
 //! and the bad value, so a misconfigured function fails on its first invoke with a fix-it
 //! message instead of quietly judging every account with the wrong rules.
+//!
+//! Config sits above the domain: it turns strings into the domain's types (`LinkRules`,
+//! `InviteConfig`, `AlertPolicy`, `RouteBy`); the domain never reads a variable.
+
+mod invite;
 
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::str::FromStr;
 
+pub use crate::error::ConfigError;
+
+pub use crate::domain::ids::{is_account_id, is_ou_id};
 use crate::domain::invite::InviteConfig;
+pub use crate::domain::link::{LinkRules, DEFAULT_TAG_KEY};
 use crate::domain::model::LinkSource;
 use crate::domain::remind::{parse_remind_after, AlertPolicy};
 use crate::domain::route::RouteBy;
@@ -69,8 +78,6 @@ pub const ALL_VARS: &[&str] = &[
     ENV_ACCEPT_EXTERNAL_ID,
     ENV_CHANGE_TRIGGERS,
 ];
-
-pub const DEFAULT_TAG_KEY: &str = "apn-link";
 pub const DEFAULT_CATALOG: &str = "AWS";
 /// Organizations throttles per account at a few requests per second; four calls in flight
 /// walks a wide tree quickly without living on the retry path.
@@ -81,61 +88,12 @@ pub const DEFAULT_TAG_SWEEP_ABOVE: usize = 1000;
 /// Above the sweep threshold, every account's tags are re-read at least this often.
 pub const DEFAULT_TAG_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{var} is not set: {hint}")]
-    Missing {
-        var: &'static str,
-        hint: &'static str,
-    },
-    #[error("{var} has an invalid value {value:?}: {hint}")]
-    Invalid {
-        var: &'static str,
-        value: String,
-        hint: String,
-    },
-}
-
 /// Which Partner Central catalog to read: `AWS` (production) or `Sandbox` (trials).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartnerCentralConfig {
     pub catalog: String,
     pub role_arn: Option<String>,
     pub external_id: Option<String>,
-}
-
-/// The link rules: which sources to ask, in which order, and the explicit lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkRules {
-    /// Ordered; the first source with evidence of a link decides. Exemptions win over all.
-    pub sources: Vec<LinkSource>,
-    pub tag_key: String,
-    pub linked_accounts: BTreeSet<String>,
-    pub exempt_accounts: BTreeSet<String>,
-    pub exempt_ous: BTreeSet<String>,
-}
-
-impl LinkRules {
-    pub fn uses(&self, source: LinkSource) -> bool {
-        self.sources.contains(&source)
-    }
-
-    /// Tags cost one `ListTagsForResource` call per account: fetch them only when asked.
-    pub fn needs_tags(&self) -> bool {
-        self.uses(LinkSource::Tag)
-    }
-}
-
-impl Default for LinkRules {
-    fn default() -> Self {
-        Self {
-            sources: vec![LinkSource::Tag, LinkSource::List],
-            tag_key: DEFAULT_TAG_KEY.to_string(),
-            linked_accounts: BTreeSet::new(),
-            exempt_accounts: BTreeSet::new(),
-            exempt_ous: BTreeSet::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -510,31 +468,6 @@ fn parse_ids(
         out.insert(id.to_string());
     }
     Ok(out)
-}
-
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `ou-` + 4 to 32 lowercase alphanumerics + `-` + 8 to 32 more (the documented pattern), or a
-/// root id `r-` + 4 to 32, so a whole organization can be exempted in a sandbox.
-pub fn is_ou_id(s: &str) -> bool {
-    let alnum = |p: &str, min: usize| {
-        p.len() >= min
-            && p.len() <= 32
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    };
-    if let Some(rest) = s.strip_prefix("ou-") {
-        match rest.split_once('-') {
-            Some((a, b)) => alnum(a, 4) && alnum(b, 8),
-            None => false,
-        }
-    } else if let Some(rest) = s.strip_prefix("r-") {
-        alnum(rest, 4)
-    } else {
-        false
-    }
 }
 
 #[cfg(test)]
