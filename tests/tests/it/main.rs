@@ -16,6 +16,7 @@ mod scale;
 mod store;
 mod template;
 mod template_autolink;
+mod template_doctor;
 mod template_params;
 mod template_triggers;
 mod triggers;

@@ -23,6 +23,18 @@ use crate::aws::{classify, Failure};
 use crate::domain::doctor::{Check, Trail};
 use crate::error::Error;
 
+/// The IAM actions the doctor calls beyond a run's (`tests/tests/it/template_doctor.rs`
+/// holds `template.yaml` and `infra/org-reader-role.yaml` to them). `sts:GetCallerIdentity`
+/// needs no permission; the Organizations reads, `partnercentral:ListConnections`,
+/// `sts:AssumeRole` and `dynamodb:Query` are a run's own.
+pub const TABLE_ACTIONS: [&str; 2] = ["dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive"];
+pub const TOPIC_ACTIONS: [&str; 2] = ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"];
+pub const TRAIL_ACTIONS: [&str; 3] = [
+    "cloudtrail:DescribeTrails",
+    "cloudtrail:GetTrailStatus",
+    "cloudtrail:GetEventSelectors",
+];
+
 /// Where change events are delivered: Organizations' CloudTrail events reach EventBridge
 /// only in us-east-1.
 pub const CLOUDTRAIL_REGION: &str = "us-east-1";
