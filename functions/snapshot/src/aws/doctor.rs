@@ -110,13 +110,12 @@ where
 pub async fn identity(base: &SdkConfig, preflight: Result<(), Error>) -> (Check, Option<Caller>) {
     const ID: &str = "identity";
     if let Err(e) = preflight {
+        let found = match &e {
+            Error::Credentials { .. } => "no AWS credentials could be loaded (environment, profile, web identity, container or instance metadata)".to_string(),
+            _ => "no AWS region is configured (AWS_REGION, or the profile's region)".to_string(),
+        };
         return (
-            Check::fail(
-                ID,
-                e.to_string(),
-                crate::aws::preflight::FIX,
-                DOC_CREDENTIALS,
-            ),
+            Check::fail(ID, found, crate::aws::preflight::FIX, DOC_CREDENTIALS),
             None,
         );
     }
