@@ -8,11 +8,12 @@ use std::io::{Read, Write};
 use std::process::Command;
 
 use apnwatch::cli::{execute, Cli};
+use apnwatch::domain::doctor::Status;
 use apnwatch::lambda::handler;
 use clap::Parser;
 use integration_tests::{
-    apnwatch_binary, app, harness_sdk_config, pc_fixture, scrub_aws_env, FakePartnerCentral, World,
-    MOTO_ACCOUNT, TABLE,
+    apnwatch_binary, app, deployed_env, harness_sdk_config, pc_fixture, scrub_aws_env, sdk_config,
+    FakeOrganizations, FakePartnerCentral, World, MOTO_ACCOUNT, TABLE,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -202,6 +203,33 @@ async fn a_complete_deployment_passes() {
         "{text}"
     );
     println!("{text}");
+}
+
+/// An Organizations endpoint whose `ListAccounts` carries `Paths` passes
+/// `organizations-paths`; a denied `ListAccounts` is a WARN naming the permission, and the
+/// doctor still exits 0.
+#[tokio::test]
+async fn organizations_paths_pass_with_paths_and_warn_when_denied() {
+    let fake = FakeOrganizations::start(5, 2, &["--paths"]);
+    let mut env = deployed_env("http://127.0.0.1:9");
+    env.insert("AWS_ENDPOINT_URL_ORGANIZATIONS".into(), fake.url.clone());
+    let client = apnwatch::aws::organizations_client(&sdk_config(&env).await);
+
+    let paths = apnwatch::aws::doctor::organizations_paths(&client).await;
+
+    assert_eq!(paths.status, Status::Pass, "{paths:?}");
+    assert!(
+        paths.found.starts_with("ListAccounts answers carry Paths"),
+        "{paths:?}"
+    );
+
+    let world = World::start().await;
+    world.proxy.fail("ListAccounts", 0);
+    let (report, ok) = doctor_json(&[]).await;
+    assert!(ok, "a WARN is no failure: {report:#}");
+    let c = check(&report, "organizations-paths", "WARN");
+    assert!(found(c).contains("AccessDeniedException"), "{c}");
+    assert!(fix(c).contains("organizations:ListAccounts"), "{c}");
 }
 
 /// No trail, then a trail that is not logging: `change-events` FAILs naming the trail and
