@@ -487,3 +487,48 @@ async fn missing_region_or_credentials_is_told_once() {
         9
     );
 }
+
+/// The organization denied, a topic that does not exist and the Sandbox catalog: the
+/// organization and topic FAIL with their fixes, the checks that need them SKIP saying so,
+/// and Sandbox is a WARN.
+#[tokio::test]
+async fn unreadable_organization_missing_topic_and_sandbox() {
+    let world = World::start().await;
+    let mut fx = pc_fixture(&[], &[]);
+    fx["sts_url"] = json!(world.moto.url);
+    fx["catalog"] = json!("Sandbox");
+    let pc = FakePartnerCentral::start(fx);
+    read_partner_central(&world, &pc);
+    let gone = integration_tests::topic_arn("no-such-topic");
+    world.set_env(&[
+        ("APNWATCH_PARTNER_CENTRAL_CATALOG", Some("Sandbox")),
+        ("APNWATCH_TOPIC_ARN", Some(&gone)),
+        ("APNWATCH_CHANGE_TRIGGERS", Some("true")),
+    ]);
+    world.proxy.fail("DescribeOrganization", 0);
+
+    let (report, ok) = doctor_json(&[]).await;
+
+    assert!(!ok);
+    let org = check(&report, "organization", "FAIL");
+    assert!(found(org).contains("AccessDeniedException"), "{org}");
+    assert!(fix(org).contains("infra/org-reader-role.yaml"), "{org}");
+    assert_eq!(
+        found(check(&report, "organizations-paths", "SKIP")),
+        "needs a readable organization"
+    );
+    assert_eq!(
+        found(check(&report, "change-events", "SKIP")),
+        "needs a readable organization"
+    );
+    let topic = check(&report, "topic", "FAIL");
+    assert!(found(topic).contains("no-such-topic"), "{topic}");
+    assert!(fix(topic).contains("AlertTopicArn"), "{topic}");
+    assert_eq!(
+        found(check(&report, "subscriptions", "SKIP")),
+        "needs the topic"
+    );
+    let sandbox = check(&report, "partner-central", "WARN");
+    assert!(found(sandbox).contains("catalog Sandbox"), "{sandbox}");
+    assert!(fix(sandbox).contains("to AWS"), "{sandbox}");
+}
