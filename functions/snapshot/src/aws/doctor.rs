@@ -404,9 +404,19 @@ pub async fn subscriptions(client: &aws_sdk_sns::Client, arn: &str) -> Vec<Check
             s.endpoint().unwrap_or("?")
         )
     };
-    let (pending, confirmed): (Vec<_>, Vec<_>) = subs
+    // A confirmed subscription is listed with its ARN; an unconfirmed one with the word
+    // `PendingConfirmation` (Subscribe's documentation spells it "pending confirmation"), a
+    // pending one that was deleted with `Deleted`, which counts as neither.
+    // <https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html>
+    let is_pending = |s: &&aws_sdk_sns::types::Subscription| {
+        s.subscription_arn()
+            .is_some_and(|a| a.replace(' ', "").eq_ignore_ascii_case(PENDING))
+    };
+    let pending: Vec<_> = subs.iter().filter(is_pending).collect();
+    let confirmed: Vec<_> = subs
         .iter()
-        .partition(|s| s.subscription_arn() == Some(PENDING));
+        .filter(|s| s.subscription_arn().is_some_and(|a| a.starts_with("arn:")))
+        .collect();
     let mut checks = vec![if confirmed.is_empty() {
         Check::fail(
             ID,
