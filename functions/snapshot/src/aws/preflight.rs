@@ -8,8 +8,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_sts::config::ProvideCredentials;
 
-use crate::config::ConfigError;
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 
 /// What to do when either is missing.
 pub const FIX: &str = "set AWS_PROFILE to a profile with credentials and a region (for an SSO profile run `aws sso login --profile NAME` first), or set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION";
