@@ -12,12 +12,9 @@ async fn main() {
     // Logs go to stderr so that stdout stays clean for --json; quiet unless RUST_LOG asks.
     // The SDK's own warnings (IMDS probes on a laptop, retries) stay below the default
     // level: a missing region or credentials is told once by the preflight instead.
-    // Colour only on a terminal, and never with NO_COLOR (https://no-color.org).
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(colour)
+        .with_ansi(apnwatch::cli::color::stderr_ansi())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 "warn,aws_config=error,aws_runtime=error,aws_smithy_runtime=error,aws_smithy_runtime_api=error,aws_sdk_sts=error".into()
