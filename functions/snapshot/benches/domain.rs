@@ -662,6 +662,7 @@ fn run_report(
         alerts: alerts.len(),
         messages: messages.len(),
         dry_run: false,
+        ..RunSummary::default()
     };
     RunReport {
         organization_id: "o-abc123def4".into(),

@@ -10,6 +10,7 @@
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
 //! - [`deadline`]: the time a run may take.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
+//! - [`report`]: coverage, time to link, by OU, oldest unlinked, auto-link and trend.
 
 pub mod deadline;
 pub mod diff;
@@ -17,6 +18,7 @@ pub mod invite;
 pub mod link;
 pub mod model;
 pub mod remind;
+pub mod report;
 pub mod route;
 pub mod sweep;
 pub mod trigger;

@@ -158,6 +158,22 @@ pub struct Stored {
 }
 
 impl Stored {
+    /// Counts auto-link's outcome into the run record, which `apnwatch report` sums: sent,
+    /// accepted, and refusals by kind and reason.
+    pub fn record_auto_link(&mut self, report: &crate::run::autolink::AutoLinkReport) {
+        self.summary.invited = report.invited.len();
+        self.summary.accepted = report.accepted.len();
+        let failed = report.invite_failed.iter().map(|f| ("INVITE_FAILED", f));
+        let failed = failed.chain(report.accept_failed.iter().map(|f| ("ACCEPT_FAILED", f)));
+        for (kind, (_, reason)) in failed {
+            *self
+                .summary
+                .refusals
+                .entry(format!("{kind}: {reason}"))
+                .or_default() += 1;
+        }
+    }
+
     /// The accounts this run discovered; none for a first run's baseline (auto-invite
     /// `new` leaves the baseline alone).
     pub fn discovered(&self) -> BTreeSet<String> {
@@ -249,6 +265,7 @@ where
         routing: !config.route_by.is_none(),
     };
     let mut summary = count(&resolved, &run_id, started_at, options.dry_run);
+    summary.organization_id = organization_id.clone();
     info!(
         run_id,
         accounts = summary.accounts,

@@ -476,6 +476,16 @@ pub(crate) struct RunItem {
     pub alerts: usize,
     pub messages: usize,
     pub dry_run: bool,
+    /// Absent in items written before `apnwatch report` (read as empty / zero).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub organization_id: String,
+    #[serde(default)]
+    pub invited: usize,
+    #[serde(default)]
+    pub accepted: usize,
+    /// `INVITE_FAILED: <reason>` or `ACCEPT_FAILED: <reason>` to a count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refusals: BTreeMap<String, usize>,
     /// Epoch seconds.
     pub expires_at: i64,
 }
@@ -498,6 +508,10 @@ impl RunItem {
             alerts: s.alerts,
             messages: s.messages,
             dry_run: s.dry_run,
+            organization_id: s.organization_id.clone(),
+            invited: s.invited,
+            accepted: s.accepted,
+            refusals: s.refusals.clone(),
             expires_at: expires_at.timestamp(),
         }
     }
@@ -521,6 +535,10 @@ impl TryFrom<RunItem> for RunSummary {
             alerts: i.alerts,
             messages: i.messages,
             dry_run: i.dry_run,
+            organization_id: i.organization_id,
+            invited: i.invited,
+            accepted: i.accepted,
+            refusals: i.refusals,
         })
     }
 }
@@ -866,6 +884,10 @@ mod tests {
             changes: 4,
             alerts: 3,
             messages: 1,
+            organization_id: "o-abc123def4".into(),
+            invited: 2,
+            accepted: 1,
+            refusals: [("INVITE_FAILED: RECEIVER_PROFILE_NOT_FOUND".to_string(), 1)].into(),
             ..Default::default()
         };
         let item = to_item(&RunItem::new(&r, at("2027-02-25T09:00:00Z")));
