@@ -6,9 +6,17 @@
 use std::io::{Read, Write};
 
 use crate::http::{find, header, read_request, with_connection_close};
+use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Requests of one `X-Amz-Target` and the bytes of their response bodies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub requests: usize,
+    pub response_bytes: usize,
+}
 
 /// An HTTP proxy in front of moto that the product's clients talk to (`AWS_ENDPOINT_URL`).
 ///
@@ -30,6 +38,8 @@ pub struct Proxy {
     denied_roles: Arc<Mutex<Vec<String>>>,
     /// Organizations requests seen on the wire, for tests that assert "no walk".
     org_calls: Arc<AtomicUsize>,
+    /// Requests and response bytes by `X-Amz-Target`, e.g. `DynamoDB_20120810.Query`.
+    traffic: Arc<Mutex<BTreeMap<String, Traffic>>>,
     stopping: Arc<AtomicBool>,
     accept: Option<std::thread::JoinHandle<()>>,
 }
@@ -48,12 +58,14 @@ impl Proxy {
         let rule: Arc<Mutex<Option<Fault>>> = Arc::new(Mutex::new(None));
         let denied_roles: Arc<Mutex<Vec<String>>> = Arc::default();
         let org_calls = Arc::new(AtomicUsize::new(0));
+        let traffic: Arc<Mutex<BTreeMap<String, Traffic>>> = Arc::default();
         let stopping = Arc::new(AtomicBool::new(false));
         let upstream_lock = Arc::new(Mutex::new(()));
         let accept = {
             let rule = rule.clone();
             let denied_roles = denied_roles.clone();
             let org_calls = org_calls.clone();
+            let traffic = traffic.clone();
             let stopping = stopping.clone();
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
@@ -65,6 +77,7 @@ impl Proxy {
                         rule: rule.clone(),
                         denied_roles: denied_roles.clone(),
                         org_calls: org_calls.clone(),
+                        traffic: traffic.clone(),
                     };
                     let upstream_lock = upstream_lock.clone();
                     std::thread::spawn(move || {
@@ -79,6 +92,7 @@ impl Proxy {
             rule,
             denied_roles,
             org_calls,
+            traffic,
             stopping,
             accept: Some(accept),
         }
@@ -105,6 +119,16 @@ impl Proxy {
         self.org_calls.load(Ordering::SeqCst)
     }
 
+    /// Requests by `X-Amz-Target` since the proxy started (or [`Proxy::reset_traffic`]),
+    /// e.g. `DynamoDB_20120810.Query`: what a command really read.
+    pub fn traffic(&self) -> BTreeMap<String, Traffic> {
+        self.traffic.lock().unwrap().clone()
+    }
+
+    pub fn reset_traffic(&self) {
+        self.traffic.lock().unwrap().clear();
+    }
+
     /// Forward everything again.
     pub fn heal(&self) {
         *self.rule.lock().unwrap() = None;
@@ -127,6 +151,7 @@ struct Faults {
     rule: Arc<Mutex<Option<Fault>>>,
     denied_roles: Arc<Mutex<Vec<String>>>,
     org_calls: Arc<AtomicUsize>,
+    traffic: Arc<Mutex<BTreeMap<String, Traffic>>>,
 }
 
 /// The role an STS AssumeRole request (awsQuery: a form-encoded body with `Action` and
@@ -225,6 +250,12 @@ fn proxy_one(
         response
     };
     let split = find(&response, b"\r\n\r\n").map_or(response.len(), |i| i + 4);
+    if !target.is_empty() {
+        let mut traffic = faults.traffic.lock().unwrap_or_else(|e| e.into_inner());
+        let t = traffic.entry(target.to_string()).or_default();
+        t.requests += 1;
+        t.response_bytes += response.len() - split;
+    }
     let head = String::from_utf8_lossy(&response[..split]).into_owned();
     client.write_all(with_connection_close(&head).as_bytes())?;
     client.write_all(&response[split..])?;

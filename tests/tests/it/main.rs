@@ -11,6 +11,7 @@ mod lambda_e2e;
 mod partner_central;
 mod pipeline;
 mod reminders_routing;
+mod report;
 mod scale;
 mod store;
 mod template;
