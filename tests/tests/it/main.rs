@@ -12,6 +12,7 @@ mod partner_central;
 mod pipeline;
 mod reminders_routing;
 mod report;
+mod report_scale;
 mod scale;
 mod store;
 mod template;

@@ -53,7 +53,9 @@ summary { cursor: pointer; color: var(--muted); }
   table.wide thead { display: none; }
   table.wide tr { display: block; border-bottom: 1px solid var(--rule); padding: .25rem 0; }
   table.wide td { display: block; border: 0; padding: .1rem 0; }
+  table.wide td, table.wide td.num { text-align: left; }
   table.wide td::before { content: attr(data-label) ": "; color: var(--muted); }
+  table.wide td:empty { display: none; }
 }
 @media print {
   body { max-width: none; font-size: 11pt; }
@@ -144,8 +146,8 @@ fn coverage_section(v: &ReportView) -> String {
         legend = legend(
             "cov",
             &[
-                ("linked", "Linked", c.linked),
-                ("pending", "Pending (invited, solid hatch)", c.pending),
+                ("linked", "Linked (solid)", c.linked),
+                ("pending", "Pending: invited (hatched)", c.pending),
                 ("unlinked", "Unlinked (dotted)", c.unlinked),
             ]
         ),
