@@ -8,7 +8,7 @@ use apnwatch::domain::model::{
     Account, AccountChange, AccountRecord, AccountState, ChangeKind, LinkDecision, LinkRefusal,
     LinkSource, LinkState, RunSummary,
 };
-use apnwatch::ports::Store;
+use apnwatch::ports::{AccountTable, RunRecords};
 use chrono::{DateTime, Duration, DurationRound, NaiveTime, Utc};
 use clap::Parser;
 use integration_tests::{app, TempDir, World};

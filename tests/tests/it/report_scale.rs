@@ -12,7 +12,7 @@ use apnwatch::domain::model::{
     Account, AccountChange, AccountRecord, AccountState, LinkDecision, LinkSource, LinkState,
     RunSummary,
 };
-use apnwatch::ports::Store;
+use apnwatch::ports::{AccountTable, RunRecords};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 use clap::Parser;
