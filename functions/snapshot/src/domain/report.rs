@@ -272,6 +272,45 @@ pub fn trend(runs: &[RunSummary]) -> Vec<TrendDay> {
         .collect()
 }
 
+/// How far back the time to link a run publishes as a metric looks.
+pub const METRIC_WINDOW_DAYS: u32 = 30;
+
+/// What a run publishes as CloudWatch metrics (`CoveragePercent`, `Unlinked`, `Pending`,
+/// `TimeToLinkMedianHours`): coverage of the accounts as the run left them, time to link over
+/// the last [`METRIC_WINDOW_DAYS`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunCoverage {
+    pub coverage: Coverage,
+    pub time_to_link: TimeToLink,
+}
+
+impl RunCoverage {
+    /// Over `before` (the stored records) with `after` (the records a run writes) in place of
+    /// the stored ones of the same account.
+    pub fn after_run<'a>(
+        before: impl IntoIterator<Item = &'a AccountRecord>,
+        after: impl IntoIterator<Item = &'a AccountRecord>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let after: BTreeMap<&str, &AccountRecord> = after
+            .into_iter()
+            .map(|r| (r.account.id.as_str(), r))
+            .collect();
+        let records: Vec<&AccountRecord> = before
+            .into_iter()
+            .filter(|r| !after.contains_key(r.account.id.as_str()))
+            .chain(after.values().copied())
+            .collect();
+        Self {
+            coverage: Coverage::of(records.iter().copied()),
+            time_to_link: TimeToLink::of(
+                records.iter().copied(),
+                window_start(now, METRIC_WINDOW_DAYS),
+            ),
+        }
+    }
+}
+
 /// The window's first instant: `window_days` before `now`.
 pub fn window_start(now: DateTime<Utc>, window_days: u32) -> DateTime<Utc> {
     now - Duration::days(i64::from(window_days))

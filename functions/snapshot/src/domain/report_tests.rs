@@ -412,6 +412,56 @@ fn even_sample_median_is_the_mean_of_the_middle_two() {
     );
 }
 
+/// A run's metrics count the records it writes in place of the stored ones.
+#[test]
+fn run_coverage_takes_the_written_records_over_the_stored_ones() {
+    let stored = vec![
+        record(
+            "1",
+            "Root/A",
+            LinkState::Unlinked,
+            "2026-11-20T00:00:00Z",
+            "2026-11-20T00:00:00Z",
+        ),
+        record(
+            "2",
+            "Root/A",
+            LinkState::Unlinked,
+            "2026-11-20T00:00:00Z",
+            "2026-11-20T00:00:00Z",
+        ),
+    ];
+    // Account 1 linked 12 h after first seen; account 3 new and unlinked.
+    let written = vec![
+        record(
+            "1",
+            "Root/A",
+            LinkState::Linked,
+            "2026-11-20T00:00:00Z",
+            "2026-11-20T12:00:00Z",
+        ),
+        record(
+            "3",
+            "Root/A",
+            LinkState::Pending,
+            "2026-11-30T00:00:00Z",
+            "2026-11-30T00:00:00Z",
+        ),
+    ];
+    let m = RunCoverage::after_run(&stored, &written, now());
+    assert_eq!(
+        (
+            m.coverage.eligible,
+            m.coverage.linked,
+            m.coverage.pending,
+            m.coverage.unlinked
+        ),
+        (3, 1, 1, 1)
+    );
+    assert_eq!(m.coverage.percent, Some(33.3));
+    assert_eq!(m.time_to_link.median_hours, Some(12.0));
+}
+
 /// A top-level OU is the first level under the root; accounts at the root stay at the root.
 #[test]
 fn top_level_ou_of_a_path() {

@@ -75,6 +75,8 @@ pub struct RunReport {
     pub first_run: bool,
     /// Auto-invite and auto-accept after the run; filled in by `App::run`.
     pub auto_link: Option<crate::run::autolink::AutoLinkReport>,
+    /// Coverage and time to link as the run left the table (the run's metrics).
+    pub coverage: crate::domain::report::RunCoverage,
 }
 
 #[cfg(test)]
@@ -96,6 +98,7 @@ impl RunReport {
             organizations_calls: 0,
             first_run: false,
             auto_link: None,
+            coverage: Default::default(),
         }
     }
 }
@@ -151,6 +154,7 @@ pub struct Stored {
     unsettled: Vec<String>,
     organizations_calls: u64,
     sweep_state: Option<SweepState>,
+    coverage: crate::domain::report::RunCoverage,
 }
 
 impl Stored {
@@ -254,6 +258,11 @@ where
         routes,
     };
     let changes = diff(&previous.records, &resolved, &ctx);
+    let coverage = crate::domain::report::RunCoverage::after_run(
+        previous.records.values(),
+        changes.iter().map(|c| &c.record),
+        started_at,
+    );
     let alert_ctx = AlertContext {
         organization_id: organization_id.clone(),
         run_id: run_id.clone(),
@@ -293,6 +302,7 @@ where
             organizations_calls,
             first_run: previous.first_run,
             auto_link: None,
+            coverage,
         }));
     }
 
@@ -324,6 +334,7 @@ where
         unsettled,
         organizations_calls,
         sweep_state,
+        coverage,
     }))
 }
 
