@@ -684,5 +684,6 @@ fn run_report(
         organizations_calls: 0,
         first_run: false,
         auto_link: None,
+        coverage: Default::default(),
     }
 }

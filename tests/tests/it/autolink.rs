@@ -469,8 +469,8 @@ async fn auto_accept_links_the_account_on_the_next_run() {
     );
 
     // The run records counted what auto-link did, and `apnwatch report` sums them.
-    let report: Value = serde_json::from_str(&apnwatch(&["report", "--json"]).await.unwrap())
-        .expect("report JSON");
+    let report: Value =
+        serde_json::from_str(&apnwatch(&["report", "--json"]).await.unwrap()).expect("report JSON");
     assert_eq!(
         report["auto_link"],
         json!({"invitations_sent": 1, "accepted": 1, "refused": 0, "refusals": []})
