@@ -15,6 +15,7 @@ mod report;
 mod report_scale;
 mod scale;
 mod store;
+mod store_schema;
 mod template;
 mod template_autolink;
 mod template_params;

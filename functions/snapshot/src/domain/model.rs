@@ -313,16 +313,20 @@ impl fmt::Display for ChangeKind {
     }
 }
 
-/// One entry of an account's append-only history.
+/// One entry of an account's append-only history. Stored as it serializes (the history item
+/// flattens it), so the serde attributes are the item's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeEvent {
     pub account_id: String,
+    #[serde(with = "timestamp")]
     pub at: DateTime<Utc>,
     pub run_id: String,
     /// Orders events of one run for one account.
     pub seq: u32,
     pub kind: ChangeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Why, in words: the deciding source, or e.g. `link canceled in Partner Central`.
     pub detail: String,
@@ -487,11 +491,14 @@ pub struct AccountChange {
     pub replaces_queued: bool,
 }
 
-/// Counts of one run, stored as the run record and printed by the CLI.
+/// Counts of one run, stored as the run record (the run item flattens it, so the serde
+/// attributes are the item's shape) and printed by the CLI.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub run_id: String,
+    #[serde(with = "timestamp")]
     pub started_at: DateTime<Utc>,
+    #[serde(with = "timestamp")]
     pub finished_at: DateTime<Utc>,
     pub accounts: usize,
     pub linked: usize,
@@ -507,7 +514,7 @@ pub struct RunSummary {
     pub dry_run: bool,
     /// The organization walked (`apnwatch report` names it without calling Organizations);
     /// empty in records written before it was kept.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub organization_id: String,
     /// Auto-link after this run: invitations sent, invitations accepted, and refusals by
     /// `INVITE_FAILED: <reason>` / `ACCEPT_FAILED: <reason>` (what `apnwatch report` sums).
@@ -515,6 +522,6 @@ pub struct RunSummary {
     pub invited: usize,
     #[serde(default)]
     pub accepted: usize,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub refusals: BTreeMap<String, usize>,
 }
