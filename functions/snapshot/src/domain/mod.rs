@@ -12,6 +12,7 @@
 //! - [`ids`]: account and OU id patterns.
 //! - [`doctor`]: the doctor's checks as data, and the rules decided without a call.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
+//! - [`report`]: coverage, time to link, by OU, oldest unlinked, auto-link and trend.
 
 pub mod deadline;
 pub mod diff;
@@ -21,6 +22,7 @@ pub mod invite;
 pub mod link;
 pub mod model;
 pub mod remind;
+pub mod report;
 pub mod route;
 pub mod sweep;
 pub mod timestamp;
