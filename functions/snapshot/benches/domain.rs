@@ -713,6 +713,7 @@ fn run_report(
         alerts: alerts.len(),
         messages: messages.len(),
         dry_run: false,
+        ..RunSummary::default()
     };
     RunReport {
         organization_id: "o-abc123def4".into(),
@@ -725,5 +726,6 @@ fn run_report(
         organizations_calls: 0,
         first_run: false,
         auto_link: None,
+        coverage: Default::default(),
     }
 }

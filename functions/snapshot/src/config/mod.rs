@@ -46,6 +46,9 @@ pub const ENV_INVITE_EMAIL: &str = "APNWATCH_INVITE_EMAIL";
 pub const ENV_INVITE_MESSAGE: &str = "APNWATCH_INVITE_MESSAGE";
 pub const ENV_ACCEPT_ROLE_NAME: &str = "APNWATCH_ACCEPT_ROLE_NAME";
 pub const ENV_ACCEPT_EXTERNAL_ID: &str = "APNWATCH_ACCEPT_EXTERNAL_ID";
+/// Whether the stack's change triggers are on (template parameter TriggerOnChanges): the
+/// doctor then checks that CloudTrail delivers the change events.
+pub const ENV_CHANGE_TRIGGERS: &str = "APNWATCH_CHANGE_TRIGGERS";
 
 /// Every variable the function reads; the template test checks `template.yaml` sets only these.
 pub const ALL_VARS: &[&str] = &[
@@ -75,6 +78,7 @@ pub const ALL_VARS: &[&str] = &[
     ENV_INVITE_MESSAGE,
     ENV_ACCEPT_ROLE_NAME,
     ENV_ACCEPT_EXTERNAL_ID,
+    ENV_CHANGE_TRIGGERS,
 ];
 pub const DEFAULT_CATALOG: &str = "AWS";
 /// Organizations throttles per account at a few requests per second; four calls in flight
@@ -118,6 +122,8 @@ pub struct Config {
     pub ou_max_age: chrono::Duration,
     /// `APNWATCH_AUTO_INVITE`, `APNWATCH_INVITE_*`, `APNWATCH_ACCEPT_*` (see `invite`).
     pub invite: InviteConfig,
+    /// `APNWATCH_CHANGE_TRIGGERS`: the stack starts runs on change events (default false).
+    pub change_triggers: bool,
 }
 
 impl Config {
@@ -240,6 +246,14 @@ impl Config {
         let tag_max_age = max_age(&get, ENV_TAG_MAX_AGE, DEFAULT_TAG_MAX_AGE)?;
         let ou_max_age = max_age(&get, ENV_OU_MAX_AGE, DEFAULT_OU_MAX_AGE)?;
         let invite = InviteConfig::from_lookup(&get, &rules)?;
+        let change_triggers = match get(ENV_CHANGE_TRIGGERS) {
+            None => false,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(invalid(ENV_CHANGE_TRIGGERS, &v, "use true or false")),
+            },
+        };
 
         Ok(Self {
             table,
@@ -264,6 +278,7 @@ impl Config {
             tag_max_age,
             ou_max_age,
             invite,
+            change_triggers,
         })
     }
 

@@ -46,6 +46,7 @@ where
         organizations_calls,
         sweep_state,
         ou_names,
+        coverage,
     } = stored;
     let notifier = deps
         .notifier
@@ -93,6 +94,7 @@ where
         organizations_calls,
         first_run,
         auto_link: None,
+        coverage,
     })
 }
 

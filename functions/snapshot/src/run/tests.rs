@@ -24,6 +24,7 @@ fn config() -> Config {
         tag_max_age: crate::config::DEFAULT_TAG_MAX_AGE,
         ou_max_age: crate::config::DEFAULT_OU_MAX_AGE,
         invite: Default::default(),
+        change_triggers: false,
     }
 }
 
