@@ -20,6 +20,7 @@ use serde_json::json;
 mod chat;
 mod email;
 mod machine;
+pub mod summary;
 mod wording;
 
 use chat::slack_notification;

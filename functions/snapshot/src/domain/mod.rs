@@ -24,6 +24,7 @@ pub mod model;
 pub mod remind;
 pub mod report;
 pub mod route;
+pub mod summary;
 pub mod sweep;
 pub mod timestamp;
 pub mod trigger;
