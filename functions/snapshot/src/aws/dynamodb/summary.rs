@@ -46,6 +46,7 @@ pub(crate) struct SummaryMarkItem {
     pub queued_at: DateTime<Utc>,
     /// Coverage percent by route, for the next summary's change; null without an eligible
     /// account.
+    #[serde(default)]
     pub percent: BTreeMap<String, Option<f64>>,
     /// Epoch seconds (TTL).
     pub expires_at: i64,
@@ -94,6 +95,7 @@ pub(crate) struct SummaryItem {
     pub route: String,
     pub subject: String,
     pub body: String,
+    #[serde(default)]
     pub link_states: Vec<String>,
     pub organization_id: String,
 }
