@@ -143,7 +143,11 @@ async fn round_trip(all: bool) {
         .pending_alerts()
         .await
         .unwrap_or_else(|e| panic!("{what}: queued alert: {}", e.one_line()));
-    assert_eq!(alerts.len(), 1, "{what}: the summary beside it is not an alert");
+    assert_eq!(
+        alerts.len(),
+        1,
+        "{what}: the summary beside it is not an alert"
+    );
     let summaries = store
         .pending_summaries()
         .await

@@ -2,6 +2,11 @@
 //! text, the Amazon Q Developer custom notification (`https`, Slack and Teams) and, for
 //! queues and functions, JSON with `schema` [`SUMMARY_SCHEMA`]. The numbers are
 //! [`Report`]'s: the same computation as `apnwatch report`.
+//!
+//! The `https` document has the shape `chat` uses for alerts (Amazon Q Developer in chat
+//! applications, custom notifications:
+//! <https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>); its own
+//! `threadId` keeps the summaries in one thread apart from the alerts.
 
 use std::collections::BTreeSet;
 

@@ -6,7 +6,9 @@
 //! TransactWriteItems as the summaries, so either a run writes the marker and queues every
 //! summary, or (the period's marker exists: a crashed run's retry, a concurrent run) it
 //! writes nothing. A condition that fails cancels the whole transaction
-//! (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>).
+//! (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>;
+//! the reasons, `ConditionalCheckFailed` for our marker or `TransactionConflict` for a
+//! concurrent transaction on it, come back in order in `TransactionCanceledException`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
