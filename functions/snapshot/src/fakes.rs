@@ -201,8 +201,7 @@ impl SummaryOutbox for FakeStore {
         let t = self.table.lock().unwrap();
         Ok(t.summary_marks
             .iter()
-            .filter(|((kind, _), _)| kind == period.as_str())
-            .next_back()
+            .rfind(|((kind, _), _)| kind == period.as_str())
             .map(|(_, m)| m.clone()))
     }
 

@@ -82,7 +82,7 @@ fn percent(p: Option<f64>) -> String {
 fn change_words(change: Option<f64>) -> String {
     match change {
         None => "first summary".to_string(),
-        Some(c) if c == 0.0 => "no change since the last summary".to_string(),
+        Some(0.0) => "no change since the last summary".to_string(),
         Some(c) => format!("{c:+.1} points since the last summary"),
     }
 }

@@ -90,7 +90,8 @@ pub fn summary_id(period: SummaryPeriod, key: &str, route: &str) -> String {
 
 /// Percentage points from `before` to `now`, one decimal; `None` without both.
 pub fn change(before: Option<f64>, now: Option<f64>) -> Option<f64> {
-    Some(((now? - before?) * 10.0).round() / 10.0)
+    // `+ 0.0` turns a rounded -0.0 into 0.0: "no change", never "-0.0".
+    Some(((now? - before?) * 10.0).round() / 10.0 + 0.0)
 }
 
 #[cfg(test)]
@@ -124,5 +125,6 @@ mod tests {
         );
         assert_eq!(change(Some(85.0), Some(87.5)), Some(2.5));
         assert_eq!(change(None, Some(87.5)), None);
+        assert!(change(Some(50.04), Some(50.0)).unwrap().is_sign_positive());
     }
 }
