@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::report_view::{hrs, pct, ReportView};
+use crate::views::report::{hrs, pct, ReportView};
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
@@ -461,7 +461,7 @@ mod tests {
     /// Text from the table is escaped, never markup.
     #[test]
     fn names_are_escaped() {
-        let html = report_html(&ReportView::from(&crate::report_view::tests::sample()));
+        let html = report_html(&ReportView::from(&crate::views::report::tests::sample()));
         assert!(html.contains("sandbox &lt;dev&gt; &amp; test"));
         assert!(!html.contains("<dev>"));
     }
