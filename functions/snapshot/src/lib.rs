@@ -11,7 +11,7 @@
 //! - [`views`]: the JSON and table shapes users read, apart from the model (`views::report`
 //!   for `apnwatch report`, `views::doctor` for the doctor).
 //! - [`run`]: the use cases: one run (walk, resolve, diff, store, publish) and auto-link.
-//! - [`aws`]: the adapters, one per AWS service; [`fakes`] (tests, feature `test-util`):
+//! - [`aws`]: the adapters, one per AWS service; `fakes` (tests, feature `test-util`):
 //!   the same ports in memory.
 //! - [`ports`]: one small trait per outside system, split by concern.
 //! - [`alert`]: what a message says, in each subscriber's format.

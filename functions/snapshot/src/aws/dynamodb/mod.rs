@@ -96,7 +96,7 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(backoff_delay(attempt, fastrand::f64())).await;
 }
 
-/// The DynamoDB implementation of [`Store`].
+/// The DynamoDB implementation of [`Store`](crate::ports::Store).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
