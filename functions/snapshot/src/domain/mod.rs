@@ -26,6 +26,7 @@ pub mod ou_names;
 pub mod remind;
 pub mod report;
 pub mod route;
+pub mod summary;
 pub mod sweep;
 pub mod timestamp;
 pub mod trigger;
