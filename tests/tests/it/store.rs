@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use apnwatch::aws::dynamodb::DynamoStore;
 use apnwatch::domain::model::{
-    Account, AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
-    LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary,
+    Account, AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
+    LinkSource, LinkState, PendingAlert, RunSummary,
 };
 use apnwatch::error::Error;
 use apnwatch::ports::{AccountTable, AlertOutbox, Queries, RunRecords};
@@ -40,33 +40,23 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
+/// [`AccountRecord::sample`] with the optional fields filled in, so they make the trip too.
 fn record(id: &str, state: LinkState, rev: u64) -> AccountRecord {
+    let sample = AccountRecord::sample(id);
     AccountRecord {
         account: Account {
-            id: id.into(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            state: AccountState::Active,
-            joined_method: Some("CREATED".into()),
             joined_at: Some(at("2024-01-02T03:04:05.678Z")),
-            parent_id: "ou-ab12-prod1234".into(),
-            ou_path: "Root/Workloads/Prod".into(),
             ou_ids: vec!["r-ab12".into(), "ou-ab12-prod1234".into()],
             tags: [("team".to_string(), "payments".to_string())].into(),
-            is_management: false,
+            ..sample.account
         },
         link: LinkDecision {
             state,
             source: LinkSource::Tag,
             detail: format!("tag apn-link={state}"),
         },
-        first_seen: at("2026-11-27T12:00:00.000Z"),
-        last_changed: at("2026-11-27T12:00:00.000Z"),
-        removed: false,
         rev,
-        state_since: at("2026-11-27T12:00:00.000Z"),
-        last_alerted_at: None,
-        refusal: None,
+        ..sample
     }
 }
 

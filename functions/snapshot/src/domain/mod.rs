@@ -11,6 +11,7 @@
 //! - [`deadline`]: the time a run may take; [`timestamp`]: the stored time format.
 //! - [`ids`]: account and OU id patterns.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
+//! - `sample` (tests, feature `test-util`): `Account::sample` and the other fixtures.
 
 pub mod deadline;
 pub mod diff;
@@ -20,6 +21,8 @@ pub mod link;
 pub mod model;
 pub mod remind;
 pub mod route;
+#[cfg(any(test, feature = "test-util"))]
+mod sample;
 pub mod sweep;
 pub mod timestamp;
 pub mod trigger;

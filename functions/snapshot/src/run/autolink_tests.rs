@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::invite::{Accepted, Sent};
-use crate::domain::model::{Account, AlertReason, LinkState};
+use crate::domain::model::{AlertReason, LinkState};
 use crate::fakes::FakeStore;
 
 /// Partner Central answering every invitation with `outcome`.
@@ -39,19 +39,11 @@ fn store(published_meanwhile: bool) -> (FakeStore, String) {
     let store = FakeStore::default();
     let now = Utc::now().trunc_subsecs(3);
     let record = AccountRecord {
-        account: Account::sample("111122223333"),
-        link: crate::domain::model::LinkDecision {
-            state: LinkState::Unlinked,
-            source: crate::domain::model::LinkSource::None,
-            detail: "no link evidence".into(),
-        },
         first_seen: now,
         last_changed: now,
-        removed: false,
-        rev: 1,
         state_since: now,
         last_alerted_at: Some(now),
-        refusal: None,
+        ..AccountRecord::sample("111122223333")
     };
     let queued = PendingAlert::about(&record, AlertReason::NewAccount, "run-1", now, None);
     let id = queued.id.clone();

@@ -22,20 +22,17 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
+/// [`AccountRecord::sample`] with every optional field filled in, revision 7.
 fn record(id: &str, state: LinkState, removed: bool) -> AccountRecord {
+    let sample = AccountRecord::sample(id);
     AccountRecord {
         account: Account {
-            id: id.into(),
             name: "Prod Workloads".into(),
-            email: format!("{id}@example.com"),
-            state: AccountState::Active,
             joined_method: Some("INVITED".into()),
             joined_at: Some(at("2024-03-01T09:30:00.123Z")),
-            parent_id: "ou-ab12-prod1234".into(),
-            ou_path: "Root/Workloads/Prod".into(),
             ou_ids: vec!["r-ab12".into(), "ou-ab12-prod1234".into()],
             tags: [("apn-link".to_string(), "linked".to_string())].into(),
-            is_management: false,
+            ..sample.account
         },
         link: LinkDecision {
             state,
@@ -47,8 +44,7 @@ fn record(id: &str, state: LinkState, removed: bool) -> AccountRecord {
         removed,
         rev: 7,
         state_since: at("2026-11-21T08:00:00.000Z"),
-        last_alerted_at: None,
-        refusal: None,
+        ..sample
     }
 }
 
