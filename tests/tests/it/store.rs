@@ -40,24 +40,19 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-/// [`AccountRecord::sample`] with the optional fields filled in, so they make the trip too.
+/// [`AccountRecord::sample`] linked or not by tag, with its optional fields filled in so
+/// they make the trip through DynamoDB too.
 fn record(id: &str, state: LinkState, rev: u64) -> AccountRecord {
-    let sample = AccountRecord::sample(id);
-    AccountRecord {
-        account: Account {
-            joined_at: Some(at("2024-01-02T03:04:05.678Z")),
-            ou_ids: vec!["r-ab12".into(), "ou-ab12-prod1234".into()],
-            tags: [("team".to_string(), "payments".to_string())].into(),
-            ..sample.account
-        },
-        link: LinkDecision {
-            state,
-            source: LinkSource::Tag,
-            detail: format!("tag apn-link={state}"),
-        },
-        rev,
-        ..sample
-    }
+    let mut r = AccountRecord::sample(id);
+    r.account.joined_at = Some(at("2024-01-02T03:04:05.678Z"));
+    r.account.tags = [("team".to_string(), "payments".to_string())].into();
+    r.link = LinkDecision {
+        state,
+        source: LinkSource::Tag,
+        detail: format!("tag apn-link={state}"),
+    };
+    r.rev = rev;
+    r
 }
 
 fn event(id: &str, run: &str, when: &str, seq: u32, kind: ChangeKind) -> ChangeEvent {

@@ -129,39 +129,38 @@ fn violation(spec: &Value, value: &str) -> Option<String> {
             return Some(format!("does not match AllowedPattern {pattern}"));
         }
     }
-    let len = value.chars().count() as u64;
-    if spec
-        .get("MinLength")
-        .and_then(Value::as_u64)
-        .is_some_and(|m| len < m)
-    {
-        return Some("shorter than MinLength".into());
-    }
-    if spec
-        .get("MaxLength")
-        .and_then(Value::as_u64)
-        .is_some_and(|m| len > m)
-    {
-        return Some("longer than MaxLength".into());
+    let len = value.chars().count() as f64;
+    if let Some(why) = out_of_bounds(
+        spec,
+        len,
+        ("MinLength", "shorter than"),
+        ("MaxLength", "longer than"),
+    ) {
+        return Some(why);
     }
     if spec["Type"].as_str() == Some("Number") {
         let Ok(n) = value.parse::<f64>() else {
             return Some("not a number".into());
         };
-        if spec
-            .get("MinValue")
-            .and_then(Value::as_f64)
-            .is_some_and(|m| n < m)
-        {
-            return Some("below MinValue".into());
-        }
-        if spec
-            .get("MaxValue")
-            .and_then(Value::as_f64)
-            .is_some_and(|m| n > m)
-        {
-            return Some("above MaxValue".into());
-        }
+        return out_of_bounds(spec, n, ("MinValue", "below"), ("MaxValue", "above"));
+    }
+    None
+}
+
+/// Why `x` (a length or a number) is past the bound `spec` sets under key `min` or `max`,
+/// in the words given: e.g. "shorter than MinLength".
+fn out_of_bounds(
+    spec: &Value,
+    x: f64,
+    (min, below): (&str, &str),
+    (max, above): (&str, &str),
+) -> Option<String> {
+    let bound = |key: &str| spec.get(key).and_then(Value::as_f64);
+    if bound(min).is_some_and(|m| x < m) {
+        return Some(format!("{below} {min}"));
+    }
+    if bound(max).is_some_and(|m| x > m) {
+        return Some(format!("{above} {max}"));
     }
     None
 }

@@ -73,6 +73,13 @@ async fn after(store: &FakeStore, answer: Result<Sent, Refusal>) -> AutoLinkRepo
     after_run(&config(), store, &Answer(answer), facts).await
 }
 
+/// Partner Central's answer to an invitation it sent.
+fn sent() -> Result<Sent, Refusal> {
+    Ok(Sent {
+        invitation_id: "pacinv-1".into(),
+    })
+}
+
 fn refusal() -> Refusal {
     Refusal {
         code: "ResourceNotFoundException".into(),
@@ -85,11 +92,8 @@ fn refusal() -> Refusal {
 #[tokio::test]
 async fn sent_invitation_rewrites_the_queued_alert() {
     let (store, id) = store(false);
-    let sent = Sent {
-        invitation_id: "pacinv-1".into(),
-    };
 
-    let report = after(&store, Ok(sent)).await;
+    let report = after(&store, sent()).await;
 
     assert_eq!(report.invited, vec!["111122223333".to_string()]);
     let t = store.snapshot();
@@ -103,11 +107,8 @@ async fn sent_invitation_rewrites_the_queued_alert() {
 #[tokio::test]
 async fn auto_link_never_reads_the_whole_accounts_partition() {
     let (store, _) = store(false);
-    let sent = Sent {
-        invitation_id: "pacinv-1".into(),
-    };
 
-    let report = after(&store, Ok(sent)).await;
+    let report = after(&store, sent()).await;
 
     assert_eq!(report.invited.len(), 1);
     assert_eq!(store.snapshot().full_reads, 0);
@@ -118,11 +119,8 @@ async fn auto_link_never_reads_the_whole_accounts_partition() {
 #[tokio::test]
 async fn an_alert_published_meanwhile_is_not_queued_again() {
     let (store, _) = store(true);
-    let sent = Sent {
-        invitation_id: "pacinv-1".into(),
-    };
 
-    after(&store, Ok(sent)).await;
+    after(&store, sent()).await;
 
     let t = store.snapshot();
     assert!(t.outbox.is_empty(), "{:?}", t.outbox.keys());
