@@ -21,7 +21,7 @@
 #   APNWATCH_*         passed to the CLI (e.g. APNWATCH_TAG_SWEEP_ABOVE=0)
 # Servers bind free 127.0.0.1 ports and are stopped by their PIDs when the driver ends.
 # shellcheck source=infra/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh" bench
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" bench || exit 1
 
 if [[ ! -x "$PY" ]] || ! "$PY" -c 'import moto.server, boto3' 2>/dev/null; then
     echo "bench: moto is not installed in .venv: run 'make venv' first" >&2

@@ -8,7 +8,7 @@
 #   invitation accepted in the member account, and the next run records it LINKED.
 # Both servers are stopped by their PIDs when the script ends, whether it succeeds or fails.
 # shellcheck source=infra/common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh" demo
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" demo || exit 1
 export MOTO_DIR="$STATE"
 
 if [[ ! -x "$PY" || ! -x "$ROOT/.venv/bin/moto_server" ]]; then
