@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use integration_tests::{set_env, FakePartnerCentral, Received, World};
+use integration_tests::{pc_fixture, set_env, FakePartnerCentral, Received, World};
 use serde_json::{json, Value};
 
 /// Longer than the 1 s reminder interval these tests use, with room for the clock's
@@ -199,15 +199,11 @@ async fn closed_accounts_never_alert_nor_get_reminders() {
     );
 }
 
-/// A Partner Central fixture with `(account id, status)` connections and invitations.
+/// [`pc_fixture`] with `(account id, status)` connections and invitations, ten a page.
 fn partner_central(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -> Value {
-    let entries = |list: &[(&str, &str)]| {
-        list.iter()
-            .map(|(id, status)| json!({"account_id": id, "status": status}))
-            .collect::<Vec<_>>()
-    };
-    json!({"catalog": "AWS", "page_size": 10, "fail": null,
-           "connections": entries(connections), "invitations": entries(invitations)})
+    let mut fixture = pc_fixture(connections, invitations);
+    fixture["page_size"] = json!(10);
+    fixture
 }
 
 /// An invitation that lapses (PENDING, then no invitation any more) alerts as

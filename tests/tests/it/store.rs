@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use apnwatch::aws::dynamodb::DynamoStore;
 use apnwatch::domain::model::{
-    Account, AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
-    LinkSource, LinkState, PendingAlert, RunSummary,
+    AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision, LinkSource,
+    LinkState, PendingAlert, RunSummary,
 };
 use apnwatch::error::Error;
 use apnwatch::ports::{AccountTable, AlertOutbox, Queries, RunRecords};
