@@ -124,10 +124,7 @@ async fn invite_by_hand_sends_and_records_pending() {
 async fn repeated_invite_reports_the_pending_invitation() {
     let (world, pc) = start(json!({})).await;
     let member = world.org.account(&world.org.root_id, "member", &[]).await;
-    let linked = world
-        .org
-        .account(&world.org.root_id, "linked", &[("apn-link", "linked")])
-        .await;
+    let linked = world.org.linked_account(&world.org.root_id, "linked").await;
     world.run().await;
     let first: Value =
         serde_json::from_str(&apnwatch(&["invite", &member, "--json"]).await.unwrap()).unwrap();
@@ -396,11 +393,7 @@ async fn refusal_after_the_alert_went_out_is_alerted_once() {
             .starts_with("Partner Central refused the connection invitation: RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException) on "),
         "{alert}"
     );
-    assert!(
-        received[0].subject.contains("1 refused"),
-        "{}",
-        received[0].subject
-    );
+    received[0].assert_subject_contains("1 refused");
     assert!(
         world.alerts.received().await.is_empty(),
         "the back-off run is quiet"

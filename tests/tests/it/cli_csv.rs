@@ -30,11 +30,9 @@ fn rows(csv_text: &str) -> (Vec<String>, Vec<Vec<String>>) {
 /// for field, under a header of the JSON field names; a name with a comma survives quoting.
 #[tokio::test]
 async fn unlinked_csv_matches_unlinked_json() {
-    let world = World::start().await;
+    let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
-    let workloads = org.ou(&org.root_id, "Workloads").await;
-    org.account(&workloads, "linked", &[("apn-link", "linked")])
-        .await;
+    org.linked_account(&workloads, "linked").await;
     let awkward = org.account(&workloads, "data, \"lake\"", &[]).await;
     apnwatch(&["snapshot", "--json"]).await;
 

@@ -26,6 +26,11 @@ fn link(r: &AccountRecord) -> (LinkState, LinkSource) {
     (r.link.state, r.link.source)
 }
 
+/// The link state and source recorded for `account_id`.
+async fn recorded_link(account_id: &str) -> (LinkState, LinkSource) {
+    link(&records().await[account_id])
+}
+
 /// An ACTIVE SUBSIDIARY connection makes the account LINKED by partner-central; with
 /// partner-central listed first it also decides for an account that is tagged as well.
 #[tokio::test]
@@ -33,9 +38,7 @@ async fn active_connection_links_the_account_by_partner_central() {
     let (world, pc) = start().await;
     let org = &world.org;
     let connected = org.account(&org.root_id, "connected", &[]).await;
-    let both = org
-        .account(&org.root_id, "both", &[("apn-link", "linked")])
-        .await;
+    let both = org.linked_account(&org.root_id, "both").await;
     let other = org.account(&org.root_id, "other", &[]).await;
     pc.set_fixture(&fixture(&[(&connected, "ACTIVE"), (&both, "ACTIVE")], &[]));
 
@@ -137,7 +140,7 @@ async fn pending_invitation_is_pending_and_the_alert_says_accept() {
     let report = world.run().await;
 
     assert_eq!(
-        link(&records().await[&a]),
+        recorded_link(&a).await,
         (LinkState::Pending, LinkSource::PartnerCentral)
     );
     let received = world.alerts.received().await;
@@ -145,11 +148,7 @@ async fn pending_invitation_is_pending_and_the_alert_says_accept() {
     let alert = received[0].alert(&a);
     assert_eq!(alert["reason"], "LINK_PENDING");
     assert_eq!(alert["link_state"], "PENDING");
-    assert!(
-        received[0].subject.contains("1 pending"),
-        "{}",
-        received[0].subject
-    );
+    received[0].assert_subject_contains("1 pending");
     // The email and Slack formats of the same publish tell what to do.
     let body: Value = serde_json::from_str(&report.messages[0].body).unwrap();
     let email = body["email"].as_str().unwrap();
@@ -170,15 +169,12 @@ async fn pending_invitation_is_pending_and_the_alert_says_accept() {
 #[tokio::test]
 async fn tag_links_an_account_partner_central_does_not_know() {
     let (world, _pc) = start().await;
-    let tagged = world
-        .org
-        .account(&world.org.root_id, "tagged", &[("apn-link", "linked")])
-        .await;
+    let tagged = world.org.linked_account(&world.org.root_id, "tagged").await;
 
     world.run().await;
 
     assert_eq!(
-        link(&records().await[&tagged]),
+        recorded_link(&tagged).await,
         (LinkState::Linked, LinkSource::Tag)
     );
 }
@@ -188,16 +184,13 @@ async fn tag_links_an_account_partner_central_does_not_know() {
 async fn tag_listed_first_decides_for_a_tagged_and_connected_account() {
     let (world, pc) = start().await;
     set_env(&[("APNWATCH_LINK_SOURCES", Some("tag,partner-central"))]);
-    let both = world
-        .org
-        .account(&world.org.root_id, "both", &[("apn-link", "linked")])
-        .await;
+    let both = world.org.linked_account(&world.org.root_id, "both").await;
     pc.set_fixture(&fixture(&[(&both, "ACTIVE")], &[]));
 
     world.run().await;
 
     assert_eq!(
-        link(&records().await[&both]),
+        recorded_link(&both).await,
         (LinkState::Linked, LinkSource::Tag)
     );
 }
@@ -240,7 +233,7 @@ async fn throttled_partner_central_is_retried() {
     world.run().await;
 
     assert_eq!(
-        link(&records().await[&a]),
+        recorded_link(&a).await,
         (LinkState::Linked, LinkSource::PartnerCentral)
     );
     // One page of each list, plus the throttled request sent again.
@@ -296,7 +289,7 @@ async fn sandbox_catalog_reaches_partner_central() {
     world.run().await;
 
     assert_eq!(
-        link(&records().await[&a]),
+        recorded_link(&a).await,
         (LinkState::Linked, LinkSource::PartnerCentral)
     );
     let requests = pc.requests();

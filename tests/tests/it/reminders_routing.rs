@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use integration_tests::{pc_fixture, set_env, FakePartnerCentral, Received, World};
+use integration_tests::{pc_fixture, set_env, FakePartnerCentral, Queue, Received, World};
 use serde_json::{json, Value};
 
 /// Longer than the 1 s reminder interval these tests use, with room for the clock's
@@ -45,11 +45,7 @@ async fn reminder_is_sent_once_due_and_counted_in_the_subject() {
 
     let received = world.alerts.received().await;
     assert_eq!(reasons(&received), vec![(team.clone(), "REMINDER".into())]);
-    assert!(
-        received[0].subject.contains("1 still unlinked account"),
-        "{}",
-        received[0].subject
-    );
+    received[0].assert_subject_contains("1 still unlinked account");
     let why = text(&received[0].alert(&team)["why"]);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     assert!(
@@ -114,8 +110,7 @@ async fn resolved_on_link_exempt_close_and_removal() {
     let exempt = org.account(&org.root_id, "gets-exempt", &[]).await;
     let closed = org.account(&org.root_id, "gets-closed", &[]).await;
     let removed = org.account(&org.root_id, "gets-removed", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    org.link_management().await;
     world.run().await;
     assert_eq!(reasons(&world.alerts.received().await).len(), 4, "baseline");
 
@@ -152,8 +147,7 @@ async fn resolved_on_link_exempt_close_and_removal() {
     );
     assert_eq!(m.attribute("reasons"), r#"["RESOLVED"]"#);
 
-    world.run().await;
-    assert!(world.alerts.received().await.is_empty(), "resolved once");
+    world.assert_quiet_run("resolved once").await;
 }
 
 /// `APNWATCH_NOTIFY_RESOLVED=false` keeps resolutions quiet.
@@ -167,9 +161,9 @@ async fn resolved_notices_can_be_turned_off() {
     set_env(&[("APNWATCH_NOTIFY_RESOLVED", Some("false"))]);
 
     org.tag(&team, "apn-link", "linked").await;
-    world.run().await;
-
-    assert!(world.alerts.received().await.is_empty());
+    world
+        .assert_quiet_run("resolved notices are turned off")
+        .await;
 }
 
 /// A closed (SUSPENDED) unlinked account is left out of the baseline and never reminded
@@ -180,8 +174,7 @@ async fn closed_accounts_never_alert_nor_get_reminders() {
     let org = &world.org;
     let active = org.account(&org.root_id, "active", &[]).await;
     let closed = org.account(&org.root_id, "closed", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    org.link_management().await;
     org.close_account(&closed).await;
     set_env(&[("APNWATCH_REMIND_AFTER", Some("1s"))]);
     world.run().await;
@@ -219,8 +212,7 @@ async fn lapsed_invitation_then_connection_read_as_such() {
         ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
         ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
     ]);
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    org.link_management().await;
     world.run().await;
     assert_eq!(
         reasons(&world.alerts.received().await),
@@ -274,6 +266,21 @@ async fn attributes_are_present_without_routing() {
     assert_eq!(attrs["organization_id"], ("String".into(), org.id.clone()));
 }
 
+/// `APNWATCH_ROUTE_BY=<route_by>`, and the payments and search teams' queues subscribed to
+/// the topic with these filter policies.
+async fn route_to_teams(
+    world: &World,
+    route_by: &str,
+    payments_policy: &str,
+    search_policy: &str,
+) -> (Queue, Queue) {
+    set_env(&[("APNWATCH_ROUTE_BY", Some(route_by))]);
+    let alerts = &world.alerts;
+    let payments = alerts.subscribe_queue("team-payments", Some(payments_policy));
+    let search = alerts.subscribe_queue("team-search", Some(search_policy));
+    (payments.await, search.await)
+}
+
 /// `APNWATCH_ROUTE_BY=ou:1`: each top-level OU's accounts go out as their own message, and a
 /// team queue subscribed with a `route` filter policy receives only its own.
 #[tokio::test]
@@ -286,17 +293,14 @@ async fn routing_by_top_level_ou_reaches_only_each_teams_queue() {
     let payments = org.account(&deep, "payments-prod", &[]).await;
     let search = org.account(&search_ou, "search-dev", &[]).await;
     let loose = org.account(&org.root_id, "loose", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
-    let payments_q = world
-        .alerts
-        .subscribe_queue("team-payments", Some(r#"{"route": ["Payments"]}"#))
-        .await;
-    let search_q = world
-        .alerts
-        .subscribe_queue("team-search", Some(r#"{"route": ["Search"]}"#))
-        .await;
-    set_env(&[("APNWATCH_ROUTE_BY", Some("ou:1"))]);
+    org.link_management().await;
+    let (payments_q, search_q) = route_to_teams(
+        &world,
+        "ou:1",
+        r#"{"route": ["Payments"]}"#,
+        r#"{"route": ["Search"]}"#,
+    )
+    .await;
 
     let report = world.run().await;
 
@@ -336,20 +340,14 @@ async fn routing_by_team_tag_reaches_only_each_teams_queue() {
     let search = org
         .account(&org.root_id, "find", &[("team", "search")])
         .await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
-    let payments_q = world
-        .alerts
-        .subscribe_queue("team-payments", Some(r#"{"route": ["payments"]}"#))
-        .await;
-    let search_q = world
-        .alerts
-        .subscribe_queue(
-            "team-search",
-            Some(r#"{"route": ["search"], "reasons": ["NEW_ACCOUNT", "REMINDER"]}"#),
-        )
-        .await;
-    set_env(&[("APNWATCH_ROUTE_BY", Some("tag:team"))]);
+    org.link_management().await;
+    let (payments_q, search_q) = route_to_teams(
+        &world,
+        "tag:team",
+        r#"{"route": ["payments"]}"#,
+        r#"{"route": ["search"], "reasons": ["NEW_ACCOUNT", "REMINDER"]}"#,
+    )
+    .await;
 
     world.run().await;
     let p = payments_q.received().await;
@@ -446,8 +444,7 @@ async fn alert_email_route_still_receives_the_alarms() {
     let payments = org.account(&payments_ou, "payments-prod", &[]).await;
     org.account(&search_ou, "search-dev", &[]).await;
     org.account(&org.root_id, "loose", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    org.link_management().await;
     let policy = alert_email_filter_policy("Payments");
     let email = world
         .alerts

@@ -38,6 +38,31 @@ struct Eval<'a> {
     conditions: &'a Mapping,
 }
 
+/// Each parameter's default value, as text.
+fn defaults(doc: &Value) -> BTreeMap<String, String> {
+    let specs = doc["Parameters"].as_mapping().unwrap();
+    specs
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(&v["Default"])?)))
+        .collect()
+}
+
+impl<'a> Eval<'a> {
+    /// The conditions of template `doc` with `params` (defaults for the rest), after checking
+    /// that each value in `params` is one its parameter allows.
+    fn checked(doc: &'a Value, params: &'a Params) -> Self {
+        let specs = doc["Parameters"].as_mapping().unwrap();
+        for (k, v) in params {
+            assert_eq!(violation(&specs[*k], v), None, "{k}={v:?}");
+        }
+        Eval {
+            params,
+            defaults: defaults(doc),
+            conditions: doc["Conditions"].as_mapping().unwrap(),
+        }
+    }
+}
+
 impl Eval<'_> {
     fn value(&self, v: &Value) -> String {
         if let Some(s) = scalar(v) {
@@ -198,12 +223,6 @@ fn every_parameter_default_passes_its_constraints() {
 #[test]
 fn rules_and_conditions_hold_for_every_combination_of_optional_parameters() {
     let doc = template();
-    let specs = doc["Parameters"].as_mapping().unwrap();
-    let defaults: BTreeMap<String, String> = specs
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(&v["Default"])?)))
-        .collect();
-    let conditions = doc["Conditions"].as_mapping().unwrap();
     let rules = doc["Rules"].as_mapping().expect("template.yaml has Rules");
 
     let slack = [
@@ -248,15 +267,7 @@ fn rules_and_conditions_hold_for_every_combination_of_optional_parameters() {
                         params.insert("ReservedConcurrency", reserved.into());
                         params.insert("ScheduleState", state.into());
                         params.insert("LinkSources", sources.clone());
-                        for (k, v) in &params {
-                            assert_eq!(violation(&specs[*k], v), None, "{k}={v:?}");
-                        }
-
-                        let eval = Eval {
-                            params: &params,
-                            defaults: defaults.clone(),
-                            conditions,
-                        };
+                        let eval = Eval::checked(&doc, &params);
                         let slack_all = slack_mask == 0b11;
                         let teams_all = teams_mask == 0b111;
                         let complete =
@@ -368,11 +379,7 @@ fn external_ids_are_empty_or_at_least_two_characters() {
 fn control_tower_rule_and_table_protection_follow_their_parameters() {
     let doc = template();
     let specs = doc["Parameters"].as_mapping().unwrap();
-    let defaults: BTreeMap<String, String> = specs
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(&v["Default"])?)))
-        .collect();
-    let conditions = doc["Conditions"].as_mapping().unwrap();
+    let defaults = defaults(&doc);
     assert_eq!(defaults["ControlTowerEvents"], "false");
     assert_eq!(defaults["TableDeletionProtection"], "false");
     for triggers in ["true", "false"] {
@@ -383,14 +390,7 @@ fn control_tower_rule_and_table_protection_follow_their_parameters() {
                     ("ControlTowerEvents", control_tower.to_string()),
                     ("TableDeletionProtection", protect.to_string()),
                 ]);
-                for (k, v) in &params {
-                    assert_eq!(violation(&specs[*k], v), None, "{k}={v:?}");
-                }
-                let eval = Eval {
-                    params: &params,
-                    defaults: defaults.clone(),
-                    conditions,
-                };
+                let eval = Eval::checked(&doc, &params);
                 assert_eq!(
                     eval.condition("ControlTowerRule"),
                     triggers == "true" && control_tower == "true",

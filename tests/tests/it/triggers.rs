@@ -46,6 +46,12 @@ async fn cli(args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON ({e}): {out}"))
 }
 
+/// `apnwatch snapshot --json --event infra/events/<sample>`.
+async fn replay(sample: &str) -> Value {
+    let path = workspace_dir().join("infra/events").join(sample);
+    cli(&["snapshot", "--json", "--event", path.to_str().unwrap()]).await
+}
+
 /// An account factory creating 20 accounts: the 20 events arrive as one SQS batch, cost one
 /// walk (the same Organizations calls as a manual run of the same organization) and one run
 /// record, and alert every new account in one message.
@@ -96,8 +102,7 @@ async fn sqs_batch_of_twenty_account_creations_is_one_walk() {
 /// call, no run record, no write, no alert; each says which run covered it.
 #[tokio::test]
 async fn replays_of_events_older_than_the_last_run_never_walk() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let last = world.run().await;
     world.alerts.received().await;
     let app = app().await;
@@ -120,8 +125,7 @@ async fn replays_of_events_older_than_the_last_run_never_walk() {
         calls,
         "a covered replay called Organizations"
     );
-    assert_eq!(world.table.items().await, before, "a covered replay wrote");
-    assert!(world.alerts.received().await.is_empty());
+    world.assert_untouched(&before, "a covered replay").await;
 }
 
 /// Each kind of change event runs when nothing covers it: a Partner Central connection event
@@ -162,20 +166,10 @@ async fn partner_central_and_move_events_run_when_not_covered() {
 /// the function does not handle are refused: neither reads Organizations nor writes.
 #[tokio::test]
 async fn ignored_and_bad_events_change_nothing() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let before = world.table.items().await;
 
-    let ignored = cli(&[
-        "snapshot",
-        "--json",
-        "--event",
-        workspace_dir()
-            .join("infra/events/organizations-ignored.json")
-            .to_str()
-            .unwrap(),
-    ])
-    .await;
+    let ignored = replay("organizations-ignored.json").await;
     assert_eq!(
         ignored,
         json!({"trigger": {"kind": "organizations", "event_name": "CreatePolicy"},
@@ -191,8 +185,7 @@ async fn ignored_and_bad_events_change_nothing() {
         let err = invoke(bad.clone()).await.unwrap_err();
         assert_eq!(err.kind(), "BadEvent", "{bad}: {}", err.one_line());
     }
-    assert_eq!(world.table.items().await, before);
-    assert!(world.alerts.received().await.is_empty());
+    world.assert_untouched(&before, "these events").await;
 }
 
 /// `snapshot --event` replays the sample batch like the Lambda: a mixed batch runs once with
@@ -200,8 +193,7 @@ async fn ignored_and_bad_events_change_nothing() {
 /// the same (old) events again is covered by that run.
 #[tokio::test]
 async fn snapshot_event_replays_batches_like_the_lambda() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let dir = workspace_dir().join("infra/events");
     let mut sample: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sqs-batch.json")).unwrap())
@@ -292,21 +284,11 @@ async fn close_account_result_and_control_tower_events_run() {
 /// --event`: no Organizations call, no run record, no write.
 #[tokio::test]
 async fn failed_create_account_result_is_skipped_with_its_reason() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let before = world.table.items().await;
     let calls = world.proxy.organizations_calls();
 
-    let out = cli(&[
-        "snapshot",
-        "--json",
-        "--event",
-        workspace_dir()
-            .join("infra/events/organizations-create-account-result-failed.json")
-            .to_str()
-            .unwrap(),
-    ])
-    .await;
+    let out = replay("organizations-create-account-result-failed.json").await;
 
     assert_eq!(
         out,
