@@ -143,6 +143,14 @@ impl World {
         }
     }
 
+    /// One run whose alerts the test does not look at (a baseline, say): the queue then
+    /// holds only what the runs after it publish.
+    pub async fn run_and_discard_alerts(&self) -> RunReport {
+        let report = self.run().await;
+        self.alerts.received().await;
+        report
+    }
+
     /// One more run, which must publish nothing (`why` says what that means here).
     pub async fn assert_quiet_run(&self, why: &str) {
         self.run().await;

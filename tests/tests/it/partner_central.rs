@@ -26,9 +26,16 @@ fn link(r: &AccountRecord) -> (LinkState, LinkSource) {
     (r.link.state, r.link.source)
 }
 
-/// The link state and source recorded for `account_id`.
-async fn recorded_link(account_id: &str) -> (LinkState, LinkSource) {
-    link(&records().await[account_id])
+/// Asserts that `r` is LINKED by partner-central, with `why` in the detail.
+fn assert_linked_by_partner_central(r: &AccountRecord, why: &str) {
+    let expected = (LinkState::Linked, LinkSource::PartnerCentral);
+    assert_eq!(link(r), expected, "{}", r.account.id);
+    assert!(r.link.detail.contains(why), "{}", r.link.detail);
+}
+
+/// Asserts the link state and source recorded for `account_id`.
+async fn assert_link(account_id: &str, expected: (LinkState, LinkSource)) {
+    assert_eq!(link(&records().await[account_id]), expected, "{account_id}");
 }
 
 /// An ACTIVE SUBSIDIARY connection makes the account LINKED by partner-central; with
@@ -45,18 +52,7 @@ async fn active_connection_links_the_account_by_partner_central() {
     world.run().await;
 
     let r = records().await;
-    assert_eq!(
-        link(&r[&connected]),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
-    assert!(
-        r[&connected]
-            .link
-            .detail
-            .contains("active SUBSIDIARY connection"),
-        "{}",
-        r[&connected].link.detail
-    );
+    assert_linked_by_partner_central(&r[&connected], "active SUBSIDIARY connection");
     assert_eq!(
         link(&r[&both]),
         (LinkState::Linked, LinkSource::PartnerCentral)
@@ -76,16 +72,7 @@ async fn primary_account_is_linked() {
 
     world.run().await;
 
-    let primary = &records().await[MOTO_ACCOUNT];
-    assert_eq!(
-        link(primary),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
-    assert!(
-        primary.link.detail.contains("primary"),
-        "{}",
-        primary.link.detail
-    );
+    assert_linked_by_partner_central(&records().await[MOTO_ACCOUNT], "primary");
     assert!(world.alerts.received().await.is_empty(), "nothing unlinked");
 }
 
@@ -96,8 +83,7 @@ async fn canceled_connection_unlinks_with_link_canceled_and_alerts() {
     let (world, pc) = start().await;
     let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
     pc.set_fixture(&fixture(&[(&a, "ACTIVE")], &[]));
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     pc.set_fixture(&fixture(&[(&a, "CANCELED")], &[]));
     world.run().await;
@@ -133,16 +119,12 @@ async fn canceled_connection_unlinks_with_link_canceled_and_alerts() {
 async fn pending_invitation_is_pending_and_the_alert_says_accept() {
     let (world, pc) = start().await;
     let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     pc.set_fixture(&fixture(&[], &[(&a, "PENDING")]));
     let report = world.run().await;
 
-    assert_eq!(
-        recorded_link(&a).await,
-        (LinkState::Pending, LinkSource::PartnerCentral)
-    );
+    assert_link(&a, (LinkState::Pending, LinkSource::PartnerCentral)).await;
     let received = world.alerts.received().await;
     assert_eq!(received.len(), 1);
     let alert = received[0].alert(&a);
@@ -173,10 +155,7 @@ async fn tag_links_an_account_partner_central_does_not_know() {
 
     world.run().await;
 
-    assert_eq!(
-        recorded_link(&tagged).await,
-        (LinkState::Linked, LinkSource::Tag)
-    );
+    assert_link(&tagged, (LinkState::Linked, LinkSource::Tag)).await;
 }
 
 /// With sources `tag,partner-central` an account both tagged and connected records `tag`.
@@ -189,10 +168,7 @@ async fn tag_listed_first_decides_for_a_tagged_and_connected_account() {
 
     world.run().await;
 
-    assert_eq!(
-        recorded_link(&both).await,
-        (LinkState::Linked, LinkSource::Tag)
-    );
+    assert_link(&both, (LinkState::Linked, LinkSource::Tag)).await;
 }
 
 /// Partner Central denying access fails the run with PartnerCentralError, and nothing in the
@@ -202,8 +178,7 @@ async fn partner_central_failure_fails_the_run_and_changes_nothing() {
     let (world, pc) = start().await;
     let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
     pc.set_fixture(&fixture(&[(&a, "ACTIVE")], &[]));
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
     world.org.account(&world.org.root_id, "team-new", &[]).await;
     let mut failing = fixture(&[(&a, "ACTIVE")], &[]);
     failing["fail"] = json!("AccessDeniedException");
@@ -232,10 +207,7 @@ async fn throttled_partner_central_is_retried() {
 
     world.run().await;
 
-    assert_eq!(
-        recorded_link(&a).await,
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
+    assert_link(&a, (LinkState::Linked, LinkSource::PartnerCentral)).await;
     // One page of each list, plus the throttled request sent again.
     assert_eq!(pc.requests().len(), 3, "{:?}", pc.requests());
 }
@@ -288,10 +260,7 @@ async fn sandbox_catalog_reaches_partner_central() {
 
     world.run().await;
 
-    assert_eq!(
-        recorded_link(&a).await,
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
+    assert_link(&a, (LinkState::Linked, LinkSource::PartnerCentral)).await;
     let requests = pc.requests();
     assert!(!requests.is_empty());
     assert!(
@@ -317,15 +286,7 @@ async fn partner_central_role_is_assumed() {
     world.run().await;
 
     let r = records().await;
-    assert_eq!(
-        link(&r[&partner]),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
-    assert!(
-        r[&partner].link.detail.contains("primary"),
-        "{}",
-        r[&partner].link.detail
-    );
+    assert_linked_by_partner_central(&r[&partner], "primary");
     assert_eq!(
         link(&r[&connected]),
         (LinkState::Linked, LinkSource::PartnerCentral)

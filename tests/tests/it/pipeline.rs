@@ -161,8 +161,7 @@ async fn new_account_on_a_later_run_is_alerted_as_new() {
     let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
     org.account(&workloads, "team-a", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     let new = org.account(&workloads, "team-new", &[]).await;
     world.run().await;
@@ -188,8 +187,7 @@ async fn removed_link_tag_records_unlinked_and_alerts_link_lost() {
     let world = World::start().await;
     let org = &world.org;
     let a = org.linked_account(&org.root_id, "team-a").await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     org.untag(&a, "apn-link").await;
     world.run().await;
@@ -217,8 +215,7 @@ async fn rerun_without_changes_publishes_nothing_and_writes_no_account() {
     let org = &world.org;
     org.account(&workloads, "team-a", &[]).await;
     org.linked_account(&workloads, "linked").await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
     let without_runs = |items: BTreeMap<(String, String), _>| {
         items
             .into_iter()
@@ -251,9 +248,8 @@ async fn rerun_without_changes_publishes_nothing_and_writes_no_account() {
 /// out of the alert.
 #[tokio::test]
 async fn exempt_ou_covers_its_whole_subtree() {
-    let world = World::start().await;
+    let (world, sandbox) = World::start_with_ou("Sandbox").await;
     let org = &world.org;
-    let sandbox = org.ou(&org.root_id, "Sandbox").await;
     let experiments = org.ou(&sandbox, "Experiments").await;
     let workloads = org.ou(&org.root_id, "Workloads").await;
     let s1 = org.account(&sandbox, "sandbox-1", &[]).await;
@@ -286,12 +282,10 @@ async fn exempt_ou_covers_its_whole_subtree() {
 /// keeps its item, marked removed and gone from the link-state index.
 #[tokio::test]
 async fn closed_and_removed_accounts_are_recorded_not_deleted() {
-    let world = World::start().await;
+    let (world, closing) = World::start_with_account("closing").await;
     let org = &world.org;
-    let closing = org.account(&org.root_id, "closing", &[]).await;
     let leaving = org.account(&org.root_id, "leaving", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     org.close_account(&closing).await;
     org.remove_account(&leaving).await;
@@ -348,8 +342,7 @@ async fn walk_failing_midway_leaves_table_and_topic_untouched() {
     let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
     let linked = org.linked_account(&workloads, "linked").await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     let new = org.account(&workloads, "team-new", &[]).await;
     org.untag(&linked, "apn-link").await;
@@ -382,9 +375,8 @@ async fn walk_failing_midway_leaves_table_and_topic_untouched() {
 /// and the one after sends nothing.
 #[tokio::test]
 async fn failed_publish_is_sent_once_by_the_next_run() {
-    let world = World::start().await;
+    let (world, a) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let a = org.account(&org.root_id, "team-a", &[]).await;
     set_env(&[("APNWATCH_TOPIC_ARN", Some(&topic_arn("does-not-exist")))]);
 
     let err = app().await.run(RunOptions::default()).await.unwrap_err();

@@ -31,9 +31,8 @@ fn text(v: &Value) -> String {
 /// after that, nothing is due and the run writes no account.
 #[tokio::test]
 async fn reminder_is_sent_once_due_and_counted_in_the_subject() {
-    let world = World::start().await;
+    let (world, team) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let team = org.account(&org.root_id, "team-a", &[]).await;
     org.tag(&org.management_account_id, "apn-link", "exempt")
         .await;
     set_env(&[("APNWATCH_REMIND_AFTER", Some("1s"))]);
@@ -90,8 +89,7 @@ async fn second_run_is_quiet(remind_after: Option<&str>) {
     if remind_after.is_some() {
         set_env(&[("APNWATCH_REMIND_AFTER", remind_after)]);
     }
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     tokio::time::sleep(PAST_ONE_SECOND).await;
     let report = world.run().await;
@@ -104,9 +102,8 @@ async fn second_run_is_quiet(remind_after: Option<&str>) {
 /// once as RESOLVED, in a message whose subject reads as good news; the next run is quiet.
 #[tokio::test]
 async fn resolved_on_link_exempt_close_and_removal() {
-    let world = World::start().await;
+    let (world, linked) = World::start_with_account("gets-linked").await;
     let org = &world.org;
-    let linked = org.account(&org.root_id, "gets-linked", &[]).await;
     let exempt = org.account(&org.root_id, "gets-exempt", &[]).await;
     let closed = org.account(&org.root_id, "gets-closed", &[]).await;
     let removed = org.account(&org.root_id, "gets-removed", &[]).await;
@@ -153,11 +150,9 @@ async fn resolved_on_link_exempt_close_and_removal() {
 /// `APNWATCH_NOTIFY_RESOLVED=false` keeps resolutions quiet.
 #[tokio::test]
 async fn resolved_notices_can_be_turned_off() {
-    let world = World::start().await;
+    let (world, team) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let team = org.account(&org.root_id, "team-a", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
     set_env(&[("APNWATCH_NOTIFY_RESOLVED", Some("false"))]);
 
     org.tag(&team, "apn-link", "linked").await;
@@ -170,9 +165,8 @@ async fn resolved_notices_can_be_turned_off() {
 /// about, while an active one next to it is.
 #[tokio::test]
 async fn closed_accounts_never_alert_nor_get_reminders() {
-    let world = World::start().await;
+    let (world, active) = World::start_with_account("active").await;
     let org = &world.org;
-    let active = org.account(&org.root_id, "active", &[]).await;
     let closed = org.account(&org.root_id, "closed", &[]).await;
     org.link_management().await;
     org.close_account(&closed).await;
@@ -204,9 +198,8 @@ fn partner_central(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -
 /// connection, it is RESOLVED "now linked via partner-central".
 #[tokio::test]
 async fn lapsed_invitation_then_connection_read_as_such() {
-    let world = World::start().await;
+    let (world, team) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let team = org.account(&org.root_id, "team-a", &[]).await;
     let pc = FakePartnerCentral::start(partner_central(&[], &[(&team, "PENDING")]));
     set_env(&[
         ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
@@ -285,9 +278,8 @@ async fn route_to_teams(
 /// team queue subscribed with a `route` filter policy receives only its own.
 #[tokio::test]
 async fn routing_by_top_level_ou_reaches_only_each_teams_queue() {
-    let world = World::start().await;
+    let (world, payments_ou) = World::start_with_ou("Payments").await;
     let org = &world.org;
-    let payments_ou = org.ou(&org.root_id, "Payments").await;
     let deep = org.ou(&payments_ou, "Prod").await;
     let search_ou = org.ou(&org.root_id, "Search").await;
     let payments = org.account(&deep, "payments-prod", &[]).await;
@@ -437,9 +429,8 @@ fn alert_email_filter_policy(route: &str) -> String {
 /// no `route` attribute), and not the other teams' or the unrouted message.
 #[tokio::test]
 async fn alert_email_route_still_receives_the_alarms() {
-    let world = World::start().await;
+    let (world, payments_ou) = World::start_with_ou("Payments").await;
     let org = &world.org;
-    let payments_ou = org.ou(&org.root_id, "Payments").await;
     let search_ou = org.ou(&org.root_id, "Search").await;
     let payments = org.account(&payments_ou, "payments-prod", &[]).await;
     org.account(&search_ou, "search-dev", &[]).await;

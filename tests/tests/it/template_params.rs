@@ -218,6 +218,17 @@ fn every_parameter_default_passes_its_constraints() {
     }
 }
 
+/// `params` with the value of the i-th one set when bit i of `mask` is, empty otherwise.
+fn masked<'a>(
+    params: &'a [(&'static str, &'a str)],
+    mask: u32,
+) -> impl Iterator<Item = (&'static str, String)> + 'a {
+    params.iter().enumerate().map(move |(i, (k, v))| {
+        let set = mask & (1 << i) != 0;
+        (*k, if set { v.to_string() } else { String::new() })
+    })
+}
+
 /// Rules accept exactly the complete chat settings, and the conditions create exactly the
 /// channels, reservation and Partner Central permissions each combination asks for.
 #[test]
@@ -244,26 +255,8 @@ fn rules_and_conditions_hold_for_every_combination_of_optional_parameters() {
                 for state in ["ENABLED", "DISABLED"] {
                     for sources in link_sources_values() {
                         let mut params: Params = BTreeMap::new();
-                        for (i, (k, v)) in slack.iter().enumerate() {
-                            params.insert(
-                                k,
-                                if slack_mask & (1 << i) != 0 {
-                                    v.to_string()
-                                } else {
-                                    String::new()
-                                },
-                            );
-                        }
-                        for (i, (k, v)) in teams.iter().enumerate() {
-                            params.insert(
-                                k,
-                                if teams_mask & (1 << i) != 0 {
-                                    v.to_string()
-                                } else {
-                                    String::new()
-                                },
-                            );
-                        }
+                        params.extend(masked(&slack, slack_mask));
+                        params.extend(masked(&teams, teams_mask));
                         params.insert("ReservedConcurrency", reserved.into());
                         params.insert("ScheduleState", state.into());
                         params.insert("LinkSources", sources.clone());

@@ -57,11 +57,9 @@ async fn replay(sample: &str) -> Value {
 /// record, and alert every new account in one message.
 #[tokio::test]
 async fn sqs_batch_of_twenty_account_creations_is_one_walk() {
-    let world = World::start().await;
+    let (world, factory) = World::start_with_ou("Factory").await;
     let org = &world.org;
-    let factory = org.ou(&org.root_id, "Factory").await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
     for i in 0..20 {
         org.account(&factory, &format!("factory-{i:02}"), &[]).await;
     }
@@ -103,8 +101,7 @@ async fn sqs_batch_of_twenty_account_creations_is_one_walk() {
 #[tokio::test]
 async fn replays_of_events_older_than_the_last_run_never_walk() {
     let (world, _) = World::start_with_account("team-a").await;
-    let last = world.run().await;
-    world.alerts.received().await;
+    let last = world.run_and_discard_alerts().await;
     let app = app().await;
     let before = world.table.items().await;
     let calls = world.proxy.organizations_calls();
@@ -132,33 +129,24 @@ async fn replays_of_events_older_than_the_last_run_never_walk() {
 /// and an Organizations `MoveAccount` at the current time.
 #[tokio::test]
 async fn partner_central_and_move_events_run_when_not_covered() {
-    let world = World::start().await;
+    let (world, team) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let team = org.account(&org.root_id, "team-a", &[]).await;
     let apps = org.ou(&org.root_id, "Apps").await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
     org.move_account(&team, &org.root_id, &apps).await;
 
-    let dir = workspace_dir().join("infra/events");
-    let read = |name: &str| -> Value {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
-    };
-    let mut moved = read("organizations-move-account.json");
-    moved["time"] = json!(Utc::now().to_rfc3339());
-    let out = invoke(moved).await.unwrap();
+    let out = runs_on("organizations-move-account.json", "organizations").await;
     assert_eq!(
         out["trigger"],
         json!({"kind": "organizations", "event_name": "MoveAccount"})
     );
-    assert_eq!(out["skipped"], false);
     assert_eq!(out["changes"], 1, "the move is recorded: {out}");
 
-    let mut accepted = read("partner-central-invitation-accepted.json");
-    accepted["time"] = json!(Utc::now().to_rfc3339());
-    let out = invoke(accepted).await.unwrap();
-    assert_eq!(out["trigger"]["kind"], "partner-central");
-    assert_eq!(out["skipped"], false);
+    runs_on(
+        "partner-central-invitation-accepted.json",
+        "partner-central",
+    )
+    .await;
     assert_eq!(world.table.count("RUNS").await, 3);
 }
 
@@ -245,37 +233,40 @@ fn sample_now(name: &str) -> Value {
     event
 }
 
+/// The handler's answer to [`sample_now`]`(name)`: a run (nothing covers the event) started
+/// by a trigger of `kind`.
+async fn runs_on(name: &str, kind: &str) -> Value {
+    let out = invoke(sample_now(name))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {}", e.one_line()));
+    assert_eq!(out["trigger"]["kind"], kind, "{out}");
+    assert_eq!(out["skipped"], false, "{out}");
+    out
+}
+
 /// A closure completing (`CloseAccountResult`) and an account created through Control Tower
 /// (`CreateManagedAccount`) each start a run that records the change, the latter as
 /// `trigger.kind` `control-tower`.
 #[tokio::test]
 async fn close_account_result_and_control_tower_events_run() {
-    let world = World::start().await;
+    let (world, gone) = World::start_with_account("to-close").await;
     let org = &world.org;
-    let gone = org.account(&org.root_id, "to-close", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     org.close_account(&gone).await;
-    let out = invoke(sample_now("organizations-close-account-result.json"))
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.one_line()));
+    let out = runs_on("organizations-close-account-result.json", "organizations").await;
     assert_eq!(
         out["trigger"],
         json!({"kind": "organizations", "event_name": "CloseAccountResult"})
     );
-    assert_eq!(out["skipped"], false, "{out}");
     assert_eq!(out["changes"], 1, "the closure is recorded: {out}");
 
     org.account(&org.root_id, "factory-01", &[]).await;
-    let out = invoke(sample_now("control-tower-create-managed-account.json"))
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.one_line()));
+    let out = runs_on("control-tower-create-managed-account.json", "control-tower").await;
     assert_eq!(
         out["trigger"],
         json!({"kind": "control-tower", "event_name": "CreateManagedAccount"})
     );
-    assert_eq!(out["skipped"], false, "{out}");
     assert_eq!(out["alerts"], 1, "the new account is alerted: {out}");
     assert_eq!(world.table.count("RUNS").await, 3);
 }

@@ -207,33 +207,21 @@ fn event_round_trips() {
 /// A queued alert survives the trip through its item unchanged.
 #[test]
 fn alert_round_trips() {
-    let a = PendingAlert {
-        id: "run-a#111122223333".into(),
-        run_id: "run-a".into(),
-        created_at: at("2026-11-27T09:00:00Z"),
-        reason: AlertReason::LinkLost,
-        route: Some("Workloads".into()),
-        subject: AlertSubject {
-            account_id: "111122223333".into(),
-            name: "Prod".into(),
-            email: "prod@example.com".into(),
-            ou_path: "Root/Prod".into(),
-            state: AccountState::Other("SOMETHING_NEW".into()),
-            link_state: LinkState::Unlinked,
-            link_source: LinkSource::PartnerCentral,
-            link_detail: "link canceled in Partner Central".into(),
-            state_since: Some(at("2026-11-20T09:00:00Z")),
-            first_seen: Some(at("2026-11-19T09:00:00Z")),
-            removed: false,
-            refusal: Some(LinkRefusal {
-                kind: ChangeKind::InviteFailed,
-                at: at("2026-11-27T09:00:00.250Z"),
-                reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
-                message: "no profile".into(),
-                what_to_do: "register it".into(),
-            }),
-        },
-    };
+    // An account state this version does not know, and a refusal: the rarest fields too.
+    let mut record = record("111122223333", LinkState::Unlinked, false);
+    record.account.state = AccountState::Other("SOMETHING_NEW".into());
+    record.link.source = LinkSource::PartnerCentral;
+    record.link.detail = "link canceled in Partner Central".into();
+    record.refusal = Some(LinkRefusal {
+        kind: ChangeKind::InviteFailed,
+        at: at("2026-11-27T09:00:00.250Z"),
+        reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
+        message: "no profile".into(),
+        what_to_do: "register it".into(),
+    });
+    let queued_at = at("2026-11-27T09:00:00Z");
+    let route = Some("Workloads".into());
+    let a = PendingAlert::about(&record, AlertReason::LinkLost, "run-a", queued_at, route);
     let item = round_trip(AlertItem::from(&a), &a);
     assert_eq!(s(&item["sk"]), "run-a#111122223333");
     assert_eq!(s(&item["reason"]), "LINK_LOST");
