@@ -44,6 +44,14 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// No AWS credentials could be loaded (told before any AWS call, see `aws::preflight`).
+    #[error("no AWS credentials: {hint}")]
+    Credentials {
+        hint: String,
+        #[source]
+        source: BoxError,
+    },
+
     #[error("DynamoDB table {table} ({operation}): {hint}")]
     Store {
         table: String,
@@ -86,6 +94,9 @@ pub enum Error {
         left_ms: u64,
         margin_ms: u64,
     },
+    /// `apnwatch doctor`: some checks FAILed; `output` is the report the command prints.
+    #[error("doctor: failed check(s): {}; see `what to do` under each", ids.join(", "))]
+    Unhealthy { ids: Vec<String>, output: String },
     /// `apnwatch invite`: some ids were not invited; `output` is what the command prints.
     #[error("not invited: {}; see `apnwatch history ACCOUNT_ID` for Partner Central's reason", ids.join(", "))]
     NotInvited { ids: Vec<String>, output: String },
@@ -98,6 +109,7 @@ impl Error {
             Self::Config(_) => "ConfigError",
             Self::Organizations { .. } => "OrganizationsError",
             Self::PartnerCentral { .. } => "PartnerCentralError",
+            Self::Credentials { .. } => "CredentialsError",
             Self::Store { .. } => "StoreError",
             Self::Notify { .. } => "NotifyError",
             Self::BadEvent(_) => "BadEvent",
@@ -105,6 +117,7 @@ impl Error {
             Self::NotFound(_) => "NotFound",
             Self::Deadline { .. } => "DeadlineError",
             Self::NotInvited { .. } => "NotInvited",
+            Self::Unhealthy { .. } => "DoctorFailed",
         }
     }
 

@@ -1,6 +1,7 @@
 //! The wired application: configuration read once and every AWS client built once, at cold
 //! start or CLI start, then lent to each run.
 
+pub mod doctor;
 pub mod invoke;
 
 use std::time::Duration;
@@ -34,6 +35,9 @@ pub struct App {
     pub store: DynamoStore,
     /// `None` without `APNWATCH_TOPIC_ARN`: only dry runs and queries are possible.
     pub notifier: Option<SnsNotifier>,
+    /// The SDK configuration every client was built from (region, credentials, endpoints):
+    /// the doctor builds its own read-only clients from it.
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl App {
@@ -107,6 +111,7 @@ impl App {
             invitations,
             store,
             notifier,
+            sdk: base.clone(),
         }
     }
 

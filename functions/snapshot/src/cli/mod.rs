@@ -3,6 +3,7 @@
 
 pub mod color;
 pub mod csv;
+pub mod doctor;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -80,6 +81,17 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check every prerequisite, read-only: credentials, organization, table, topic and
+    /// subscriptions, Partner Central, the accept role, CloudTrail for change events, the
+    /// latest run. Exits 1 when a check FAILs.
+    Doctor {
+        /// Member accounts whose accept role is assumed (UNLINKED and PENDING first); 0 skips.
+        #[arg(long, value_name = "N", default_value_t = crate::domain::doctor::DEFAULT_SAMPLE_ACCOUNTS)]
+        sample_accounts: usize,
+        /// WARN when the latest run is older than this (e.g. 2h, 90m).
+        #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = doctor::parse_max_run_age)]
+        max_run_age: chrono::Duration,
+    },
     /// Show recent runs, newest first.
     Runs {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -120,7 +132,22 @@ fn parse_link_state(s: &str) -> Result<LinkState, String> {
 /// Runs one command and returns what to print on stdout.
 pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
     let json = cli.json;
+    if let Command::Doctor {
+        sample_accounts,
+        max_run_age,
+    } = &cli.command
+    {
+        // The doctor reports missing credentials as its `identity` check.
+        let options = crate::domain::doctor::Options {
+            sample_accounts: *sample_accounts,
+            max_run_age: *max_run_age,
+        };
+        return doctor::doctor(app, options, json).await;
+    }
+    // Missing credentials or region: one line with the fix, before any AWS call.
+    crate::aws::preflight::check(&app.sdk).await?;
     match &cli.command {
+        Command::Doctor { .. } => unreachable!("handled above"),
         Command::Init => {
             let outcome = app.store().create_table().await?;
             let table = app.store().table();
@@ -231,7 +258,7 @@ fn read_event(path: &std::path::Path) -> Result<serde_json::Value, Error> {
     })
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("views are plain data")
 }
 

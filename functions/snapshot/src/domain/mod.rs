@@ -10,11 +10,13 @@
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
 //! - [`deadline`]: the time a run may take; [`timestamp`]: the stored time format.
 //! - [`ids`]: account and OU id patterns.
+//! - [`doctor`]: the doctor's checks as data, and the rules decided without a call.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
 //! - `sample` (tests, feature `test-util`): `Account::sample` and the other fixtures.
 
 pub mod deadline;
 pub mod diff;
+pub mod doctor;
 pub mod ids;
 pub mod invite;
 pub mod link;

@@ -6,7 +6,7 @@
 
 mod commit;
 mod items;
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
