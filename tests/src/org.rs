@@ -72,6 +72,15 @@ impl Org {
         id
     }
 
+    /// One untagged [`Org::account`] under `parent` per name, in order; their ids.
+    pub async fn accounts<const N: usize>(&self, parent: &str, names: [&str; N]) -> [String; N] {
+        let mut ids = Vec::with_capacity(N);
+        for name in names {
+            ids.push(self.account(parent, name, &[]).await);
+        }
+        ids.try_into().expect("one id per name")
+    }
+
     /// [`Org::account`] tagged `apn-link=linked`: linked by the default tag rule.
     pub async fn linked_account(&self, parent: &str, name: &str) -> String {
         self.account(parent, name, &[("apn-link", "linked")]).await

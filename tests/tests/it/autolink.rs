@@ -552,13 +552,9 @@ async fn member_without_the_role_stays_pending_with_the_reason() {
 #[tokio::test]
 async fn member_without_the_accept_role_is_refused_by_sts_and_the_run_goes_on() {
     let world = World::start().await;
-    let with_role = world
-        .org
-        .account(&world.org.root_id, "with-role", &[])
-        .await;
-    let without = world
-        .org
-        .account(&world.org.root_id, "without-role", &[])
+    let org = &world.org;
+    let [with_role, without] = org
+        .accounts(&org.root_id, ["with-role", "without-role"])
         .await;
     let pc = FakePartnerCentral::start(fixture(&world, &json!({})));
     read_partner_central(&world, &pc);

@@ -102,11 +102,10 @@ async fn second_run_is_quiet(remind_after: Option<&str>) {
 /// once as RESOLVED, in a message whose subject reads as good news; the next run is quiet.
 #[tokio::test]
 async fn resolved_on_link_exempt_close_and_removal() {
-    let (world, linked) = World::start_with_account("gets-linked").await;
+    let world = World::start().await;
     let org = &world.org;
-    let exempt = org.account(&org.root_id, "gets-exempt", &[]).await;
-    let closed = org.account(&org.root_id, "gets-closed", &[]).await;
-    let removed = org.account(&org.root_id, "gets-removed", &[]).await;
+    let names = ["gets-linked", "gets-exempt", "gets-closed", "gets-removed"];
+    let [linked, exempt, closed, removed] = org.accounts(&org.root_id, names).await;
     org.link_management().await;
     world.run().await;
     assert_eq!(reasons(&world.alerts.received().await).len(), 4, "baseline");
@@ -165,9 +164,9 @@ async fn resolved_notices_can_be_turned_off() {
 /// about, while an active one next to it is.
 #[tokio::test]
 async fn closed_accounts_never_alert_nor_get_reminders() {
-    let (world, active) = World::start_with_account("active").await;
+    let world = World::start().await;
     let org = &world.org;
-    let closed = org.account(&org.root_id, "closed", &[]).await;
+    let [active, closed] = org.accounts(&org.root_id, ["active", "closed"]).await;
     org.link_management().await;
     org.close_account(&closed).await;
     set_env(&[("APNWATCH_REMIND_AFTER", Some("1s"))]);

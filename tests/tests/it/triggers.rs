@@ -52,6 +52,14 @@ async fn replay(sample: &str) -> Value {
     cli(&["snapshot", "--json", "--event", path.to_str().unwrap()]).await
 }
 
+/// Asserts that `out` is the whole answer to the Organizations event `event_name` skipped
+/// with `reason`.
+fn assert_skipped(out: &Value, event_name: &str, reason: &str) {
+    let trigger = json!({"kind": "organizations", "event_name": event_name});
+    let expected = json!({"trigger": trigger, "skipped": true, "skip_reason": reason});
+    assert_eq!(*out, expected);
+}
+
 /// An account factory creating 20 accounts: the 20 events arrive as one SQS batch, cost one
 /// walk (the same Organizations calls as a manual run of the same organization) and one run
 /// record, and alert every new account in one message.
@@ -158,11 +166,10 @@ async fn ignored_and_bad_events_change_nothing() {
     let before = world.table.items().await;
 
     let ignored = replay("organizations-ignored.json").await;
-    assert_eq!(
-        ignored,
-        json!({"trigger": {"kind": "organizations", "event_name": "CreatePolicy"},
-            "skipped": true,
-            "skip_reason": "eventName CreatePolicy does not change accounts or OUs"})
+    assert_skipped(
+        &ignored,
+        "CreatePolicy",
+        "eventName CreatePolicy does not change accounts or OUs",
     );
 
     for bad in [
@@ -281,11 +288,10 @@ async fn failed_create_account_result_is_skipped_with_its_reason() {
 
     let out = replay("organizations-create-account-result-failed.json").await;
 
-    assert_eq!(
-        out,
-        json!({"trigger": {"kind": "organizations", "event_name": "CreateAccountResult"},
-            "skipped": true,
-            "skip_reason": "CreateAccountResult FAILED (EMAIL_ALREADY_EXISTS): no account was created"})
+    assert_skipped(
+        &out,
+        "CreateAccountResult",
+        "CreateAccountResult FAILED (EMAIL_ALREADY_EXISTS): no account was created",
     );
     assert_eq!(world.proxy.organizations_calls(), calls);
     assert_eq!(world.table.items().await, before);
