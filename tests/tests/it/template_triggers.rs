@@ -79,6 +79,16 @@ fn sample(name: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// A change rule as the handler expects it: logical id, sources, detail-types, eventNames
+/// (when the rule narrows them) and the samples in `infra/events/` it matches.
+type ChangeRule<'a> = (
+    &'a str,
+    &'a [&'a str],
+    &'a [&'a str],
+    Option<&'a [&'a str]>,
+    &'a [&'a str],
+);
+
 /// The two rules match exactly the sources, detail-types and eventNames the handler accepts,
 /// deliver to the debounce queue, and match the samples users replay (but not the ignored one).
 #[test]
@@ -87,8 +97,7 @@ fn change_rules_match_what_the_handler_accepts() {
     // Every rule that feeds the queue may deliver to it (the queue policy pins their ARNs).
     let policy = &resource(&doc, "ChangeQueuePolicy")["Properties"]["PolicyDocument"];
     let allowed = format!("{:?}", policy["Statement"][0]["Condition"]);
-    // (rule, sources, detail-types, eventNames when the rule narrows them, samples it matches)
-    let rules: [(&str, &[&str], &[&str], Option<&[&str]>, &[&str]); 3] = [
+    let rules: [ChangeRule; 3] = [
         (
             "OrganizationsChangeRule",
             &[ORGANIZATIONS_SOURCE],
