@@ -32,7 +32,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION
 TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 HAVE_NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help setup venv tools fmt-check clippy unit integration test templates template-params sam-build-check demo build sam-build deploy deploy-guided require-samconfig bench moto-stop
+.PHONY: help setup venv tools fmt-check clippy unit integration test templates template-params sam-build-check demo report-screenshot build sam-build deploy deploy-guided require-samconfig bench moto-stop
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -139,6 +139,16 @@ test: venv fmt-check clippy templates sam-build-check integration ## Everything 
 
 demo: venv ## Run the CLI end to end against moto and the fake Partner Central
 	bash infra/demo.sh
+
+report-screenshot: venv ## target/report.html from 10,000 generated accounts (prints the report's reads and time), and its screenshots with headless Chromium (Debian package `chromium`)
+	REPORT_HTML=$(CURDIR)/target/report.html cargo test -p integration-tests report_scale:: -- --ignored --nocapture
+	for shot in 1100,2050:report.png 420,3000:report-narrow.png; do \
+	  dir=$$(mktemp -d); \
+	  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+	    --disable-component-update --disable-sync --user-data-dir=$$dir --hide-scrollbars \
+	    --window-size=$${shot%%:*} --screenshot=$(CURDIR)/docs/$${shot##*:} file://$(CURDIR)/target/report.html; \
+	  rm -rf $$dir; \
+	done
 
 moto-stop: ## Stop a moto server left running by infra/moto.sh
 	bash infra/moto.sh stop

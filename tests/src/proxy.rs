@@ -7,9 +7,17 @@
 use std::io::{Read, Write};
 
 use crate::http::{find, header, read_request, with_connection_close};
+use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Requests of one `X-Amz-Target` and the bytes of their response bodies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub requests: usize,
+    pub response_bytes: usize,
+}
 
 /// An HTTP proxy in front of moto that the product's clients talk to (`AWS_ENDPOINT_URL`).
 ///
@@ -33,6 +41,8 @@ pub struct Proxy {
     rewrites: Arc<Mutex<Vec<(String, String)>>>,
     /// Organizations requests seen on the wire, for tests that assert "no walk".
     org_calls: Arc<AtomicUsize>,
+    /// Requests and response bytes by `X-Amz-Target`, e.g. `DynamoDB_20120810.Query`.
+    traffic: Arc<Mutex<BTreeMap<String, Traffic>>>,
     stopping: Arc<AtomicBool>,
     accept: Option<std::thread::JoinHandle<()>>,
 }
@@ -52,6 +62,7 @@ impl Proxy {
         let denied_roles: Arc<Mutex<Vec<String>>> = Arc::default();
         let rewrites: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let org_calls = Arc::new(AtomicUsize::new(0));
+        let traffic: Arc<Mutex<BTreeMap<String, Traffic>>> = Arc::default();
         let stopping = Arc::new(AtomicBool::new(false));
         let upstream_lock = Arc::new(Mutex::new(()));
         let accept = {
@@ -59,6 +70,7 @@ impl Proxy {
             let denied_roles = denied_roles.clone();
             let rewrites = rewrites.clone();
             let org_calls = org_calls.clone();
+            let traffic = traffic.clone();
             let stopping = stopping.clone();
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
@@ -71,6 +83,7 @@ impl Proxy {
                         denied_roles: denied_roles.clone(),
                         rewrites: rewrites.clone(),
                         org_calls: org_calls.clone(),
+                        traffic: traffic.clone(),
                     };
                     let upstream_lock = upstream_lock.clone();
                     std::thread::spawn(move || {
@@ -86,6 +99,7 @@ impl Proxy {
             denied_roles,
             rewrites,
             org_calls,
+            traffic,
             stopping,
             accept: Some(accept),
         }
@@ -121,6 +135,16 @@ impl Proxy {
         self.org_calls.load(Ordering::SeqCst)
     }
 
+    /// Requests by `X-Amz-Target` since the proxy started (or [`Proxy::reset_traffic`]),
+    /// e.g. `DynamoDB_20120810.Query`: what a command really read.
+    pub fn traffic(&self) -> BTreeMap<String, Traffic> {
+        self.traffic.lock().unwrap().clone()
+    }
+
+    pub fn reset_traffic(&self) {
+        self.traffic.lock().unwrap().clear();
+    }
+
     /// Forward everything again.
     pub fn heal(&self) {
         *self.rule.lock().unwrap() = None;
@@ -144,6 +168,7 @@ struct Faults {
     denied_roles: Arc<Mutex<Vec<String>>>,
     rewrites: Arc<Mutex<Vec<(String, String)>>>,
     org_calls: Arc<AtomicUsize>,
+    traffic: Arc<Mutex<BTreeMap<String, Traffic>>>,
 }
 
 /// The role an STS AssumeRole request (awsQuery: a form-encoded body with `Action` and
@@ -242,6 +267,12 @@ fn proxy_one(
         response
     };
     let split = find(&response, b"\r\n\r\n").map_or(response.len(), |i| i + 4);
+    if !target.is_empty() {
+        let mut traffic = faults.traffic.lock().unwrap_or_else(|e| e.into_inner());
+        let t = traffic.entry(target.to_string()).or_default();
+        t.requests += 1;
+        t.response_bytes += response.len() - split;
+    }
     let mut head = String::from_utf8_lossy(&response[..split]).into_owned();
     let mut body = response[split..].to_vec();
     let rewrites = faults.rewrites.lock().unwrap().clone();

@@ -671,6 +671,7 @@ fn run_report(
         alerts: alerts.len(),
         messages: messages.len(),
         dry_run: false,
+        ..RunSummary::default()
     };
     RunReport {
         summary,

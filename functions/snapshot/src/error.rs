@@ -100,6 +100,13 @@ pub enum Error {
     /// `apnwatch invite`: some ids were not invited; `output` is what the command prints.
     #[error("not invited: {}; see `apnwatch history ACCOUNT_ID` for Partner Central's reason", ids.join(", "))]
     NotInvited { ids: Vec<String>, output: String },
+    /// A file the CLI was asked to write (`apnwatch report --html FILE`).
+    #[error("cannot write {path}: check that its folder exists and is writable")]
+    WriteFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -118,6 +125,7 @@ impl Error {
             Self::Deadline { .. } => "DeadlineError",
             Self::NotInvited { .. } => "NotInvited",
             Self::Unhealthy { .. } => "DoctorFailed",
+            Self::WriteFile { .. } => "WriteFile",
         }
     }
 

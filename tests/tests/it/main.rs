@@ -12,6 +12,8 @@ mod lambda_e2e;
 mod partner_central;
 mod pipeline;
 mod reminders_routing;
+mod report;
+mod report_scale;
 mod scale;
 mod store;
 mod store_schema;

@@ -126,11 +126,14 @@ impl App {
             notifier: self.notifier.as_ref(),
         };
         let budget = options.deadline.as_ref().map(|d| d.left());
-        let stored = match run::store_changes(&self.config, &deps, options).await? {
+        let mut stored = match run::store_changes(&self.config, &deps, options).await? {
             Stage::Dry(report) => return Ok(self.finished(report)),
             Stage::Stored(stored) => stored,
         };
         let auto_link = self.auto_link(&stored, budget).await;
+        if let Some(done) = &auto_link {
+            stored.record_auto_link(done);
+        }
         let mut report = run::publish(stored, &deps).await?;
         report.auto_link = auto_link;
         Ok(self.finished(report))

@@ -4,6 +4,7 @@
 pub mod color;
 pub mod csv;
 pub mod doctor;
+pub mod report_html;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -14,6 +15,7 @@ use crate::domain::ids::is_account_id;
 use crate::domain::model::LinkState;
 use crate::error::Error;
 use crate::ports::{AccountTable, Queries};
+use crate::report_view::ReportView;
 use crate::run::autolink::{self, InviteOutcome};
 use crate::run::RunOptions;
 use crate::views::{self, AccountView, EventView, RunView, SnapshotView};
@@ -92,6 +94,16 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = doctor::parse_max_run_age)]
         max_run_age: chrono::Duration,
     },
+    /// Coverage, time to link, coverage by OU, oldest unlinked, auto-link and the trend, from
+    /// the table alone (two Queries, no Scan).
+    Report {
+        /// The window for time to link, auto-link and the trend: a number of days, e.g. 30d.
+        #[arg(long, default_value = "90d", value_name = "DAYS", value_parser = parse_days)]
+        since: u32,
+        /// Also write the report as one self-contained HTML page (charts, no script) to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
+    },
     /// Show recent runs, newest first.
     Runs {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -114,6 +126,18 @@ fn run_options(dry_run: bool, deadline: &Option<std::time::Duration>) -> RunOpti
         deadline: deadline.map(crate::domain::deadline::Deadline::after),
         ..RunOptions::default()
     }
+}
+
+/// `90d` (or `90`) to 90: whole days, 1 to 3650.
+fn parse_days(s: &str) -> Result<u32, String> {
+    s.strip_suffix('d')
+        .unwrap_or(s)
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=3650).contains(d))
+        .ok_or_else(|| {
+            format!("{s:?} is not a number of days: expected e.g. 30d or 90d (1 to 3650)")
+        })
 }
 
 fn parse_account_id(s: &str) -> Result<String, String> {
@@ -229,6 +253,7 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
             account_ids,
             dry_run,
         } => invite(app, account_ids, *dry_run, json).await,
+        Command::Report { since, html } => report(app, *since, html.as_deref(), json).await,
         Command::Runs { limit } => {
             let runs = app.store().runs(usize::from(*limit)).await?;
             Ok(if json {
@@ -240,6 +265,41 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
             })
         }
     }
+}
+
+/// `apnwatch report`: one Query of the account items, one of the runs in the window.
+async fn report(
+    app: &App,
+    days: u32,
+    html: Option<&std::path::Path>,
+    json: bool,
+) -> Result<String, Error> {
+    use chrono::SubsecRound;
+    let now = chrono::Utc::now().trunc_subsecs(0);
+    let records = app.store().accounts(None).await?;
+    let runs = app
+        .store()
+        .runs_since(crate::domain::report::window_start(now, days))
+        .await?;
+    let report = crate::domain::report::Report::compute(&records, &runs, now, days);
+    let view = ReportView::from(&report);
+    let mut out = if json {
+        to_json(&view)
+    } else {
+        crate::report_view::report_text(&view)
+    };
+    if let Some(path) = html {
+        std::fs::write(path, report_html::report_html(&view)).map_err(|source| {
+            Error::WriteFile {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        if !json {
+            out.push_str(&format!("\nwrote {}", path.display()));
+        }
+    }
+    Ok(out)
 }
 
 /// The payload in `path`, as the Lambda runtime would hand it over.

@@ -12,6 +12,7 @@
 //! - [`ids`]: account and OU id patterns.
 //! - [`doctor`]: the doctor's checks as data, and the rules decided without a call.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
+//! - [`report`]: coverage, time to link, by OU, oldest unlinked, auto-link and trend.
 //! - `sample` (tests, feature `test-util`): `Account::sample` and the other fixtures.
 
 pub mod deadline;
@@ -22,6 +23,7 @@ pub mod invite;
 pub mod link;
 pub mod model;
 pub mod remind;
+pub mod report;
 pub mod route;
 #[cfg(any(test, feature = "test-util"))]
 mod sample;
