@@ -3,23 +3,15 @@
 
 use std::process::Command;
 
-use apnwatch::cli::{execute, Cli};
+use apnwatch::cli::Cli;
 use apnwatch::config::ALL_VARS;
 use clap::Parser;
-use integration_tests::{apnwatch_binary, app, scrub_aws_env, set_env, World};
+use integration_tests::{apnwatch_binary, run_cli, scrub_aws_env, set_env, World};
 use serde_json::Value;
 
-/// Parses `args` like the binary does, runs them against a freshly built app and returns
-/// what the binary would print on stdout.
-async fn apnwatch_text(args: &[&str]) -> Result<String, apnwatch::Error> {
-    let cli = Cli::try_parse_from(std::iter::once("apnwatch").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-    execute(&app().await, &cli).await
-}
-
-/// [`apnwatch_text`] for `--json` commands, parsed.
+/// [`run_cli`] for `--json` commands, parsed.
 async fn apnwatch(args: &[&str]) -> Result<Value, apnwatch::Error> {
-    let out = apnwatch_text(args).await?;
+    let out = run_cli(args).await?;
     Ok(serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("{args:?} printed non-JSON ({e}): {out}")))
 }
@@ -90,7 +82,7 @@ async fn accounts_json_has_the_documented_fields() {
     assert_eq!(ids, expected);
 
     // Without --json: a table with the same accounts and a count.
-    let table = apnwatch_text(&["accounts"]).await.unwrap();
+    let table = run_cli(&["accounts"]).await.unwrap();
     assert!(
         table.contains(&linked) && table.contains("Root/Workloads"),
         "{table}"

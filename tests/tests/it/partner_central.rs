@@ -22,6 +22,16 @@ async fn start() -> (World, FakePartnerCentral) {
     (world, pc)
 }
 
+/// [`start`] with account `team-a` in an ACTIVE connection, after a baseline run: returns
+/// its id too.
+async fn start_connected() -> (World, FakePartnerCentral, String) {
+    let (world, pc) = start().await;
+    let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
+    pc.set_fixture(&fixture(&[(&a, "ACTIVE")], &[]));
+    world.run_and_discard_alerts().await;
+    (world, pc, a)
+}
+
 fn link(r: &AccountRecord) -> (LinkState, LinkSource) {
     (r.link.state, r.link.source)
 }
@@ -77,10 +87,7 @@ async fn primary_account_is_linked() {
 /// saying the link was canceled, and alerts it as LINK_LOST.
 #[tokio::test]
 async fn canceled_connection_unlinks_with_link_canceled_and_alerts() {
-    let (world, pc) = start().await;
-    let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
-    pc.set_fixture(&fixture(&[(&a, "ACTIVE")], &[]));
-    world.run_and_discard_alerts().await;
+    let (world, pc, a) = start_connected().await;
 
     pc.set_fixture(&fixture(&[(&a, "CANCELED")], &[]));
     world.run().await;
@@ -172,10 +179,7 @@ async fn tag_listed_first_decides_for_a_tagged_and_connected_account() {
 /// table or on the topic changes, although the organization did.
 #[tokio::test]
 async fn partner_central_failure_fails_the_run_and_changes_nothing() {
-    let (world, pc) = start().await;
-    let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
-    pc.set_fixture(&fixture(&[(&a, "ACTIVE")], &[]));
-    world.run_and_discard_alerts().await;
+    let (world, pc, a) = start_connected().await;
     world.org.account(&world.org.root_id, "team-new", &[]).await;
     let mut failing = fixture(&[(&a, "ACTIVE")], &[]);
     failing["fail"] = json!("AccessDeniedException");

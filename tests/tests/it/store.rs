@@ -55,6 +55,11 @@ fn record(id: &str, state: LinkState, rev: u64) -> AccountRecord {
     r
 }
 
+/// Account id number `n`, twelve digits.
+fn account_id(n: u64) -> String {
+    format!("{n:012}")
+}
+
 fn event(id: &str, run: &str, when: &str, seq: u32, kind: ChangeKind) -> ChangeEvent {
     ChangeEvent {
         account_id: id.into(),
@@ -322,7 +327,7 @@ async fn many_accounts_index_and_history() {
 
     let changes: Vec<AccountChange> = (0..60)
         .map(|i| {
-            let id = format!("{:012}", 100_000_000_000u64 + i);
+            let id = account_id(100_000_000_000 + i);
             let state = if i % 3 == 0 {
                 LinkState::Linked
             } else {
@@ -407,7 +412,7 @@ async fn ack_removes_only_sent_alerts() {
     let changes: Vec<AccountChange> = (0..40)
         .map(|i| {
             discovered(
-                &format!("{:012}", 200_000_000_000u64 + i),
+                &account_id(200_000_000_000 + i),
                 LinkState::Unlinked,
                 "run-1",
             )

@@ -2,12 +2,10 @@
 //! batch of them, a replay and a bad payload cost in Organizations calls, run records and
 //! table writes, through the Lambda handler and `apnwatch snapshot --event`.
 
-use apnwatch::cli::{execute, Cli};
 use apnwatch::lambda::handler;
 use apnwatch::run::RunOptions;
 use chrono::{DateTime, Utc};
-use clap::Parser;
-use integration_tests::{app, workspace_dir, World};
+use integration_tests::{app, cli_ok, workspace_dir, World};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -38,11 +36,7 @@ async fn invoke(payload: Value) -> Result<Value, apnwatch::Error> {
 }
 
 async fn cli(args: &[&str]) -> Value {
-    let cli = Cli::try_parse_from(std::iter::once("apnwatch").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-    let out = execute(&app().await, &cli)
-        .await
-        .unwrap_or_else(|e| panic!("apnwatch {args:?}: {}", e.one_line()));
+    let out = cli_ok(args).await;
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON ({e}): {out}"))
 }
 
