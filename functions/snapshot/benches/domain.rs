@@ -250,6 +250,7 @@ fn whole_run_child(spec: &str) {
     let mut config = Config::from_lookup(|k| match k {
         "APNWATCH_TABLE" => Some("apn-link-watch-bench".into()),
         "APNWATCH_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:apn-link-watch".into()),
+        "APNWATCH_SUMMARY" => Some("off".into()),
         _ => None,
     })
     .expect("bench configuration is valid");
@@ -376,6 +377,34 @@ impl AlertOutbox for LeanStore {
         for id in ids {
             outbox.remove(id);
         }
+        Ok(())
+    }
+}
+
+/// The bench measures runs with `APNWATCH_SUMMARY=off`: no marker, no summary.
+impl apnwatch::ports::SummaryOutbox for LeanStore {
+    async fn last_summary(
+        &self,
+        _period: apnwatch::domain::summary::SummaryPeriod,
+    ) -> Result<Option<apnwatch::domain::summary::SummaryMark>, Error> {
+        Ok(None)
+    }
+
+    async fn queue_summaries(
+        &self,
+        _mark: &apnwatch::domain::summary::SummaryMark,
+        _summaries: &[apnwatch::domain::summary::QueuedSummary],
+    ) -> Result<bool, Error> {
+        Ok(false)
+    }
+
+    async fn pending_summaries(
+        &self,
+    ) -> Result<Vec<apnwatch::domain::summary::QueuedSummary>, Error> {
+        Ok(Vec::new())
+    }
+
+    async fn ack_summary(&self, _id: &str) -> Result<(), Error> {
         Ok(())
     }
 }

@@ -14,11 +14,13 @@ use crate::domain::link::PartnerCentralLinks;
 use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
+use crate::domain::summary::{QueuedSummary, SummaryMark, SummaryPeriod};
 use crate::domain::sweep::SweepState;
 use crate::error::Error;
 use crate::ports::{
     AccountTable, AlertOutbox, CommitOutcome, Notifier, OrgSnapshot, OrgSource,
-    PartnerCentralSource, PublishLease, Queries, RunRecords, StoredState, TagReads, LEASE_SECONDS,
+    PartnerCentralSource, PublishLease, Queries, RunRecords, StoredState, SummaryOutbox, TagReads,
+    LEASE_SECONDS,
 };
 
 fn fake_error(what: &str) -> crate::error::BoxError {
@@ -100,6 +102,10 @@ pub struct FakeTable {
     pub accounts: BTreeMap<String, AccountRecord>,
     pub history: Vec<ChangeEvent>,
     pub outbox: BTreeMap<String, PendingAlert>,
+    /// Queued summaries by id, beside the alerts in the outbox.
+    pub summaries: BTreeMap<String, QueuedSummary>,
+    /// Period markers by `(daily|weekly, period key)`.
+    pub summary_marks: BTreeMap<(String, String), SummaryMark>,
     pub runs: Vec<RunSummary>,
     pub lease: Option<(String, DateTime<Utc>)>,
     /// Account items written, as a DynamoDB bill would count them.
@@ -186,6 +192,50 @@ impl AlertOutbox for FakeStore {
         for id in ids {
             t.outbox.remove(id);
         }
+        Ok(())
+    }
+}
+
+impl SummaryOutbox for FakeStore {
+    async fn last_summary(&self, period: SummaryPeriod) -> Result<Option<SummaryMark>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.summary_marks
+            .iter()
+            .rfind(|((kind, _), _)| kind == period.as_str())
+            .map(|(_, m)| m.clone()))
+    }
+
+    async fn queue_summaries(
+        &self,
+        mark: &SummaryMark,
+        summaries: &[QueuedSummary],
+    ) -> Result<bool, Error> {
+        // As the adapter's transaction: the marker's absence is the condition for all of it.
+        let mut t = self.table.lock().unwrap();
+        let key = (mark.period.as_str().to_string(), mark.key.clone());
+        if t.summary_marks.contains_key(&key) {
+            return Ok(false);
+        }
+        t.summary_marks.insert(key, mark.clone());
+        for s in summaries {
+            t.summaries.insert(s.id.clone(), s.clone());
+        }
+        Ok(true)
+    }
+
+    async fn pending_summaries(&self) -> Result<Vec<QueuedSummary>, Error> {
+        Ok(self
+            .table
+            .lock()
+            .unwrap()
+            .summaries
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    async fn ack_summary(&self, id: &str) -> Result<(), Error> {
+        self.table.lock().unwrap().summaries.remove(id);
         Ok(())
     }
 }

@@ -8,10 +8,10 @@
 //! "Architecture" section draws it):
 //! - [`lambda`], `cli` (feature `cli`): the entry points. Parse input, hand off, print.
 //! - [`app`]: the composition root (SDK clients, adapters, one [`app::App`]) and one invoke.
-//! - [`views`]: the JSON and table shapes users read, apart from the model;
-//!   [`report_view`]: the same for `apnwatch report`.
+//! - [`views`]: the JSON and table shapes users read, apart from the model (`views::report`
+//!   for `apnwatch report`, `views::doctor` for the doctor).
 //! - [`run`]: the use cases: one run (walk, resolve, diff, store, publish) and auto-link.
-//! - [`aws`]: the adapters, one per AWS service; [`fakes`] (tests, feature `test-util`):
+//! - [`aws`]: the adapters, one per AWS service; `fakes` (tests, feature `test-util`):
 //!   the same ports in memory.
 //! - [`ports`]: one small trait per outside system, split by concern.
 //! - [`alert`]: what a message says, in each subscriber's format.
@@ -33,7 +33,6 @@ pub mod fakes;
 mod golden;
 pub mod lambda;
 pub mod ports;
-pub mod report_view;
 pub mod run;
 pub mod views;
 

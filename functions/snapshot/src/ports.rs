@@ -14,6 +14,7 @@ use crate::domain::link::PartnerCentralLinks;
 use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
+use crate::domain::summary::{QueuedSummary, SummaryMark, SummaryPeriod};
 use crate::domain::sweep::SweepState;
 use crate::error::Error;
 
@@ -120,6 +121,28 @@ pub trait AlertOutbox {
     fn ack_alerts(&self, ids: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
+/// The periodic summaries (`APNWATCH_SUMMARY`) in the same outbox as the alerts: queued at
+/// most once per period by a conditional write on the period's marker, published under the
+/// publish lease, deleted once SNS accepted them.
+pub trait SummaryOutbox {
+    /// The newest marker of `period`'s kind (daily or weekly), read consistently.
+    fn last_summary(
+        &self,
+        period: SummaryPeriod,
+    ) -> impl Future<Output = Result<Option<SummaryMark>, Error>> + Send;
+    /// Writes `mark` and queues `summaries` in one transaction, unless the period already has
+    /// a marker: then nothing is written and the result is `false`.
+    fn queue_summaries(
+        &self,
+        mark: &SummaryMark,
+        summaries: &[QueuedSummary],
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
+    /// Every queued summary, read consistently.
+    fn pending_summaries(&self) -> impl Future<Output = Result<Vec<QueuedSummary>, Error>> + Send;
+    /// Drops a summary SNS accepted.
+    fn ack_summary(&self, id: &str) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
 /// One publisher at a time: whoever holds the lease sends the outbox.
 pub trait PublishLease {
     /// Takes the publish lease unless another run holds a live one; the caller's own live
@@ -140,10 +163,10 @@ pub trait RunRecords {
 }
 
 /// The table as one run uses it: every concern above. The CLI's read-only queries are
-/// [`Queries`]. Implemented for whatever implements the four.
-pub trait Store: AccountTable + AlertOutbox + PublishLease + RunRecords {}
+/// [`Queries`]. Implemented for whatever implements the five.
+pub trait Store: AccountTable + AlertOutbox + SummaryOutbox + PublishLease + RunRecords {}
 
-impl<T: AccountTable + AlertOutbox + PublishLease + RunRecords> Store for T {}
+impl<T: AccountTable + AlertOutbox + SummaryOutbox + PublishLease + RunRecords> Store for T {}
 
 /// What the CLI's query commands read from the table (never written by them).
 pub trait Queries {

@@ -17,6 +17,7 @@ mod report_scale;
 mod scale;
 mod store;
 mod store_schema;
+mod summary;
 mod template;
 mod template_autolink;
 mod template_doctor;

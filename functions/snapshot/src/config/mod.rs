@@ -19,6 +19,7 @@ pub use crate::domain::link::{LinkRules, DEFAULT_TAG_KEY};
 use crate::domain::model::LinkSource;
 use crate::domain::remind::{parse_remind_after, AlertPolicy};
 use crate::domain::route::RouteBy;
+use crate::domain::summary::SummaryPeriod;
 
 pub const ENV_TABLE: &str = "APNWATCH_TABLE";
 pub const ENV_TOPIC_ARN: &str = "APNWATCH_TOPIC_ARN";
@@ -36,6 +37,7 @@ pub const ENV_RUN_RETENTION_DAYS: &str = "APNWATCH_RUN_RETENTION_DAYS";
 pub const ENV_REMIND_AFTER: &str = "APNWATCH_REMIND_AFTER";
 pub const ENV_NOTIFY_RESOLVED: &str = "APNWATCH_NOTIFY_RESOLVED";
 pub const ENV_ROUTE_BY: &str = "APNWATCH_ROUTE_BY";
+pub const ENV_SUMMARY: &str = "APNWATCH_SUMMARY";
 pub const ENV_TAG_SWEEP_ABOVE: &str = "APNWATCH_TAG_SWEEP_ABOVE";
 pub const ENV_TAG_MAX_AGE: &str = "APNWATCH_TAG_MAX_AGE";
 pub const ENV_AUTO_INVITE: &str = "APNWATCH_AUTO_INVITE";
@@ -67,6 +69,7 @@ pub const ALL_VARS: &[&str] = &[
     ENV_REMIND_AFTER,
     ENV_NOTIFY_RESOLVED,
     ENV_ROUTE_BY,
+    ENV_SUMMARY,
     ENV_TAG_SWEEP_ABOVE,
     ENV_TAG_MAX_AGE,
     ENV_AUTO_INVITE,
@@ -110,6 +113,8 @@ pub struct Config {
     pub alert_policy: AlertPolicy,
     /// `APNWATCH_ROUTE_BY`.
     pub route_by: RouteBy,
+    /// `APNWATCH_SUMMARY`: how often the coverage summary goes out (default weekly).
+    pub summary: SummaryPeriod,
     /// `APNWATCH_TAG_SWEEP_ABOVE`: above this many accounts tag reads are spread.
     pub tag_sweep_above: usize,
     /// `APNWATCH_TAG_MAX_AGE`.
@@ -229,6 +234,10 @@ impl Config {
             None => RouteBy::None,
             Some(v) => RouteBy::parse(&v).map_err(|h| invalid(ENV_ROUTE_BY, &v, &h))?,
         };
+        let summary = match get(ENV_SUMMARY) {
+            None => SummaryPeriod::default(),
+            Some(v) => SummaryPeriod::parse(&v).map_err(|h| invalid(ENV_SUMMARY, &v, &h))?,
+        };
 
         let tag_sweep_above = whole_number(
             &get,
@@ -279,6 +288,7 @@ impl Config {
             run_retention_days,
             alert_policy,
             route_by,
+            summary,
             tag_sweep_above,
             tag_max_age,
             invite,

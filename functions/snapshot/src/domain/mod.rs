@@ -27,6 +27,7 @@ pub mod report;
 pub mod route;
 #[cfg(any(test, feature = "test-util"))]
 mod sample;
+pub mod summary;
 pub mod sweep;
 pub mod timestamp;
 pub mod trigger;

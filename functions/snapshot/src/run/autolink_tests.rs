@@ -26,6 +26,7 @@ fn config() -> Config {
             "APNWATCH_AUTO_INVITE" => "unlinked",
             "APNWATCH_INVITE_NAME" => "Ops",
             "APNWATCH_INVITE_EMAIL" => "ops@example.com",
+            "APNWATCH_SUMMARY" => "off",
             _ => return None,
         };
         Some(v.to_string())

@@ -14,6 +14,7 @@
 
 pub mod autolink;
 mod publish;
+mod summary;
 
 pub use publish::publish;
 use publish::{missing_topic, Reported};
@@ -306,7 +307,25 @@ where
         }));
     }
 
+    // Only the first run of a summary period holds the accounts once more to summarize them.
+    let due = summary::due(config, deps.store, started_at).await?;
+    let after = due
+        .as_ref()
+        .map(|_| summary::records_after(&previous.records, &changes));
     let (written, unsettled) = commit_all(deps.store, changes, &resolved, &ctx).await?;
+    if let (Some(due), Some(after)) = (due, after) {
+        summary::queue(
+            deps.store,
+            due,
+            &after,
+            &ctx.routes,
+            alert_ctx.routing,
+            &organization_id,
+            &run_id,
+            started_at,
+        )
+        .await?;
+    }
     // The walked accounts are in the table now; the alerts are read back from the outbox.
     drop(resolved);
     let Written {
@@ -505,5 +524,7 @@ async fn commit_all<S: AccountTable>(
 
 #[cfg(test)]
 mod remind_tests;
+#[cfg(test)]
+mod summary_tests;
 #[cfg(test)]
 mod tests;

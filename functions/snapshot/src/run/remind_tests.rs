@@ -11,6 +11,7 @@ fn config() -> Config {
     let get = |k: &str| match k {
         "APNWATCH_TABLE" => Some("t".to_string()),
         "APNWATCH_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".to_string()),
+        "APNWATCH_SUMMARY" => Some("off".to_string()),
         _ => None,
     };
     Config::from_lookup(get).unwrap()

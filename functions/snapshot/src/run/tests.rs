@@ -20,6 +20,7 @@ fn config() -> Config {
         run_retention_days: 90,
         alert_policy: Default::default(),
         route_by: Default::default(),
+        summary: crate::domain::summary::SummaryPeriod::Off,
         tag_sweep_above: crate::config::DEFAULT_TAG_SWEEP_ABOVE,
         tag_max_age: crate::config::DEFAULT_TAG_MAX_AGE,
         invite: Default::default(),

@@ -7,6 +7,7 @@
 mod commit;
 mod items;
 pub(crate) mod schema;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -95,7 +96,7 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(backoff_delay(attempt, fastrand::f64())).await;
 }
 
-/// The DynamoDB implementation of [`Store`].
+/// The DynamoDB implementation of [`Store`](crate::ports::Store).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -273,8 +274,20 @@ impl AccountTable for DynamoStore {
 
 impl AlertOutbox for DynamoStore {
     async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
+        // Alerts only: the summaries queued beside them (entity `summary`) are read by
+        // `pending_summaries`. Told apart by entity, not key: alert keys start with any run id.
         let query = self.query(OUTBOX_PK).consistent_read(true);
-        self.query_decoded::<AlertItem, _>(query, None).await
+        let alerts = self
+            .query_map(query, None, |item| {
+                let summary =
+                    matches!(item.get("entity"), Some(AttributeValue::S(e)) if e == "summary");
+                if summary {
+                    return Ok(None);
+                }
+                self.decode::<AlertItem, PendingAlert>(item).map(Some)
+            })
+            .await?;
+        Ok(alerts.into_iter().flatten().collect())
     }
 
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
