@@ -5,12 +5,12 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::env::{first_line, stop, workspace_dir, TempDir, START_DEADLINE};
+use crate::env::{first_line, spawn_python_fake, stop, TempDir, START_DEADLINE};
 use crate::http::{parse_response, post};
 
 pub struct FakeOrganizations {
@@ -26,25 +26,15 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 impl FakeOrganizations {
     /// `--accounts`, `--ous` and any further flags (`--paths`, `--rate 5`, `--latency-ms 50`).
     pub fn start(accounts: usize, ous: usize, flags: &[&str]) -> FakeOrganizations {
-        let script = workspace_dir().join("infra/fake_organizations.py");
         let dir = TempDir::new("fake-organizations");
         let port_file = dir.path().join("port");
-        let child = Command::new("python3")
-            .arg(&script)
-            .args(["--port", "0", "--port-file"])
-            .arg(&port_file)
-            .args([
-                "--accounts",
-                &accounts.to_string(),
-                "--ous",
-                &ous.to_string(),
-            ])
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start python3 infra/fake_organizations.py");
+        let (accounts, ous) = (accounts.to_string(), ous.to_string());
+        let sizes = ["--accounts", &accounts, "--ous", &ous];
+        let child = spawn_python_fake(
+            "fake_organizations.py",
+            &port_file,
+            sizes.iter().chain(flags),
+        );
         let mut fake = FakeOrganizations {
             child,
             port: 0,

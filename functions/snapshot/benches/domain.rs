@@ -745,16 +745,11 @@ fn run_report(
         ..RunSummary::default()
     };
     RunReport {
-        organization_id: "o-abc123def4".into(),
         summary,
         events: changes.iter().flat_map(|c| c.events.clone()).collect(),
         alerts,
         messages,
         account_writes: changes.len(),
-        unsettled: Vec::new(),
-        organizations_calls: 0,
-        first_run: false,
-        auto_link: None,
-        coverage: Default::default(),
+        ..RunReport::sample("run-1")
     }
 }

@@ -14,6 +14,7 @@
 //! - [`doctor`]: the doctor's checks as data, and the rules decided without a call.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
 //! - [`report`]: coverage, time to link, by OU, oldest unlinked, auto-link and trend.
+//! - `sample` (tests, feature `test-util`): `Account::sample` and the other fixtures.
 
 pub mod deadline;
 pub mod diff;
@@ -26,6 +27,8 @@ pub mod ou_names;
 pub mod remind;
 pub mod report;
 pub mod route;
+#[cfg(any(test, feature = "test-util"))]
+mod sample;
 pub mod summary;
 pub mod sweep;
 pub mod timestamp;

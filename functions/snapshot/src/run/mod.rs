@@ -85,11 +85,11 @@ pub struct RunReport {
     pub coverage: crate::domain::report::RunCoverage,
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 impl RunReport {
-    /// A run of `run_id` in `o-abc123def4` that found and did nothing: the fixture unit tests
-    /// vary (`RunReport { account_writes: 3, ..RunReport::sample("r") }`).
-    pub(crate) fn sample(run_id: &str) -> Self {
+    /// A run of `run_id` in `o-abc123def4` that found and did nothing: the fixture tests and the
+    /// benchmark vary (`RunReport { account_writes: 3, ..RunReport::sample("r") }`).
+    pub fn sample(run_id: &str) -> Self {
         Self {
             organization_id: "o-abc123def4".into(),
             summary: RunSummary {
