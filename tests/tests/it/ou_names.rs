@@ -73,14 +73,31 @@ fn top_ou_not_first(records: &BTreeMap<String, AccountRecord>) -> String {
     top
 }
 
+/// A world on a fake organization started with `flags`, after its baseline run.
+async fn after_baseline(flags: &[&str]) -> (World, FakeOrganizations) {
+    let w = World::start().await;
+    let fake = FakeOrganizations::start(ACCOUNTS, OUS, flags);
+    world_env(&w, &fake);
+    w.run().await;
+    (w, fake)
+}
+
+/// After the baseline with paths, a top-level OU (not the first) renamed to `Renamed` in the
+/// fake: the world, the fake, the OU and the accounts below it.
+async fn renamed_after_baseline() -> (World, FakeOrganizations, String, Vec<String>) {
+    let (w, fake) = after_baseline(&["--paths"]).await;
+    let before = records().await;
+    let ou = top_ou_not_first(&before);
+    let moved = below(&before, &ou);
+    fake.rename_ou(&ou, "Renamed");
+    (w, fake, ou, moved)
+}
+
 /// After the baseline (which lists every OU once), an unchanged run lists no OU, reads one
 /// OU name (the slice of a run a minute after the last one) and writes no account.
 #[tokio::test]
 async fn an_unchanged_run_lists_no_ou() {
-    let w = World::start().await;
-    let fake = FakeOrganizations::start(ACCOUNTS, OUS, &["--paths"]);
-    world_env(&w, &fake);
-    w.run().await;
+    let (w, fake) = after_baseline(&["--paths"]).await;
     assert!(
         fake.requests("ListOrganizationalUnitsForParent") > 0,
         "the baseline lists"
@@ -120,14 +137,7 @@ fn below_any(records: &BTreeMap<String, AccountRecord>) -> usize {
 /// name and records the new path of every account below it.
 #[tokio::test]
 async fn a_rename_with_an_event_moves_every_account_below() {
-    let w = World::start().await;
-    let fake = FakeOrganizations::start(ACCOUNTS, OUS, &["--paths"]);
-    world_env(&w, &fake);
-    w.run().await;
-    let before = records().await;
-    let ou = top_ou_not_first(&before);
-    let moved = below(&before, &ou);
-    fake.rename_ou(&ou, "Renamed");
+    let (w, fake, ou, moved) = renamed_after_baseline().await;
 
     fake.reset();
     let plain = w.run().await;
@@ -161,14 +171,7 @@ async fn a_rename_with_an_event_moves_every_account_below() {
 /// and records the new path of every account below.
 #[tokio::test]
 async fn a_rename_without_an_event_shows_within_the_max_age() {
-    let w = World::start().await;
-    let fake = FakeOrganizations::start(ACCOUNTS, OUS, &["--paths"]);
-    world_env(&w, &fake);
-    w.run().await;
-    let before = records().await;
-    let ou = top_ou_not_first(&before);
-    let moved = below(&before, &ou);
-    fake.rename_ou(&ou, "Renamed");
+    let (w, fake, _, moved) = renamed_after_baseline().await;
 
     let store = w.app().await.store().clone();
     let mut names = store.load().await.unwrap().ou_names;
@@ -203,10 +206,7 @@ async fn a_rename_without_an_event_shows_within_the_max_age() {
 /// deleted (with its event) and the stored names drop it.
 #[tokio::test]
 async fn a_new_ou_then_deleted() {
-    let w = World::start().await;
-    let fake = FakeOrganizations::start(ACCOUNTS, OUS, &["--paths"]);
-    world_env(&w, &fake);
-    w.run().await;
+    let (w, fake) = after_baseline(&["--paths"]).await;
     let before = records().await;
     let ou = top_ou_not_first(&before);
     let account = below(&before, &ou)[0].clone();
@@ -260,10 +260,7 @@ async fn a_new_ou_then_deleted() {
 /// and stores no OU names.
 #[tokio::test]
 async fn the_per_unit_walk_lists_every_unit_as_before() {
-    let w = World::start().await;
-    let fake = FakeOrganizations::start(ACCOUNTS, OUS, &[]);
-    world_env(&w, &fake);
-    w.run().await;
+    let (w, fake) = after_baseline(&[]).await;
     fake.reset();
     let report = w.run().await;
     assert_eq!(report.account_writes, 0);
