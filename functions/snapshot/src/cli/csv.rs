@@ -53,9 +53,10 @@ pub fn accounts_csv(records: &[AccountRecord]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{Account, AccountState, LinkDecision, LinkSource, LinkState};
-    use chrono::{TimeZone, Utc};
+    use crate::domain::model::{LinkDecision, LinkSource, LinkState};
 
+    /// [`AccountRecord::sample`] named `name` in `ou_path` (one OU below the root), joined at
+    /// its first sighting, with the link `state` and `detail`.
     fn record(
         id: &str,
         name: &str,
@@ -63,38 +64,25 @@ mod tests {
         state: LinkState,
         detail: &str,
     ) -> AccountRecord {
-        let at = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
-        AccountRecord {
-            account: Account {
-                id: id.into(),
-                name: name.into(),
-                email: format!("aws+{id}@example.com"),
-                state: AccountState::Active,
-                joined_method: Some("CREATED".into()),
-                joined_at: Some(at),
-                parent_id: "ou-ab12-cdef5678".into(),
-                ou_path: ou_path.into(),
-                ou_ids: vec!["r-ab12".into(), "ou-ab12-cdef5678".into()],
-                tags: Default::default(),
-                is_management: false,
-            },
-            link: LinkDecision {
-                state,
-                source: if state == LinkState::Linked {
-                    LinkSource::Tag
-                } else {
-                    LinkSource::None
-                },
-                detail: detail.into(),
-            },
-            first_seen: at,
-            last_changed: at,
-            removed: false,
-            rev: 1,
-            state_since: at,
-            last_alerted_at: None,
-            refusal: None,
-        }
+        let mut record = AccountRecord::sample(id);
+        let account = &mut record.account;
+        account.name = name.into();
+        account.email = format!("aws+{id}@example.com");
+        account.joined_at = Some(record.first_seen);
+        account.parent_id = "ou-ab12-cdef5678".into();
+        account.ou_path = ou_path.into();
+        account.ou_ids = vec!["r-ab12".into(), "ou-ab12-cdef5678".into()];
+        let source = if state == LinkState::Linked {
+            LinkSource::Tag
+        } else {
+            LinkSource::None
+        };
+        record.link = LinkDecision {
+            state,
+            source,
+            detail: detail.into(),
+        };
+        record
     }
 
     /// Names with commas, quotes and line breaks come out quoted per RFC 4180, byte for byte as

@@ -55,37 +55,18 @@ fn table() -> Vec<AccountRecord> {
         message: "no profile".into(),
         what_to_do: "register it".into(),
     });
-    let mut closed = record(
-        "151",
-        "Root/Sandbox",
-        Unlinked,
-        "2026-10-01T00:00:00Z",
-        "2026-10-01T00:00:00Z",
-    );
+    // Not eligible, all in Root/Sandbox: closed, suspended, removed (unlinked and linked).
+    #[rustfmt::skip]
+    let [mut closed, mut suspended, mut removed, mut removed_linked] = [
+        ("151", Unlinked, "2026-10-01T00:00:00Z", "2026-10-01T00:00:00Z"),
+        ("152", Linked, "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
+        ("161", Unlinked, "2026-09-01T00:00:00Z", "2026-09-01T00:00:00Z"),
+        ("162", Linked, "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
+    ]
+    .map(|(id, state, seen, since)| record(id, "Root/Sandbox", state, seen, since));
     closed.account.state = AccountState::Closed;
-    let mut suspended = record(
-        "152",
-        "Root/Sandbox",
-        Linked,
-        "2026-11-01T00:00:00Z",
-        "2026-11-02T00:00:00Z",
-    );
     suspended.account.state = AccountState::Suspended;
-    let mut removed = record(
-        "161",
-        "Root/Sandbox",
-        Unlinked,
-        "2026-09-01T00:00:00Z",
-        "2026-09-01T00:00:00Z",
-    );
     removed.removed = true;
-    let mut removed_linked = record(
-        "162",
-        "Root/Sandbox",
-        Linked,
-        "2026-11-01T00:00:00Z",
-        "2026-11-02T00:00:00Z",
-    );
     removed_linked.removed = true;
     vec![
         // Linked 10 h after first seen.
