@@ -26,18 +26,10 @@ fn config(summary: &str, route_by: Option<&str>) -> Config {
 
 /// An ACTIVE account of team `team`, linked by tag or not.
 fn account(id: &str, team: &str, linked: bool) -> Account {
-    let mut tags: BTreeMap<String, String> = [("team".to_string(), team.to_string())].into();
-    if linked {
-        tags.insert("apn-link".into(), "linked".into());
-    }
-    Account {
-        name: format!("{team}-{id}"),
-        parent_id: "r-ab12".into(),
-        ou_path: "Root".into(),
-        ou_ids: vec!["r-ab12".into()],
-        tags,
-        ..Account::sample(id)
-    }
+    let mut account = super::tests::account(id, linked);
+    account.name = format!("{team}-{id}");
+    account.tags.insert("team".into(), team.into());
+    account
 }
 
 /// Payments: one linked, one unlinked; shop: one linked.

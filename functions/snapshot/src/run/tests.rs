@@ -29,7 +29,9 @@ fn config() -> Config {
     }
 }
 
-fn account(id: &str, linked: bool) -> Account {
+/// An ACTIVE account directly under the root, linked by tag or not (also the base of
+/// `summary_tests`' accounts).
+pub(super) fn account(id: &str, linked: bool) -> Account {
     let tags = if linked {
         [("apn-link".to_string(), "linked".to_string())].into()
     } else {
