@@ -83,9 +83,7 @@ async fn reminders_off_never_remind() {
 /// An unlinked account alerted on a first run; a second run past one second (with
 /// `APNWATCH_REMIND_AFTER` as given) writes no account and publishes nothing.
 async fn second_run_is_quiet(remind_after: Option<&str>) {
-    let world = World::start().await;
-    let org = &world.org;
-    org.account(&org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     if remind_after.is_some() {
         set_env(&[("APNWATCH_REMIND_AFTER", remind_after)]);
     }
@@ -238,9 +236,8 @@ async fn lapsed_invitation_then_connection_read_as_such() {
 /// String.Array attributes and the organization id.
 #[tokio::test]
 async fn attributes_are_present_without_routing() {
-    let world = World::start().await;
+    let (world, _) = World::start_with_account("team-a").await;
     let org = &world.org;
-    org.account(&org.root_id, "team-a", &[]).await;
     world.run().await;
 
     let received = world.alerts.received().await;

@@ -92,96 +92,30 @@ async fn seed() -> (String, String) {
         message: "no profile".into(),
         what_to_do: "register it".into(),
     };
-    let mut records = vec![
+    use LinkState::*;
+    // (id, OU path, state, first seen and in that state since: how long ago).
+    #[rustfmt::skip]
+    let mut records: Vec<AccountRecord> = [
         // Linked 10 h, 30 h and 50 h after first seen, in the 90-day window.
-        record(
-            "100000000001",
-            "Root/Workloads/Prod",
-            LinkState::Linked,
-            now - days(20),
-            now - days(20) + hours(10),
-        ),
-        record(
-            "100000000002",
-            "Root/Workloads/Dev",
-            LinkState::Linked,
-            now - days(15),
-            now - days(15) + hours(30),
-        ),
-        record(
-            "100000000003",
-            "Root/Sandbox",
-            LinkState::Linked,
-            now - days(40),
-            now - days(40) + hours(50),
-        ),
+        ("100000000001", "Root/Workloads/Prod", Linked, days(20), days(20) - hours(10)),
+        ("100000000002", "Root/Workloads/Dev", Linked, days(15), days(15) - hours(30)),
+        ("100000000003", "Root/Sandbox", Linked, days(40), days(40) - hours(50)),
         // Linked 120 days ago: coverage only.
-        record(
-            "100000000004",
-            "Root/Sandbox",
-            LinkState::Linked,
-            now - days(200),
-            now - days(120),
-        ),
+        ("100000000004", "Root/Sandbox", Linked, days(200), days(120)),
         // Linked when first seen (a baseline): coverage only.
-        record(
-            "100000000005",
-            "Root/Security",
-            LinkState::Linked,
-            now - days(5),
-            now - days(5),
-        ),
-        record(
-            "100000000006",
-            "Root/Sandbox",
-            LinkState::Unlinked,
-            now - days(30) - hours(1),
-            now - days(30) - hours(1),
-        ),
-        record(
-            "100000000007",
-            "Root",
-            LinkState::Unlinked,
-            now - days(60) - hours(1),
-            now - days(60) - hours(1),
-        ),
-        record(
-            "100000000008",
-            "Root/Workloads/Prod",
-            LinkState::Pending,
-            now - days(9),
-            now - days(2) - hours(1),
-        ),
+        ("100000000005", "Root/Security", Linked, days(5), days(5)),
+        ("100000000006", "Root/Sandbox", Unlinked, days(30) + hours(1), days(30) + hours(1)),
+        ("100000000007", "Root", Unlinked, days(60) + hours(1), days(60) + hours(1)),
+        ("100000000008", "Root/Workloads/Prod", Pending, days(9), days(2) + hours(1)),
         // Not eligible: exempt, closed, suspended, removed.
-        record(
-            "100000000009",
-            "Root/Security",
-            LinkState::Exempt,
-            now - days(50),
-            now - days(50),
-        ),
-        record(
-            "100000000010",
-            "Root/Sandbox",
-            LinkState::Unlinked,
-            now - days(50),
-            now - days(50),
-        ),
-        record(
-            "100000000011",
-            "Root/Sandbox",
-            LinkState::Linked,
-            now - days(10),
-            now - days(9),
-        ),
-        record(
-            "100000000012",
-            "Root/Sandbox",
-            LinkState::Unlinked,
-            now - days(70),
-            now - days(70),
-        ),
-    ];
+        ("100000000009", "Root/Security", Exempt, days(50), days(50)),
+        ("100000000010", "Root/Sandbox", Unlinked, days(50), days(50)),
+        ("100000000011", "Root/Sandbox", Linked, days(10), days(9)),
+        ("100000000012", "Root/Sandbox", Unlinked, days(70), days(70)),
+    ]
+    .into_iter()
+    .map(|(id, path, state, seen, since)| record(id, path, state, now - seen, now - since))
+    .collect();
     records[5].refusal = Some(refusal);
     records[9].account.state = AccountState::Closed;
     records[10].account.state = AccountState::Suspended;
