@@ -71,6 +71,36 @@ fn fix(c: &Value) -> &str {
     c["what_to_do"].as_str().expect("what_to_do on WARN/FAIL")
 }
 
+/// The one check with `id`, which must have `status`, say what it found starting with
+/// `found_start` and give a fix containing `fix_part`.
+fn check_says<'a>(
+    report: &'a Value,
+    (id, status): (&str, &str),
+    found_start: &str,
+    fix_part: &str,
+) -> &'a Value {
+    let c = check(report, id, status);
+    assert!(found(c).starts_with(found_start), "{c}");
+    assert!(fix(c).contains(fix_part), "{c}");
+    c
+}
+
+/// The one check with `id`, which must have `status`, say what it found containing
+/// `found_part` and give a fix containing `fix_part`.
+fn check_mentions(report: &Value, (id, status): (&str, &str), found_part: &str, fix_part: &str) {
+    let c = check(report, id, status);
+    assert!(found(c).contains(found_part), "{c}");
+    assert!(fix(c).contains(fix_part), "{c}");
+}
+
+/// The one line a command that failed (exit status 1) wrote to stderr.
+fn one_error_line(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr
+}
+
 /// An S3 bucket in moto (CloudTrail refuses a trail without one), by one plain request:
 /// the harness has no S3 client, and moto does not check signatures.
 fn create_bucket(world: &World) {
@@ -234,9 +264,12 @@ async fn organizations_paths_pass_with_paths_and_warn_when_denied() {
     world.proxy.fail("ListAccounts", 0);
     let (report, ok) = doctor_json(&[]).await;
     assert!(ok, "a WARN is no failure: {report:#}");
-    let c = check(&report, "organizations-paths", "WARN");
-    assert!(found(c).contains("AccessDeniedException"), "{c}");
-    assert!(fix(c).contains("organizations:ListAccounts"), "{c}");
+    check_mentions(
+        &report,
+        ("organizations-paths", "WARN"),
+        "AccessDeniedException",
+        "organizations:ListAccounts",
+    );
 }
 
 /// No trail, then a trail that is not logging: `change-events` FAILs naming the trail and
@@ -249,12 +282,12 @@ async fn change_events_fail_without_a_logging_trail() {
     let (report, ok) = doctor_json(&[]).await;
 
     assert!(!ok);
-    let c = check(&report, "change-events", "FAIL");
-    assert!(
-        found(c).starts_with("no CloudTrail trail in us-east-1"),
-        "{c}"
+    let c = check_says(
+        &report,
+        ("change-events", "FAIL"),
+        "no CloudTrail trail in us-east-1",
+        "--is-organization-trail",
     );
-    assert!(fix(c).contains("--is-organization-trail"), "{c}");
     assert_eq!(
         c["doc"],
         "https://docs.aws.amazon.com/eventbridge/latest/userguide/event-types.html"
@@ -441,18 +474,14 @@ async fn missing_region_or_credentials_is_told_once() {
     };
 
     let out = run(&["accounts"], &[]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = one_error_line(&out);
     assert!(
         stderr.starts_with("apnwatch: ConfigError: configuration: AWS_REGION is not set: "),
         "{stderr}"
     );
 
     let out = run(&["accounts"], &[("AWS_REGION", "eu-west-1")]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = one_error_line(&out);
     assert!(
         stderr.starts_with("apnwatch: CredentialsError: no AWS credentials: set AWS_PROFILE"),
         "{stderr}"
@@ -463,12 +492,12 @@ async fn missing_region_or_credentials_is_told_once() {
     let out = run(&["--json", "doctor"], &[("AWS_REGION", "eu-west-1")]);
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let identity = check(&report, "identity", "FAIL");
-    assert!(
-        found(identity).starts_with("no AWS credentials"),
-        "{identity}"
+    check_says(
+        &report,
+        ("identity", "FAIL"),
+        "no AWS credentials",
+        "AWS_PROFILE",
     );
-    assert!(fix(identity).contains("AWS_PROFILE"), "{identity}");
     assert_eq!(
         report["checks"]
             .as_array()
@@ -502,9 +531,12 @@ async fn unreadable_organization_missing_topic_and_sandbox() {
     let (report, ok) = doctor_json(&[]).await;
 
     assert!(!ok);
-    let org = check(&report, "organization", "FAIL");
-    assert!(found(org).contains("AccessDeniedException"), "{org}");
-    assert!(fix(org).contains("infra/org-reader-role.yaml"), "{org}");
+    check_mentions(
+        &report,
+        ("organization", "FAIL"),
+        "AccessDeniedException",
+        "infra/org-reader-role.yaml",
+    );
     assert_eq!(
         found(check(&report, "organizations-paths", "SKIP")),
         "needs a readable organization"
@@ -513,14 +545,15 @@ async fn unreadable_organization_missing_topic_and_sandbox() {
         found(check(&report, "change-events", "SKIP")),
         "needs a readable organization"
     );
-    let topic = check(&report, "topic", "FAIL");
-    assert!(found(topic).contains("no-such-topic"), "{topic}");
-    assert!(fix(topic).contains("AlertTopicArn"), "{topic}");
+    check_mentions(&report, ("topic", "FAIL"), "no-such-topic", "AlertTopicArn");
     assert_eq!(
         found(check(&report, "subscriptions", "SKIP")),
         "needs the topic"
     );
-    let sandbox = check(&report, "partner-central", "WARN");
-    assert!(found(sandbox).contains("catalog Sandbox"), "{sandbox}");
-    assert!(fix(sandbox).contains("to AWS"), "{sandbox}");
+    check_mentions(
+        &report,
+        ("partner-central", "WARN"),
+        "catalog Sandbox",
+        "to AWS",
+    );
 }

@@ -14,13 +14,23 @@ fn summaries(received: &[Received]) -> Vec<&Received> {
         .collect()
 }
 
+/// The one summary the subscriber received, once the outbox is empty and the period's
+/// marker is stored.
+async fn one_summary_sent(world: &World) -> Received {
+    let received = world.alerts.received().await;
+    let summary = summaries(&received);
+    assert_eq!(summary.len(), 1, "{received:?}");
+    assert_eq!(world.table.count("OUTBOX").await, 0);
+    assert_eq!(world.table.count("SUMMARY").await, 1);
+    summary[0].clone()
+}
+
 /// The run's first message is the baseline, then the summary: its `sqs` body, subject and
 /// attributes as a subscriber gets them.
 #[tokio::test]
 async fn weekly_summary_is_sent_once_per_period() {
-    let world = World::start().await;
+    let (world, _) = World::start_with_account("team-a").await;
     let org = &world.org;
-    org.account(&org.root_id, "team-a", &[]).await;
     org.tag(&org.management_account_id, "apn-link", "linked")
         .await;
     set_env(&[("APNWATCH_SUMMARY", Some("weekly"))]);
@@ -59,9 +69,7 @@ async fn weekly_summary_is_sent_once_per_period() {
 /// `APNWATCH_SUMMARY=off`: no summary, no marker.
 #[tokio::test]
 async fn summary_off_sends_none() {
-    let world = World::start().await;
-    let org = &world.org;
-    org.account(&org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     set_env(&[("APNWATCH_SUMMARY", Some("off"))]);
     world.run().await;
     world.run().await;
@@ -74,9 +82,7 @@ async fn summary_off_sends_none() {
 /// once (and queues no second one), the one after sends nothing.
 #[tokio::test]
 async fn failed_publish_sends_the_summary_once_with_the_next_run() {
-    let world = World::start().await;
-    let org = &world.org;
-    org.account(&org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     set_env(&[
         ("APNWATCH_SUMMARY", Some("daily")),
         ("APNWATCH_TOPIC_ARN", Some(&topic_arn("does-not-exist"))),
@@ -92,12 +98,8 @@ async fn failed_publish_sends_the_summary_once_with_the_next_run() {
     set_env(&[("APNWATCH_TOPIC_ARN", Some(&world.alerts.topic_arn))]);
     world.run().await;
     world.run().await;
-    let received = world.alerts.received().await;
-    let summary = summaries(&received);
-    assert_eq!(summary.len(), 1, "{received:?}");
-    assert_eq!(summary[0].message["period"], "daily");
-    assert_eq!(world.table.count("OUTBOX").await, 0);
-    assert_eq!(world.table.count("SUMMARY").await, 1);
+    let summary = one_summary_sent(&world).await;
+    assert_eq!(summary.message["period"], "daily");
 }
 
 /// Two runs started at the same moment, both first of the period: one summary between them.
@@ -118,10 +120,7 @@ async fn concurrent_runs_send_one_summary() {
     r1.unwrap_or_else(|e| panic!("first run: {}", e.one_line()));
     r2.unwrap_or_else(|e| panic!("second run: {}", e.one_line()));
 
-    let received = world.alerts.received().await;
-    assert_eq!(summaries(&received).len(), 1, "{received:?}");
-    assert_eq!(world.table.count("OUTBOX").await, 0);
-    assert_eq!(world.table.count("SUMMARY").await, 1);
+    one_summary_sent(&world).await;
 }
 
 /// `APNWATCH_ROUTE_BY=ou:1`: each team's queue, filtered on its `route`, gets its alerts and
