@@ -169,6 +169,16 @@ impl DynamoStore {
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
     }
 
+    /// The items of partition `pk` whose sort key starts with `prefix`.
+    pub(crate) fn query_prefix(&self, pk: &str, prefix: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_string()))
+    }
+
     /// Runs `query` to its last page, or until `limit` items are read.
     async fn query_all(
         &self,
