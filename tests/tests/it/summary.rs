@@ -30,9 +30,7 @@ async fn one_summary_sent(world: &World) -> Received {
 #[tokio::test]
 async fn weekly_summary_is_sent_once_per_period() {
     let (world, _) = World::start_with_account("team-a").await;
-    let org = &world.org;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    world.org.link_management().await;
     set_env(&[("APNWATCH_SUMMARY", Some("weekly"))]);
 
     let report = world.run().await;
@@ -136,8 +134,7 @@ async fn routed_summaries_reach_only_their_filtered_subscriber() {
     org.account(&payments_ou, "payments-dev", &[("apn-link", "linked")])
         .await;
     org.account(&search_ou, "search-dev", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    org.link_management().await;
     let payments_q = world
         .alerts
         .subscribe_queue("team-payments", Some(r#"{"route": ["Payments"]}"#))
