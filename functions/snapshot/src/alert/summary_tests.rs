@@ -4,14 +4,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::*;
-use crate::domain::model::{
-    Account, AccountRecord, ChangeKind, LinkDecision, LinkRefusal, LinkSource, LinkState,
-};
+use crate::domain::model::{AccountRecord, ChangeKind, LinkRefusal, LinkState};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("valid timestamp")
 }
 
+/// An ACTIVE account named `name` in `ou_path`, `state` since `since`, first seen at `seen`.
 fn record(
     id: &str,
     name: &str,
@@ -20,22 +19,9 @@ fn record(
     seen: &str,
     since: &str,
 ) -> AccountRecord {
-    AccountRecord {
-        account: Account {
-            name: name.into(),
-            ou_path: ou_path.into(),
-            ..Account::sample(id)
-        },
-        link: LinkDecision {
-            state,
-            source: LinkSource::None,
-            detail: String::new(),
-        },
-        first_seen: at(seen),
-        last_changed: at(since),
-        state_since: at(since),
-        ..AccountRecord::sample(id)
-    }
+    let mut record = AccountRecord::sample_at(id, ou_path, state, seen, since);
+    record.account.name = name.into();
+    record
 }
 
 /// Seven eligible accounts: five linked (two linked in the window, after 24 h and 72 h),

@@ -2,9 +2,7 @@
 //! in the comments.
 
 use super::*;
-use crate::domain::model::{
-    Account, ChangeKind, LinkDecision, LinkRefusal, LinkSource, LinkState, RunSummary,
-};
+use crate::domain::model::{ChangeKind, LinkRefusal, LinkState, RunSummary};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("valid timestamp")
@@ -22,21 +20,7 @@ fn record(
     first_seen: &str,
     since: &str,
 ) -> AccountRecord {
-    AccountRecord {
-        account: Account {
-            ou_path: ou_path.into(),
-            ..Account::sample(id)
-        },
-        link: LinkDecision {
-            state,
-            source: LinkSource::None,
-            detail: String::new(),
-        },
-        first_seen: at(first_seen),
-        last_changed: at(since),
-        state_since: at(since),
-        ..AccountRecord::sample(id)
-    }
+    AccountRecord::sample_at(id, ou_path, state, first_seen, since)
 }
 
 fn table() -> Vec<AccountRecord> {

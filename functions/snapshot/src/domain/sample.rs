@@ -60,6 +60,30 @@ impl AccountRecord {
             refusal: None,
         }
     }
+
+    /// [`AccountRecord::sample`] in `ou_path`, first seen at `first_seen` and in link `state`
+    /// (no evidence, empty detail) since `since` (both RFC 3339): the accounts of a report or
+    /// summary over a hand-made table.
+    pub fn sample_at(
+        id: &str,
+        ou_path: &str,
+        state: LinkState,
+        first_seen: &str,
+        since: &str,
+    ) -> AccountRecord {
+        let at = |s: &str| -> DateTime<Utc> { s.parse().expect("valid timestamp") };
+        let mut record = AccountRecord::sample(id);
+        record.account.ou_path = ou_path.into();
+        record.link = LinkDecision {
+            state,
+            source: LinkSource::None,
+            detail: String::new(),
+        };
+        record.first_seen = at(first_seen);
+        record.last_changed = at(since);
+        record.state_since = at(since);
+        record
+    }
 }
 
 impl PendingAlert {
