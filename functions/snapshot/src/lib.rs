@@ -23,6 +23,7 @@ pub mod app;
 pub mod aws;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use tracing::{info, warn};
 
 use crate::config::Config;
@@ -61,8 +61,8 @@ where
     I: Invitations,
 {
     let stamp = Stamp {
-        run_id: format!("invite-{}", uuid::Uuid::now_v7()),
-        now: Utc::now().trunc_subsecs(3),
+        run_id: format!("invite-{}", crate::clock::run_id()),
+        now: crate::clock::now().trunc_subsecs(3),
     };
     let records = store.load().await?.records;
     let outbox = Outbox::read(store, None).await?;
@@ -139,7 +139,7 @@ where
     let mut report = AutoLinkReport::default();
     let stamp = Stamp {
         run_id: run.run_id.to_string(),
-        now: Utc::now().trunc_subsecs(3),
+        now: crate::clock::now().trunc_subsecs(3),
     };
     let outbox = match Outbox::read(store, Some(run.routes)).await {
         Ok(o) => o,
@@ -442,6 +442,7 @@ mod tests {
     use crate::domain::invite::{Accepted, Sent};
     use crate::domain::model::{Account, AlertReason, LinkState};
     use crate::fakes::FakeStore;
+    use chrono::Utc;
 
     /// Partner Central answering every invitation with `outcome`.
     struct Answer(Result<Sent, Refusal>);

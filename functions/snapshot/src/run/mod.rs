@@ -186,8 +186,8 @@ where
     N: Notifier,
 {
     // The table keeps milliseconds; a report with the same precision matches what is stored.
-    let started_at = Utc::now().trunc_subsecs(3);
-    let run_id = uuid::Uuid::now_v7().to_string();
+    let started_at = crate::clock::now().trunc_subsecs(3);
+    let run_id = crate::clock::run_id();
     if !options.dry_run && deps.notifier.is_none() {
         return Err(missing_topic().into());
     }
@@ -268,7 +268,7 @@ where
         summary.alerts = alerts.len();
         summary.messages = kept.count;
         let messages = kept.messages;
-        summary.finished_at = Utc::now().trunc_subsecs(3);
+        summary.finished_at = crate::clock::now().trunc_subsecs(3);
         return Ok(Stage::Dry(RunReport {
             organization_id,
             summary,
@@ -349,7 +349,7 @@ where
     summary.alerts = alerts.len();
     summary.messages = reported.count;
     let messages = reported.messages;
-    summary.finished_at = Utc::now().trunc_subsecs(3);
+    summary.finished_at = crate::clock::now().trunc_subsecs(3);
     // After the commit: a failed run leaves the sweep where it was, so the next run's slice
     // covers its time too.
     if let Some(sweep) = &sweep_state {
@@ -569,7 +569,7 @@ async fn publish_pending<S: Store, N: Notifier>(
     let mut wait = LEASE_FIRST_WAIT;
     let mut leased = false;
     for _ in 0..LEASE_TRIES {
-        if store.acquire_publish_lease(run_id, Utc::now()).await? {
+        if store.acquire_publish_lease(run_id, crate::clock::now()).await? {
             leased = true;
             break;
         }
