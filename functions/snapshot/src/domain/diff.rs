@@ -205,7 +205,11 @@ fn changed(
         (before, LinkState::Pending) if before != LinkState::Pending => {
             Some(AlertReason::LinkPending)
         }
-        _ if was_open && reminder_due(prev, &ctx.policy, ctx.now) => Some(AlertReason::Reminder),
+        // Only while the alert stays open: an account linked or exempted just as its
+        // reminder fell due is resolved, not reminded (found by the simulator, seed 15).
+        _ if was_open && open_now && reminder_due(prev, &ctx.policy, ctx.now) => {
+            Some(AlertReason::Reminder)
+        }
         _ => None,
     };
     let resolved = was_open && !open_now;
@@ -578,6 +582,29 @@ mod tests {
         assert_eq!(c.expected_rev, Some(3));
         let alert = c.alert.as_ref().unwrap();
         assert_eq!(alert.state_since, Some(prev["111111111111"].state_since));
+    }
+
+    /// An alerted account linked or exempted just when its reminder fell due is resolved,
+    /// not reminded (simulator seed 15 found the REMINDER).
+    #[test]
+    fn a_due_reminder_gives_way_to_resolved() {
+        let last = "2020-01-01T00:00:00Z";
+        let prev: BTreeMap<_, _> = [
+            alerted(account("111111111111"), LinkState::Unlinked, last),
+            alerted(account("222222222222"), LinkState::Pending, last),
+        ]
+        .into();
+        let current = vec![
+            (account("111111111111"), link(LinkState::Exempt)),
+            (account("222222222222"), link(LinkState::Linked)),
+        ];
+        assert_eq!(
+            reasons(&diff(&prev, &current, &ctx(false))),
+            vec![
+                ("111111111111", AlertReason::Resolved),
+                ("222222222222", AlertReason::Resolved)
+            ]
+        );
     }
 
     /// With reminders off, nothing is ever due.
