@@ -593,7 +593,7 @@ mod tests {
             .collect();
         assert_eq!(
             alerts,
-            vec![("run-2#111122223333", AlertReason::InviteFailed)]
+            vec![("run-2#111122223333#INVITE_FAILED", AlertReason::InviteFailed)]
         );
     }
 }
