@@ -533,12 +533,18 @@ async fn commit_all<S: Store>(
         let mut previous = BTreeMap::new();
         for id in &conflicts {
             if let Some(record) = store.account(id).await? {
+                // Written from a newer view than this snapshot (a run that started later, or
+                // auto-link after it): re-diffing ours would undo it, e.g. record an invitation
+                // sent meanwhile as lapsed and alert INVITATION_LAPSED (simulator seed 823).
+                if written_after(&record, ctx.now) {
+                    continue;
+                }
                 previous.insert(id.clone(), record);
             }
         }
         let current: Vec<(Account, LinkDecision)> = resolved
             .iter()
-            .filter(|(a, _)| conflicts.contains(&a.id))
+            .filter(|(a, _)| previous.contains_key(&a.id))
             .cloned()
             .collect();
         changes = diff(&previous, &current, ctx);
@@ -551,6 +557,14 @@ async fn commit_all<S: Store>(
         warn!(accounts = ?unsettled, "accounts still contended; the next run records them");
     }
     Ok((written, unsettled))
+}
+
+/// Whether `record` was written at a time later than `now` (a change, an alert, a refusal).
+fn written_after(record: &crate::domain::model::AccountRecord, now: chrono::DateTime<Utc>) -> bool {
+    record.last_changed > now
+        || record.state_since > now
+        || record.last_alerted_at.is_some_and(|t| t > now)
+        || record.refusal.as_ref().is_some_and(|r| r.at > now)
 }
 
 /// Publishes everything in the outbox: this run's alerts and any a failed run left behind.
@@ -569,7 +583,10 @@ async fn publish_pending<S: Store, N: Notifier>(
     let mut wait = LEASE_FIRST_WAIT;
     let mut leased = false;
     for _ in 0..LEASE_TRIES {
-        if store.acquire_publish_lease(run_id, crate::clock::now()).await? {
+        if store
+            .acquire_publish_lease(run_id, crate::clock::now())
+            .await?
+        {
             leased = true;
             break;
         }
