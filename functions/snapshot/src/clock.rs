@@ -48,6 +48,15 @@ pub mod simulated {
         });
     }
 
+    /// Moves this thread's simulated clock on by `d` (time passing during a run).
+    pub fn advance(d: chrono::Duration) {
+        SIM.with(|s| {
+            if let Some(sim) = s.borrow_mut().as_mut() {
+                sim.now += d;
+            }
+        });
+    }
+
     /// Back to the system clock and UUIDs; the id counter restarts.
     pub fn clear() {
         SIM.with(|s| *s.borrow_mut() = None);

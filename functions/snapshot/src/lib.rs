@@ -34,6 +34,8 @@ mod golden;
 pub mod lambda;
 pub mod ports;
 pub mod run;
+#[cfg(any(test, feature = "test-util"))]
+pub mod sim;
 pub mod views;
 
 pub use config::Config;

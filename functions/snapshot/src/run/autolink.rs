@@ -593,7 +593,10 @@ mod tests {
             .collect();
         assert_eq!(
             alerts,
-            vec![("run-2#111122223333#INVITE_FAILED", AlertReason::InviteFailed)]
+            vec![(
+                "run-2#111122223333#INVITE_FAILED",
+                AlertReason::InviteFailed
+            )]
         );
     }
 }
