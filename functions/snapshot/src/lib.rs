@@ -25,6 +25,8 @@ pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod config;
+#[cfg(any(test, feature = "test-util"))]
+pub mod contract;
 pub mod domain;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]
