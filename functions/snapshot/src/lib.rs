@@ -35,6 +35,8 @@ pub mod fakes;
 mod golden;
 pub mod lambda;
 pub mod ports;
+#[cfg(test)]
+mod props;
 pub mod run;
 #[cfg(any(test, feature = "test-util"))]
 pub mod sim;
