@@ -25,7 +25,10 @@ use apnwatch::domain::model::{
 use apnwatch::error::Error;
 use apnwatch::fakes::FakePartnerCentral;
 use apnwatch::lambda::RESULT_LIST_LIMIT;
-use apnwatch::ports::{CommitOutcome, Notifier, OrgSnapshot, OrgSource, Store, StoredState};
+use apnwatch::ports::{
+    AccountTable, AlertOutbox, CommitOutcome, Notifier, OrgSnapshot, OrgSource, PublishLease,
+    RunRecords, StoredState,
+};
 use apnwatch::run::{run_once, Deps, RunOptions, RunReport};
 use apnwatch::views::SnapshotView;
 use chrono::{DateTime, Utc};
@@ -337,7 +340,7 @@ struct LeanStore {
     outbox: Mutex<BTreeMap<String, PendingAlert>>,
 }
 
-impl Store for LeanStore {
+impl AccountTable for LeanStore {
     async fn load(&self) -> Result<StoredState, Error> {
         Ok(StoredState {
             records: self.previous.clone(),
@@ -360,19 +363,9 @@ impl Store for LeanStore {
     async fn account(&self, _account_id: &str) -> Result<Option<AccountRecord>, Error> {
         Ok(None)
     }
+}
 
-    async fn acquire_publish_lease(
-        &self,
-        _owner: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<bool, Error> {
-        Ok(true)
-    }
-
-    async fn release_publish_lease(&self, _owner: &str) -> Result<(), Error> {
-        Ok(())
-    }
-
+impl AlertOutbox for LeanStore {
     async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
         let outbox = self.outbox.lock().expect("not poisoned");
         Ok(outbox.values().cloned().collect())
@@ -385,7 +378,23 @@ impl Store for LeanStore {
         }
         Ok(())
     }
+}
 
+impl PublishLease for LeanStore {
+    async fn acquire_publish_lease(
+        &self,
+        _owner: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        Ok(true)
+    }
+
+    async fn release_publish_lease(&self, _owner: &str) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl RunRecords for LeanStore {
     async fn put_run(&self, _summary: &RunSummary) -> Result<(), Error> {
         Ok(())
     }

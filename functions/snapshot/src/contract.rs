@@ -167,7 +167,7 @@ pub async fn check_store_contract<S: Store + Queries>(store: &S) {
     let pending = store.pending_alerts().await.expect("pending");
     let alert_c = pending
         .iter()
-        .find(|p| p.account_id == c)
+        .find(|p| p.subject.account_id == c)
         .expect("c queued");
     assert_eq!(Some(alert_c), first[2].alert.as_ref());
     store
@@ -183,7 +183,7 @@ pub async fn check_store_contract<S: Store + Queries>(store: &S) {
         let mut record = record(c, LinkState::Pending, rev + 1, minute);
         record.refusal = None;
         let mut alert = first[2].alert.clone().expect("alert");
-        alert.link_detail = format!("rewritten at {minute}");
+        alert.subject.link_detail = format!("rewritten at {minute}");
         AccountChange {
             expected_rev: Some(rev),
             record,
@@ -196,7 +196,7 @@ pub async fn check_store_contract<S: Store + Queries>(store: &S) {
     assert_eq!(outcome.written, 1);
     let pending = store.pending_alerts().await.expect("pending");
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].link_detail, "rewritten at 6");
+    assert_eq!(pending[0].subject.link_detail, "rewritten at 6");
     store
         .ack_alerts(&["run-1#333333333333".into()])
         .await

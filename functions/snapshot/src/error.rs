@@ -3,7 +3,21 @@
 //! chain. The Lambda's one-line log format and `Diagnostic` (whose `errorType` is the
 //! variant) live in `lambda`.
 
-use crate::config::ConfigError;
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// A setting is missing or invalid; names the variable, the value and what is expected.
+pub enum ConfigError {
+    #[error("{var} is not set: {hint}")]
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    #[error("{var} has an invalid value {value:?}: {hint}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        hint: String,
+    },
+}
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 

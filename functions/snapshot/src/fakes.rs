@@ -17,8 +17,8 @@ use crate::domain::model::{
 use crate::domain::sweep::SweepState;
 use crate::error::Error;
 use crate::ports::{
-    CommitOutcome, Notifier, OrgSnapshot, OrgSource, PartnerCentralSource, Queries, Store,
-    StoredState, TagReads, LEASE_SECONDS,
+    AccountTable, AlertOutbox, CommitOutcome, Notifier, OrgSnapshot, OrgSource,
+    PartnerCentralSource, PublishLease, Queries, RunRecords, StoredState, TagReads, LEASE_SECONDS,
 };
 
 fn fake_error(what: &str) -> crate::error::BoxError {
@@ -125,7 +125,7 @@ impl FakeStore {
     }
 }
 
-impl Store for FakeStore {
+impl AccountTable for FakeStore {
     async fn load(&self) -> Result<StoredState, Error> {
         let mut t = self.table.lock().unwrap();
         t.full_reads += 1;
@@ -167,7 +167,30 @@ impl Store for FakeStore {
     async fn account(&self, account_id: &str) -> Result<Option<AccountRecord>, Error> {
         Ok(self.table.lock().unwrap().accounts.get(account_id).cloned())
     }
+}
 
+impl AlertOutbox for FakeStore {
+    async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
+        Ok(self
+            .table
+            .lock()
+            .unwrap()
+            .outbox
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
+        let mut t = self.table.lock().unwrap();
+        for id in ids {
+            t.outbox.remove(id);
+        }
+        Ok(())
+    }
+}
+
+impl PublishLease for FakeStore {
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         // As the adapter's condition: free, expired, or the caller's own.
         let mut t = self.table.lock().unwrap();
@@ -187,26 +210,9 @@ impl Store for FakeStore {
         }
         Ok(())
     }
+}
 
-    async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
-        Ok(self
-            .table
-            .lock()
-            .unwrap()
-            .outbox
-            .values()
-            .cloned()
-            .collect())
-    }
-
-    async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
-        let mut t = self.table.lock().unwrap();
-        for id in ids {
-            t.outbox.remove(id);
-        }
-        Ok(())
-    }
-
+impl RunRecords for FakeStore {
     async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
         self.table.lock().unwrap().runs.push(summary.clone());
         Ok(())
@@ -271,7 +277,7 @@ impl Notifier for FakeNotifier {
 /// store tests run it against moto): one run at a time holds the lease; the holder may
 /// renew its own live lease; it frees up when released or [`LEASE_SECONDS`] after it was
 /// last taken; a run cannot release another run's lease.
-pub async fn check_publish_lease_contract<S: Store>(store: &S) {
+pub async fn check_publish_lease_contract<S: PublishLease>(store: &S) {
     let now: DateTime<Utc> = "2026-11-27T12:00:00Z".parse().expect("timestamp");
     let minutes = |m: i64| now + Duration::minutes(m);
     let lease_minutes = LEASE_SECONDS / 60;

@@ -94,9 +94,9 @@ pub struct CommitOutcome {
     pub conflicts: Vec<String>,
 }
 
-/// The table as one run uses it: load, commit, the publish lease and the outbox, the run
-/// record. The CLI's read-only queries are [`Queries`].
-pub trait Store {
+/// The account items: the state a run diffs against and writes back, one account at a time
+/// and conditional on the revision it read.
+pub trait AccountTable {
     fn load(&self) -> impl Future<Output = Result<StoredState, Error>> + Send;
     /// Writes each account's record, its events and its alert atomically, conditional on
     /// the revision the change was computed from.
@@ -109,6 +109,19 @@ pub trait Store {
         &self,
         account_id: &str,
     ) -> impl Future<Output = Result<Option<AccountRecord>, Error>> + Send;
+}
+
+/// The alerts waiting to go out: queued by [`AccountTable::commit`] in the same transaction
+/// as their change, deleted once SNS accepted them.
+pub trait AlertOutbox {
+    /// Every queued alert, read consistently.
+    fn pending_alerts(&self) -> impl Future<Output = Result<Vec<PendingAlert>, Error>> + Send;
+    /// Drops alerts SNS accepted.
+    fn ack_alerts(&self, ids: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// One publisher at a time: whoever holds the lease sends the outbox.
+pub trait PublishLease {
     /// Takes the publish lease unless another run holds a live one; the caller's own live
     /// lease counts as free, so a retried request does not lock it out.
     fn acquire_publish_lease(
@@ -117,14 +130,20 @@ pub trait Store {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, Error>> + Send;
     fn release_publish_lease(&self, owner: &str) -> impl Future<Output = Result<(), Error>> + Send;
-    /// Every queued alert, read consistently.
-    fn pending_alerts(&self) -> impl Future<Output = Result<Vec<PendingAlert>, Error>> + Send;
-    /// Drops alerts SNS accepted.
-    fn ack_alerts(&self, ids: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// What a run leaves for the next one and for people: its record, and the tag sweep.
+pub trait RunRecords {
     fn put_run(&self, summary: &RunSummary) -> impl Future<Output = Result<(), Error>> + Send;
     /// Stores the tag sweep (one item, overwritten each run that spreads its tag reads).
     fn put_sweep(&self, sweep: &SweepState) -> impl Future<Output = Result<(), Error>> + Send;
 }
+
+/// The table as one run uses it: every concern above. The CLI's read-only queries are
+/// [`Queries`]. Implemented for whatever implements the four.
+pub trait Store: AccountTable + AlertOutbox + PublishLease + RunRecords {}
+
+impl<T: AccountTable + AlertOutbox + PublishLease + RunRecords> Store for T {}
 
 /// What the CLI's query commands read from the table (never written by them).
 pub trait Queries {

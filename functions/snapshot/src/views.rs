@@ -137,10 +137,10 @@ pub struct AlertView {
 impl From<&PendingAlert> for AlertView {
     fn from(a: &PendingAlert) -> Self {
         Self {
-            account_id: a.account_id.clone(),
-            name: a.name.clone(),
-            ou_path: a.ou_path.clone(),
-            link_state: a.link_state.to_string(),
+            account_id: a.subject.account_id.clone(),
+            name: a.subject.name.clone(),
+            ou_path: a.subject.ou_path.clone(),
+            link_state: a.subject.link_state.to_string(),
             reason: a.reason.as_str().to_string(),
         }
     }

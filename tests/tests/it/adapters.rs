@@ -15,7 +15,7 @@ use apnwatch::aws::{
     PARTNER_CENTRAL_SESSION_NAME,
 };
 use apnwatch::domain::model::{
-    AccountState, AlertReason, LinkSource, LinkState, OrgTree, PendingAlert,
+    AccountState, AlertReason, AlertSubject, LinkSource, LinkState, OrgTree, PendingAlert,
 };
 use apnwatch::error::Error;
 use apnwatch::ports::{Notifier, OrgSource, PartnerCentralSource};
@@ -295,19 +295,21 @@ fn pending_alert(account_id: &str) -> PendingAlert {
         run_id: "run-1".into(),
         created_at: chrono::Utc::now(),
         reason: AlertReason::NewAccount,
-        account_id: account_id.into(),
-        name: "prod-07".into(),
-        email: "prod-07@example.com".into(),
-        ou_path: "Root/Workloads/Prod".into(),
-        state: AccountState::Active,
-        link_state: LinkState::Unlinked,
-        link_source: LinkSource::None,
-        link_detail: "no link evidence from tag, list".into(),
-        state_since: None,
-        first_seen: None,
-        removed: false,
         route: None,
-        refusal: None,
+        subject: AlertSubject {
+            account_id: account_id.into(),
+            name: "prod-07".into(),
+            email: "prod-07@example.com".into(),
+            ou_path: "Root/Workloads/Prod".into(),
+            state: AccountState::Active,
+            link_state: LinkState::Unlinked,
+            link_source: LinkSource::None,
+            link_detail: "no link evidence from tag, list".into(),
+            state_since: None,
+            first_seen: None,
+            removed: false,
+            refusal: None,
+        },
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use apnwatch::aws::organizations::OrganizationsSource;
 use apnwatch::domain::deadline::Deadline;
 use apnwatch::domain::model::LinkState;
-use apnwatch::ports::{OrgSource, Store};
+use apnwatch::ports::{AccountTable, OrgSource};
 use apnwatch::run::{RunOptions, RunReport};
 use integration_tests::*;
 use serde_json::json;

@@ -9,7 +9,7 @@ use apnwatch::domain::model::{
     LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary,
 };
 use apnwatch::error::Error;
-use apnwatch::ports::{Queries, Store};
+use apnwatch::ports::{AccountTable, AlertOutbox, Queries, RunRecords};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TimeToLiveStatus, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -457,7 +457,7 @@ async fn alert_rewrite_needs_the_alert_still_queued() {
         record.rev = rev + 1;
         record.link.state = LinkState::Pending;
         let mut alert = first.alert.clone().unwrap();
-        alert.link_state = LinkState::Pending;
+        alert.subject.link_state = LinkState::Pending;
         AccountChange {
             expected_rev: Some(rev),
             record,
@@ -471,7 +471,7 @@ async fn alert_rewrite_needs_the_alert_still_queued() {
     assert_eq!(outcome.written, 1);
     let queued = store.pending_alerts().await.unwrap();
     assert_eq!(queued.len(), 1);
-    assert_eq!(queued[0].link_state, LinkState::Pending);
+    assert_eq!(queued[0].subject.link_state, LinkState::Pending);
 
     store.ack_alerts(&[queued[0].id.clone()]).await.unwrap();
     let outcome = store.commit(&[rewrite(2)]).await.unwrap();

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use crate::app::invoke::{outcome_text, InvocationView};
 use crate::app::App;
-use crate::config::is_account_id;
+use crate::domain::ids::is_account_id;
 use crate::domain::model::LinkState;
 use crate::error::Error;
-use crate::ports::{Queries, Store};
+use crate::ports::{AccountTable, Queries};
 use crate::run::autolink::{self, InviteOutcome};
 use crate::run::RunOptions;
 use crate::views::{self, AccountView, EventView, RunView, SnapshotView};

@@ -10,8 +10,44 @@ use std::collections::BTreeSet;
 
 use tracing::warn;
 
-use crate::config::LinkRules;
 use crate::domain::model::{Account, LinkDecision, LinkSource, LinkState};
+
+/// The tag key whose value says an account is linked (`APNWATCH_LINK_TAG_KEY`).
+pub const DEFAULT_TAG_KEY: &str = "apn-link";
+
+/// The link rules: which sources to ask, in which order, and the explicit lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRules {
+    /// Ordered; the first source with evidence of a link decides. Exemptions win over all.
+    pub sources: Vec<LinkSource>,
+    pub tag_key: String,
+    pub linked_accounts: BTreeSet<String>,
+    pub exempt_accounts: BTreeSet<String>,
+    pub exempt_ous: BTreeSet<String>,
+}
+
+impl LinkRules {
+    pub fn uses(&self, source: LinkSource) -> bool {
+        self.sources.contains(&source)
+    }
+
+    /// Tags cost one `ListTagsForResource` call per account: fetch them only when asked.
+    pub fn needs_tags(&self) -> bool {
+        self.uses(LinkSource::Tag)
+    }
+}
+
+impl Default for LinkRules {
+    fn default() -> Self {
+        Self {
+            sources: vec![LinkSource::Tag, LinkSource::List],
+            tag_key: DEFAULT_TAG_KEY.to_string(),
+            linked_accounts: BTreeSet::new(),
+            exempt_accounts: BTreeSet::new(),
+            exempt_ous: BTreeSet::new(),
+        }
+    }
+}
 
 /// What Partner Central says, gathered once per run by the adapter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

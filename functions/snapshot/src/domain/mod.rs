@@ -8,15 +8,18 @@
 //! - [`route`]: which team an alert belongs to.
 //! - [`sweep`]: which accounts' tags a run reads.
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
-//! - [`deadline`]: the time a run may take.
+//! - [`deadline`]: the time a run may take; [`timestamp`]: the stored time format.
+//! - [`ids`]: account and OU id patterns.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
 
 pub mod deadline;
 pub mod diff;
+pub mod ids;
 pub mod invite;
 pub mod link;
 pub mod model;
 pub mod remind;
 pub mod route;
 pub mod sweep;
+pub mod timestamp;
 pub mod trigger;

@@ -8,6 +8,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::timestamp;
+
 /// The lifecycle state Organizations reports in `Account.State`.
 ///
 /// `Account.Status` was retired on 2026-09-09; we never read it. Values AWS adds later are
@@ -235,6 +237,7 @@ pub struct AccountRecord {
 pub struct LinkRefusal {
     /// `INVITE_FAILED` or `ACCEPT_FAILED`, as in the history.
     pub kind: ChangeKind,
+    #[serde(with = "timestamp")]
     pub at: DateTime<Utc>,
     /// Partner Central's reason and the error code, e.g.
     /// `RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)`, or the code alone.
@@ -370,13 +373,26 @@ impl AlertReason {
 
 /// One account's entry in an alert, stored in the outbox in the same transaction as the
 /// account change that caused it, so that a crash can neither lose it nor send it twice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAlert {
     /// `<run_id>#<account_id>`: unique per run and account.
     pub id: String,
     pub run_id: String,
     pub created_at: DateTime<Utc>,
     pub reason: AlertReason,
+    /// The route (`APNWATCH_ROUTE_BY`) the account belonged to when the alert was queued;
+    /// `None` without routing or when the account lacks the OU level or tag.
+    pub route: Option<String>,
+    /// The account as the alert tells of it.
+    pub subject: AlertSubject,
+}
+
+/// What an alert shows of its account, taken from the account's record when the alert is
+/// queued or rewritten ([`AlertSubject::of`]). A field added here reaches the outbox item by
+/// itself (the item flattens this struct, so the serde shape below is the stored one) and
+/// then only needs its line in the message that shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertSubject {
     pub account_id: String,
     pub name: String,
     pub email: String,
@@ -386,20 +402,44 @@ pub struct PendingAlert {
     pub link_source: LinkSource,
     pub link_detail: String,
     /// Since when the account has had `link_state` (reminders say how long).
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::option"
+    )]
     pub state_since: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::option"
+    )]
     pub first_seen: Option<DateTime<Utc>>,
     /// The account left the organization (a `RESOLVED` notice says so).
     #[serde(default)]
     pub removed: bool,
-    /// The route (`APNWATCH_ROUTE_BY`) the account belonged to when the alert was queued;
-    /// `None` without routing or when the account lacks the OU level or tag.
-    #[serde(default)]
-    pub route: Option<String>,
     /// The account's last invite or accept refusal (see [`AccountRecord::refusal`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<LinkRefusal>,
+}
+
+impl AlertSubject {
+    pub fn of(record: &AccountRecord) -> Self {
+        let a = &record.account;
+        Self {
+            account_id: a.id.clone(),
+            name: a.name.clone(),
+            email: a.email.clone(),
+            ou_path: a.ou_path.clone(),
+            state: a.state.clone(),
+            link_state: record.link.state,
+            link_source: record.link.source,
+            link_detail: record.link.detail.clone(),
+            state_since: Some(record.state_since),
+            first_seen: Some(record.first_seen),
+            removed: record.removed,
+            refusal: record.refusal.clone(),
+        }
+    }
 }
 
 impl PendingAlert {
@@ -412,35 +452,22 @@ impl PendingAlert {
         now: DateTime<Utc>,
         route: Option<String>,
     ) -> Self {
-        let a = &record.account;
         Self {
-            id: format!("{run_id}#{}", a.id),
+            id: format!("{run_id}#{}", record.account.id),
             run_id: run_id.to_string(),
             created_at: now,
             reason,
-            account_id: a.id.clone(),
-            name: a.name.clone(),
-            email: a.email.clone(),
-            ou_path: a.ou_path.clone(),
-            state: a.state.clone(),
-            link_state: record.link.state,
-            link_source: record.link.source,
-            link_detail: record.link.detail.clone(),
-            state_since: Some(record.state_since),
-            first_seen: Some(record.first_seen),
-            removed: record.removed,
             route,
-            refusal: record.refusal.clone(),
+            subject: AlertSubject::of(record),
         }
     }
 
     /// This alert, still queued, told with what `record` says now (an invitation sent, a
     /// refusal): same id, reason and route, so it replaces itself in the outbox.
     pub fn updated(&self, record: &AccountRecord) -> Self {
-        let route = self.route.clone();
         Self {
-            id: self.id.clone(),
-            ..Self::about(record, self.reason, &self.run_id, self.created_at, route)
+            subject: AlertSubject::of(record),
+            ..self.clone()
         }
     }
 }

@@ -305,7 +305,7 @@ fn tagged_account(detail: Option<&Value>) -> Option<String> {
         .get("resourceId")
         .or_else(|| params.get("ResourceId"))?
         .as_str()?;
-    crate::config::is_account_id(id).then(|| id.to_string())
+    crate::domain::ids::is_account_id(id).then(|| id.to_string())
 }
 
 /// The latest completed run covers the invocation when every event asking for a run

@@ -1,7 +1,7 @@
 //! Whole runs against the in-memory fakes: the rules of `run` without AWS.
 
 use super::*;
-use crate::config::LinkRules;
+use crate::domain::link::LinkRules;
 use crate::domain::model::OrgTree;
 use crate::fakes::{FakeNotifier, FakeOrg, FakePartnerCentral, FakeStore};
 

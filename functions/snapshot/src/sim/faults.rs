@@ -26,8 +26,8 @@ use crate::domain::sweep::SweepState;
 use crate::error::Error;
 use crate::fakes::{FakePartnerCentral, FakeStore};
 use crate::ports::{
-    CommitOutcome, Invitations, Notifier, OrgSnapshot, OrgSource, PartnerCentralSource, Queries,
-    Store, StoredState, TagReads,
+    AccountTable, AlertOutbox, CommitOutcome, Invitations, Notifier, OrgSnapshot, OrgSource,
+    PartnerCentralSource, PublishLease, Queries, RunRecords, StoredState, TagReads,
 };
 
 /// The kinds of error injected.
@@ -340,7 +340,7 @@ fn refusal(f: Fault) -> Refusal {
     }
 }
 
-impl Store for Faulty<'_, FakeStore> {
+impl AccountTable for Faulty<'_, FakeStore> {
     async fn load(&self) -> Result<StoredState, Error> {
         if let Some(f) = self.ctl.before("store.load").await {
             return Err(store_error("Query", f));
@@ -380,7 +380,9 @@ impl Store for Faulty<'_, FakeStore> {
         self.ctl.after("store.account", false).await;
         out
     }
+}
 
+impl PublishLease for Faulty<'_, FakeStore> {
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         if let Some(f) = self.ctl.before("store.acquire_lease").await {
             return Err(store_error("PutItem", f));
@@ -402,7 +404,9 @@ impl Store for Faulty<'_, FakeStore> {
         }
         out
     }
+}
 
+impl AlertOutbox for Faulty<'_, FakeStore> {
     async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
         if let Some(f) = self.ctl.before("store.pending_alerts").await {
             return Err(store_error("Query", f));
@@ -429,7 +433,9 @@ impl Store for Faulty<'_, FakeStore> {
         }
         Ok(())
     }
+}
 
+impl RunRecords for Faulty<'_, FakeStore> {
     async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
         if let Some(f) = self.ctl.before("store.put_run").await {
             return Err(store_error("PutItem", f));

@@ -272,12 +272,16 @@ pub fn play(seed: u64, given: Option<&[Step]>) -> (Vec<Step>, Stats, Vec<String>
                     e.run_id, e.kind, e.before, e.after, e.at, e.detail
                 );
             }
-            for a in record.queued.values().filter(|a| a.account_id == id) {
+            for a in record
+                .queued
+                .values()
+                .filter(|a| a.subject.account_id == id)
+            {
                 println!(
                     "alert {} {} {} {}",
                     a.id,
                     a.reason.as_str(),
-                    a.link_state,
+                    a.subject.link_state,
                     a.created_at
                 );
             }

@@ -156,7 +156,7 @@ impl Oracle {
                 continue;
             };
             let fine = self.truths[*step]
-                .get(&a.account_id)
+                .get(&a.subject.account_id)
                 .is_some_and(|t| t.earns_credit && !t.exempt);
             if !fine {
                 bad.push(format!(
@@ -174,13 +174,15 @@ impl Oracle {
     fn reminders(&mut self, record: &Record, settings: &Settings) {
         let mut by_account: BTreeMap<&str, Vec<&PendingAlert>> = BTreeMap::new();
         for a in record.queued.values().filter(|a| {
-            matches!(a.link_state, LinkState::Unlinked | LinkState::Pending)
-                && !matches!(
-                    a.reason,
-                    AlertReason::Resolved | AlertReason::InviteFailed | AlertReason::AcceptFailed
-                )
+            matches!(
+                a.subject.link_state,
+                LinkState::Unlinked | LinkState::Pending
+            ) && !matches!(
+                a.reason,
+                AlertReason::Resolved | AlertReason::InviteFailed | AlertReason::AcceptFailed
+            )
         }) {
-            by_account.entry(&a.account_id).or_default().push(a);
+            by_account.entry(&a.subject.account_id).or_default().push(a);
         }
         let mut bad = Vec::new();
         for (id, mut alerts) in by_account {
@@ -313,7 +315,9 @@ impl Oracle {
                 AlertReason::Reminder | AlertReason::Resolved => continue,
             };
             let found = table.history.iter().any(|e| {
-                e.run_id == a.run_id && e.account_id == a.account_id && kinds.contains(&e.kind)
+                e.run_id == a.run_id
+                    && e.account_id == a.subject.account_id
+                    && kinds.contains(&e.kind)
             });
             if !found {
                 bad.push(format!(

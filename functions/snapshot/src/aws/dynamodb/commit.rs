@@ -25,7 +25,7 @@ use super::items::{key, to_item, AccountItem, AlertItem, EventItem, OUTBOX_PK};
 use super::{backoff, DynamoStore, Fault, HINT_BUG, HINT_THROTTLED};
 use crate::domain::model::AccountChange;
 use crate::error::Error;
-use crate::ports::{CommitOutcome, Store};
+use crate::ports::{AccountTable, CommitOutcome};
 
 /// DynamoDB's limit of actions in one TransactWriteItems.
 pub(super) const MAX_TRANSACTION_ACTIONS: usize = 100;

@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::model::{
-    Account, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind, LinkDecision,
-    LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
+    Account, AccountRecord, AccountState, AlertReason, AlertSubject, ChangeEvent, ChangeKind,
+    LinkDecision, LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
 };
 use crate::domain::sweep::{SweepState, SweptRange};
 
@@ -30,11 +30,8 @@ pub(crate) const LEASE_SK: &str = "PUBLISH";
 pub(crate) const SWEEP_PK: &str = "SWEEP";
 pub(crate) const SWEEP_SK: &str = "TAGS";
 
-/// RFC 3339 UTC with milliseconds: fixed width, so string order is time order in sort keys
-/// and in the lease condition.
-pub(crate) fn timestamp(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub(crate) use crate::domain::timestamp::format as timestamp;
+use crate::domain::timestamp::{self as ts, option as ts_opt};
 
 pub(crate) fn account_sk(account_id: &str) -> String {
     format!("ACCOUNT#{account_id}")
@@ -99,39 +96,6 @@ fn check_entity(found: &str, expected: &str) -> Result<(), String> {
     }
 }
 
-/// Timestamps as RFC 3339 strings with milliseconds; any RFC 3339 form is accepted back.
-mod ts {
-    use chrono::{DateTime, Utc};
-    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::timestamp(t))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| D::Error::custom(format!("timestamp {s:?}: {e}")))
-    }
-}
-
-mod ts_opt {
-    use chrono::{DateTime, Utc};
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => super::ts::serialize(t, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-        super::ts::deserialize(d).map(Some)
-    }
-}
-
 /// Current state of one account: pk=`ACCOUNTS`, sk=`ACCOUNT#<id>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct AccountItem {
@@ -174,7 +138,7 @@ pub(crate) struct AccountItem {
     pub alert_fields: u8,
     /// The last invite or accept refusal while the account keeps its link state (a map).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<RefusalItem>,
+    pub refusal: Option<LinkRefusal>,
     /// Absent on removed accounts, so the index lists only current ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gsi1pk: Option<String>,
@@ -209,7 +173,7 @@ impl From<&AccountRecord> for AccountItem {
             state_since: Some(r.state_since),
             last_alerted_at: r.last_alerted_at,
             alert_fields: 1,
-            refusal: r.refusal.as_ref().map(RefusalItem::from),
+            refusal: r.refusal.clone(),
             gsi1pk: (!r.removed).then(|| link_state_pk(r.link.state)),
             gsi1sk: account_sk(&a.id),
         }
@@ -229,7 +193,7 @@ impl TryFrom<AccountItem> for AccountRecord {
         Ok(Self {
             state_since: i.state_since.unwrap_or(i.last_changed),
             last_alerted_at,
-            refusal: i.refusal.map(LinkRefusal::from),
+            refusal: i.refusal,
             account: Account {
                 id: i.account_id,
                 name: i.name,
@@ -265,55 +229,6 @@ fn legacy_last_alerted_at(i: &AccountItem) -> Option<DateTime<Utc>> {
         && i.state.earns_credit()
         && !i.removed;
     open.then_some(i.last_changed)
-}
-
-/// [`LinkRefusal`] as a map inside account and alert items.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct RefusalItem {
-    pub kind: ChangeKind,
-    #[serde(with = "ts")]
-    pub at: DateTime<Utc>,
-    pub reason: String,
-    pub message: String,
-    pub what_to_do: String,
-}
-
-impl From<&LinkRefusal> for RefusalItem {
-    fn from(r: &LinkRefusal) -> Self {
-        let LinkRefusal {
-            kind,
-            at,
-            reason,
-            message,
-            what_to_do,
-        } = r.clone();
-        Self {
-            kind,
-            at,
-            reason,
-            message,
-            what_to_do,
-        }
-    }
-}
-
-impl From<RefusalItem> for LinkRefusal {
-    fn from(i: RefusalItem) -> Self {
-        let RefusalItem {
-            kind,
-            at,
-            reason,
-            message,
-            what_to_do,
-        } = i;
-        Self {
-            kind,
-            at,
-            reason,
-            message,
-            what_to_do,
-        }
-    }
 }
 
 /// One history entry: pk=`HISTORY#<id>`, sk=`<at>#<run_id>#<seq:03>`.
@@ -371,7 +286,8 @@ impl TryFrom<EventItem> for ChangeEvent {
     }
 }
 
-/// A queued alert: pk=`OUTBOX`, sk=`<run_id>#<account_id>`.
+/// A queued alert: pk=`OUTBOX`, sk=`<run_id>#<account_id>`. The account's attributes are
+/// the domain's [`AlertSubject`], flattened into the item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct AlertItem {
     pub pk: String,
@@ -382,24 +298,10 @@ pub(crate) struct AlertItem {
     #[serde(with = "ts")]
     pub created_at: DateTime<Utc>,
     pub reason: AlertReason,
-    pub account_id: String,
-    pub name: String,
-    pub email: String,
-    pub ou_path: String,
-    pub state: AccountState,
-    pub link_state: LinkState,
-    pub link_source: LinkSource,
-    pub link_detail: String,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
-    pub state_since: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
-    pub first_seen: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub removed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refusal: Option<RefusalItem>,
+    #[serde(flatten)]
+    pub subject: AlertSubject,
 }
 
 impl From<&PendingAlert> for AlertItem {
@@ -412,19 +314,8 @@ impl From<&PendingAlert> for AlertItem {
             run_id: a.run_id.clone(),
             created_at: a.created_at,
             reason: a.reason,
-            account_id: a.account_id.clone(),
-            name: a.name.clone(),
-            email: a.email.clone(),
-            ou_path: a.ou_path.clone(),
-            state: a.state.clone(),
-            link_state: a.link_state,
-            link_source: a.link_source,
-            link_detail: a.link_detail.clone(),
-            state_since: a.state_since,
-            first_seen: a.first_seen,
-            removed: a.removed,
             route: a.route.clone(),
-            refusal: a.refusal.as_ref().map(RefusalItem::from),
+            subject: a.subject.clone(),
         }
     }
 }
@@ -439,19 +330,8 @@ impl TryFrom<AlertItem> for PendingAlert {
             run_id: i.run_id,
             created_at: i.created_at,
             reason: i.reason,
-            account_id: i.account_id,
-            name: i.name,
-            email: i.email,
-            ou_path: i.ou_path,
-            state: i.state,
-            link_state: i.link_state,
-            link_source: i.link_source,
-            link_detail: i.link_detail,
-            state_since: i.state_since,
-            first_seen: i.first_seen,
-            removed: i.removed,
             route: i.route,
-            refusal: i.refusal.map(LinkRefusal::from),
+            subject: i.subject,
         })
     }
 }
@@ -616,279 +496,5 @@ impl TryFrom<SweepItem> for SweepState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The sweep item keeps the cursor, the time and every range through a round trip.
-    #[test]
-    fn sweep_item_round_trips() {
-        let s = SweepState {
-            cursor: Some("111122223333".into()),
-            swept_at: Some(at("2027-02-25T09:00:00Z")),
-            ranges: vec![SweptRange {
-                first: "999900001111".into(),
-                last: "111122223333".into(),
-                at: at("2027-02-25T09:00:00Z"),
-            }],
-        };
-        let item = to_item(&SweepItem::new(&s));
-        assert_eq!(from_item::<SweepItem, SweepState>(item).unwrap(), s);
-    }
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    fn record(id: &str, state: LinkState, removed: bool) -> AccountRecord {
-        AccountRecord {
-            account: Account {
-                id: id.into(),
-                name: "Prod Workloads".into(),
-                email: format!("{id}@example.com"),
-                state: AccountState::Active,
-                joined_method: Some("INVITED".into()),
-                joined_at: Some(at("2024-03-01T09:30:00.123Z")),
-                parent_id: "ou-ab12-prod1234".into(),
-                ou_path: "Root/Workloads/Prod".into(),
-                ou_ids: vec!["r-ab12".into(), "ou-ab12-prod1234".into()],
-                tags: [("apn-link".to_string(), "linked".to_string())].into(),
-                is_management: false,
-            },
-            link: LinkDecision {
-                state,
-                source: LinkSource::Tag,
-                detail: "tag apn-link=linked".into(),
-            },
-            first_seen: at("2026-11-20T12:00:00.000Z"),
-            last_changed: at("2026-11-27T12:00:00.500Z"),
-            removed,
-            rev: 7,
-            state_since: at("2026-11-21T08:00:00.000Z"),
-            last_alerted_at: None,
-            refusal: None,
-        }
-    }
-
-    fn event(at_: &str, run: &str, seq: u32) -> ChangeEvent {
-        ChangeEvent {
-            account_id: "111122223333".into(),
-            at: at(at_),
-            run_id: run.into(),
-            seq,
-            kind: ChangeKind::Unlinked,
-            before: Some("LINKED".into()),
-            after: Some("UNLINKED".into()),
-            detail: "link canceled in Partner Central".into(),
-        }
-    }
-
-    fn s(v: &AttributeValue) -> &str {
-        v.as_s().unwrap()
-    }
-
-    /// An account record survives the trip through its item unchanged.
-    #[test]
-    fn account_record_round_trips() {
-        let r = record("111122223333", LinkState::Linked, false);
-        let item = to_item(&AccountItem::from(&r));
-        let back: AccountRecord = from_item::<AccountItem, _>(item).unwrap();
-        assert_eq!(back, r);
-    }
-
-    /// A refusal is a map on the account item (`refusal.kind`, `.at`, `.reason`,
-    /// `.message`, `.what_to_do`) and comes back as it was.
-    #[test]
-    fn refusal_is_a_documented_map() {
-        let mut r = record("111122223333", LinkState::Unlinked, false);
-        r.refusal = Some(LinkRefusal {
-            kind: ChangeKind::AcceptFailed,
-            at: at("2026-11-28T10:00:00.250Z"),
-            reason: "AccessDenied".into(),
-            message: "not authorized to perform: sts:AssumeRole".into(),
-            what_to_do: "deploy infra/member-accept-role.yaml".into(),
-        });
-        let item = to_item(&AccountItem::from(&r));
-        let m = item["refusal"].as_m().unwrap();
-        assert_eq!(s(&m["kind"]), "ACCEPT_FAILED");
-        assert_eq!(s(&m["at"]), "2026-11-28T10:00:00.250Z");
-        assert_eq!(s(&m["reason"]), "AccessDenied");
-        assert_eq!(from_item::<AccountItem, AccountRecord>(item).unwrap(), r);
-        r.refusal = None;
-        assert!(!to_item(&AccountItem::from(&r)).contains_key("refusal"));
-    }
-
-    /// The account item reads well in the console: plain strings, a list of OU ids, a map of
-    /// tags, booleans, a numeric revision and the index keys.
-    #[test]
-    fn account_item_has_documented_attributes() {
-        let item = to_item(&AccountItem::from(&record(
-            "111122223333",
-            LinkState::Unlinked,
-            false,
-        )));
-        assert_eq!(s(&item["pk"]), "ACCOUNTS");
-        assert_eq!(s(&item["sk"]), "ACCOUNT#111122223333");
-        assert_eq!(s(&item["entity"]), "account");
-        assert_eq!(s(&item["state"]), "ACTIVE");
-        assert_eq!(s(&item["link_state"]), "UNLINKED");
-        assert_eq!(s(&item["link_source"]), "tag");
-        assert_eq!(s(&item["joined_at"]), "2024-03-01T09:30:00.123Z");
-        assert_eq!(s(&item["first_seen"]), "2026-11-20T12:00:00.000Z");
-        assert_eq!(item["ou_ids"].as_l().unwrap().len(), 2);
-        assert_eq!(s(&item["tags"].as_m().unwrap()["apn-link"]), "linked");
-        assert_eq!(item["is_management"], AttributeValue::Bool(false));
-        assert_eq!(item["removed"], AttributeValue::Bool(false));
-        assert_eq!(item["rev"], AttributeValue::N("7".into()));
-        assert_eq!(s(&item["gsi1pk"]), "LINK#UNLINKED");
-        assert_eq!(s(&item["gsi1sk"]), "ACCOUNT#111122223333");
-    }
-
-    /// A removed account keeps its item but leaves the by-link-state index.
-    #[test]
-    fn removed_account_has_no_index_key() {
-        let r = record("111122223333", LinkState::Linked, true);
-        let item = to_item(&AccountItem::from(&r));
-        assert!(!item.contains_key("gsi1pk"));
-        assert_eq!(from_item::<AccountItem, AccountRecord>(item).unwrap(), r);
-    }
-
-    /// Missing optional fields are left out of the item rather than stored as NULL.
-    #[test]
-    fn absent_optionals_are_omitted() {
-        let mut r = record("111122223333", LinkState::Linked, false);
-        r.account.joined_method = None;
-        r.account.joined_at = None;
-        let item = to_item(&AccountItem::from(&r));
-        assert!(!item.contains_key("joined_method") && !item.contains_key("joined_at"));
-        assert_eq!(from_item::<AccountItem, AccountRecord>(item).unwrap(), r);
-    }
-
-    /// The alert bookkeeping round-trips; an item from before it existed still loads, and an
-    /// UNLINKED one counts as alerted when its link state last changed, so reminders and
-    /// resolved notices also cover accounts alerted by an older version.
-    #[test]
-    fn items_without_alert_fields_still_load() {
-        let mut r = record("111122223333", LinkState::Unlinked, false);
-        r.last_alerted_at = Some(at("2026-11-22T10:00:00.000Z"));
-        let item = to_item(&AccountItem::from(&r));
-        assert_eq!(s(&item["last_alerted_at"]), "2026-11-22T10:00:00.000Z");
-        assert_eq!(s(&item["state_since"]), "2026-11-21T08:00:00.000Z");
-        assert_eq!(
-            from_item::<AccountItem, AccountRecord>(item.clone()).unwrap(),
-            r
-        );
-
-        let mut old = item;
-        for field in ["last_alerted_at", "state_since", "alert_fields"] {
-            old.remove(field);
-        }
-        let back: AccountRecord = from_item::<AccountItem, _>(old.clone()).unwrap();
-        assert_eq!(back.last_alerted_at, Some(r.last_changed));
-        assert_eq!(back.state_since, r.last_changed);
-        old.insert("link_state".into(), AttributeValue::S("LINKED".into()));
-        let linked: AccountRecord = from_item::<AccountItem, _>(old).unwrap();
-        assert_eq!(
-            linked.last_alerted_at, None,
-            "no open alert on a linked account"
-        );
-    }
-
-    /// History sort keys order events by time, then run, then sequence.
-    #[test]
-    fn history_sort_keys_sort_in_event_order() {
-        let events = [
-            event("2026-11-27T09:00:00Z", "run-a", 2),
-            event("2026-11-27T09:00:00Z", "run-a", 10),
-            event("2026-11-27T09:00:00.5Z", "run-b", 1),
-            event("2026-11-27T10:00:00Z", "run-c", 1),
-        ];
-        let keys: Vec<String> = events.iter().map(event_sk).collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        assert_eq!(sorted, keys);
-        assert_eq!(keys[0], "2026-11-27T09:00:00.000Z#run-a#002");
-    }
-
-    /// A history event survives the trip through its item unchanged.
-    #[test]
-    fn event_round_trips() {
-        let e = event("2026-11-27T09:00:00.250Z", "run-a", 1);
-        let item = to_item(&EventItem::from(&e));
-        assert_eq!(s(&item["pk"]), "HISTORY#111122223333");
-        assert_eq!(s(&item["kind"]), "UNLINKED");
-        assert_eq!(from_item::<EventItem, ChangeEvent>(item).unwrap(), e);
-    }
-
-    /// A queued alert survives the trip through its item unchanged.
-    #[test]
-    fn alert_round_trips() {
-        let a = PendingAlert {
-            id: "run-a#111122223333".into(),
-            run_id: "run-a".into(),
-            created_at: at("2026-11-27T09:00:00Z"),
-            reason: AlertReason::LinkLost,
-            account_id: "111122223333".into(),
-            name: "Prod".into(),
-            email: "prod@example.com".into(),
-            ou_path: "Root/Prod".into(),
-            state: AccountState::Other("SOMETHING_NEW".into()),
-            link_state: LinkState::Unlinked,
-            link_source: LinkSource::PartnerCentral,
-            link_detail: "link canceled in Partner Central".into(),
-            state_since: Some(at("2026-11-20T09:00:00Z")),
-            first_seen: Some(at("2026-11-19T09:00:00Z")),
-            removed: false,
-            route: Some("Workloads".into()),
-            refusal: Some(LinkRefusal {
-                kind: ChangeKind::InviteFailed,
-                at: at("2026-11-27T09:00:00.250Z"),
-                reason: "RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)".into(),
-                message: "no profile".into(),
-                what_to_do: "register it".into(),
-            }),
-        };
-        let item = to_item(&AlertItem::from(&a));
-        assert_eq!(s(&item["sk"]), "run-a#111122223333");
-        assert_eq!(s(&item["reason"]), "LINK_LOST");
-        assert_eq!(from_item::<AlertItem, PendingAlert>(item).unwrap(), a);
-    }
-
-    /// A run summary survives the trip; its item carries the TTL in epoch seconds.
-    #[test]
-    fn run_round_trips_with_ttl() {
-        let r = RunSummary {
-            run_id: "run-a".into(),
-            started_at: at("2026-11-27T09:00:00Z"),
-            finished_at: at("2026-11-27T09:00:05Z"),
-            accounts: 12,
-            linked: 9,
-            unlinked: 3,
-            changes: 4,
-            alerts: 3,
-            messages: 1,
-            ..Default::default()
-        };
-        let item = to_item(&RunItem::new(&r, at("2027-02-25T09:00:00Z")));
-        assert_eq!(s(&item["sk"]), "2026-11-27T09:00:00.000Z#run-a");
-        assert_eq!(item["expires_at"], AttributeValue::N("1803546000".into()));
-        assert_eq!(from_item::<RunItem, RunSummary>(item).unwrap(), r);
-    }
-
-    /// An item of another kind, or with an unreadable value, is reported, not guessed at.
-    #[test]
-    fn malformed_items_are_rejected() {
-        let mut item = to_item(&AccountItem::from(&record(
-            "111122223333",
-            LinkState::Linked,
-            false,
-        )));
-        item.insert("link_state".into(), AttributeValue::S("MAYBE".into()));
-        assert!(from_item::<AccountItem, AccountRecord>(item.clone()).is_err());
-        item.insert("link_state".into(), AttributeValue::S("LINKED".into()));
-        item.insert("entity".into(), AttributeValue::S("event".into()));
-        let err = from_item::<AccountItem, AccountRecord>(item.clone()).unwrap_err();
-        assert!(err.contains("entity"), "{err}");
-        item.remove("rev");
-        assert!(from_item::<AccountItem, AccountRecord>(item).is_err());
-    }
-}
+#[path = "items_tests.rs"]
+mod tests;

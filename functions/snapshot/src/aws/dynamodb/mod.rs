@@ -22,7 +22,10 @@ use crate::domain::model::{
 };
 use crate::domain::sweep::SweepState;
 use crate::error::{BoxError, Error};
-use crate::ports::{CommitOutcome, Queries, Store, StoredState, LEASE_SECONDS};
+use crate::ports::{
+    AccountTable, AlertOutbox, CommitOutcome, PublishLease, Queries, RunRecords, StoredState,
+    LEASE_SECONDS,
+};
 use items::{
     account_sk, from_item, history_pk, key, link_state_pk, timestamp, to_item, AccountItem,
     AlertItem, EventItem, Item, LeaseItem, RunItem, SweepItem, ACCOUNTS_PK, LEASE_PK, LEASE_SK,
@@ -214,7 +217,7 @@ impl DynamoStore {
     }
 }
 
-impl Store for DynamoStore {
+impl AccountTable for DynamoStore {
     async fn load(&self) -> Result<StoredState, Error> {
         let records: Vec<AccountRecord> = self
             .query_decoded::<AccountItem, _>(self.query(ACCOUNTS_PK).consistent_read(true), None)
@@ -248,17 +251,6 @@ impl Store for DynamoStore {
         })
     }
 
-    async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&SweepItem::new(sweep))))
-            .send()
-            .await
-            .map_err(|e| self.sdk_error("PutItem", e))?;
-        Ok(())
-    }
-
     async fn commit(&self, changes: &[AccountChange]) -> Result<CommitOutcome, Error> {
         self.commit_changes(changes).await
     }
@@ -277,7 +269,20 @@ impl Store for DynamoStore {
             .map(|item| self.decode::<AccountItem, AccountRecord>(item))
             .transpose()
     }
+}
 
+impl AlertOutbox for DynamoStore {
+    async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
+        let query = self.query(OUTBOX_PK).consistent_read(true);
+        self.query_decoded::<AlertItem, _>(query, None).await
+    }
+
+    async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
+        self.delete_alerts(ids).await
+    }
+}
+
+impl PublishLease for DynamoStore {
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         let until = now + chrono::Duration::seconds(LEASE_SECONDS);
         let lease = LeaseItem::new(owner, until, until + chrono::Duration::hours(1));
@@ -329,22 +334,26 @@ impl Store for DynamoStore {
             _ => Ok(()),
         }
     }
+}
 
-    async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
-        let query = self.query(OUTBOX_PK).consistent_read(true);
-        self.query_decoded::<AlertItem, _>(query, None).await
-    }
-
-    async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
-        self.delete_alerts(ids).await
-    }
-
+impl RunRecords for DynamoStore {
     async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
         let expires_at = Utc::now() + chrono::Duration::days(i64::from(self.run_retention_days));
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(&RunItem::new(summary, expires_at))))
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&SweepItem::new(sweep))))
             .send()
             .await
             .map_err(|e| self.sdk_error("PutItem", e))?;

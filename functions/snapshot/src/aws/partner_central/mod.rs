@@ -169,7 +169,7 @@ fn gather(
         {
             continue;
         }
-        if crate::config::is_account_id(&i.other_participant_identifier) {
+        if crate::domain::ids::is_account_id(&i.other_participant_identifier) {
             pending.insert(i.other_participant_identifier.clone());
         } else {
             debug!(
