@@ -240,19 +240,21 @@ pub fn play(seed: u64, given: Option<&[Step]>) -> (Vec<Step>, Stats, Vec<String>
         world.links = pc.links.lock().unwrap().clone();
         world.now = crate::clock::now();
         let quiet = match &outcome[0] {
-            Outcome::Done(Ok(report)) => {
-                let linked = report
-                    .auto_link
-                    .as_ref()
-                    .is_some_and(|a| !a.invited.is_empty() || !a.accepted.is_empty());
-                report.account_writes == 0 && !linked
-            }
-            Outcome::Done(Err(e)) => {
-                oracle
-                    .violations
-                    .push(format!("a clean run failed: {}", e.one_line()));
-                true
-            }
+            Outcome::Done(done) => match done.as_ref() {
+                Ok(report) => {
+                    let linked = report
+                        .auto_link
+                        .as_ref()
+                        .is_some_and(|a| !a.invited.is_empty() || !a.accepted.is_empty());
+                    report.account_writes == 0 && !linked
+                }
+                Err(e) => {
+                    oracle
+                        .violations
+                        .push(format!("a clean run failed: {}", e.one_line()));
+                    true
+                }
+            },
             Outcome::Crashed(_) => true,
         };
         if quiet && store.snapshot().outbox.is_empty() {

@@ -19,7 +19,7 @@ pub type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<RunReport, Error>> +
 /// How one run ended.
 #[derive(Debug)]
 pub enum Outcome {
-    Done(Result<RunReport, Error>),
+    Done(Box<Result<RunReport, Error>>),
     /// Dropped at this await point.
     Crashed(String),
 }
@@ -84,7 +84,7 @@ pub async fn interleave(
         let fut = slots[i].as_mut().expect("runnable");
         match fut.as_mut().poll(&mut Context::from_waker(&waker)) {
             Poll::Ready(r) => {
-                outcomes[i] = Some(Outcome::Done(r));
+                outcomes[i] = Some(Outcome::Done(Box::new(r)));
                 slots[i] = None;
             }
             Poll::Pending => {
