@@ -1,7 +1,8 @@
 """Writes one CloudFormation parameter file per valid combination of template.yaml's optional
 parameters (chat channels, reserved concurrency, schedule state, Partner Central among the link
-sources, an external id, change-event triggers with and without forwarding accounts, routed
-email, auto-link), for `make template-params` to lint in a single cfn-lint run.
+sources, an external id, change-event triggers with and without forwarding accounts or Control
+Tower events, table deletion protection, routed email, auto-link), for `make template-params`
+to lint in a single cfn-lint run.
 
 Only valid combinations: cfn-lint lints a template under each parameter set but does not
 evaluate `Rules`; the half-filled Slack/Teams settings the rules refuse are covered by
@@ -30,12 +31,20 @@ TRIGGERS = {
     "notrigger": {"TriggerOnChanges": "false"},
     "trigger": {"TriggerOnChanges": "true"},
     "forwarded": {"TriggerOnChanges": "true", "EventSourceAccounts": "111122223333,444455556666"},
+    # Control Tower lifecycle events too, on a stack updated after its first create (the table
+    # then deletion-protected).
+    "controltower": {
+        "TriggerOnChanges": "true",
+        "ControlTowerEvents": "true",
+        "TableDeletionProtection": "true",
+    },
 }
 AUTO_LINK = {
     "AutoInvite": "new",
     "InviteName": "Example Partner",
     "InviteEmail": "partner@example.com",
     "AcceptRoleName": "apn-link-watch-accept",
+    "AcceptExternalId": "apn-link-watch-accept",
 }
 ROUTED_EMAIL = {"AlertEmail": "apn@example.com", "RouteBy": "ou:1", "AlertEmailRoute": "Payments"}
 

@@ -148,6 +148,26 @@ impl Alerts {
         }
     }
 
+    /// Publishes what a CloudWatch alarm action sends: a JSON message and a subject, and no
+    /// message attributes at all (so no `route`).
+    pub async fn publish_alarm(&self, alarm_name: &str) {
+        let message = serde_json::json!({
+            "AlarmName": alarm_name,
+            "NewStateValue": "ALARM",
+            "NewStateReason": "Threshold Crossed: 1 datapoint [1.0] was greater than the threshold (0.0).",
+            "StateChangeTime": "2026-11-27T12:00:00.000+0000",
+            "Region": "US East (N. Virginia)",
+        });
+        self.sns
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(format!("ALARM: \"{alarm_name}\" in US East (N. Virginia)"))
+            .message(message.to_string())
+            .send()
+            .await
+            .expect("Publish an alarm notification");
+    }
+
     /// Every message delivered since the last call, removed from the queue. moto delivers
     /// to SQS inside `Publish`, so whatever a finished run published is already there.
     pub async fn received(&self) -> Vec<Received> {

@@ -117,6 +117,68 @@ async fn invite_by_hand_sends_and_records_pending() {
     );
 }
 
+/// `apnwatch invite` repeated for an account our invitation keeps PENDING (after the run that
+/// read it back) succeeds as ALREADY_INVITED with that invitation's id and date, sends
+/// nothing; in a list with a LINKED account the LINKED one is still NOT_ELIGIBLE.
+#[tokio::test]
+async fn repeated_invite_reports_the_pending_invitation() {
+    let (world, pc) = start(json!({})).await;
+    let member = world.org.account(&world.org.root_id, "member", &[]).await;
+    let linked = world
+        .org
+        .account(&world.org.root_id, "linked", &[("apn-link", "linked")])
+        .await;
+    world.run().await;
+    let first: Value =
+        serde_json::from_str(&apnwatch(&["invite", &member, "--json"]).await.unwrap()).unwrap();
+    let invitation = first["invitations"][0]["invitation_id"].clone();
+    world.run().await;
+
+    let again = apnwatch(&["invite", &member, "--json"]).await.unwrap();
+    let text = apnwatch(&["invite", &member]).await.unwrap();
+
+    let again: Value = serde_json::from_str(&again).unwrap();
+    let line = &again["invitations"][0];
+    assert_eq!(line["outcome"], "ALREADY_INVITED", "{again}");
+    assert_eq!(line["invitation_id"], invitation);
+    let sent_at = line["invited_at"].as_str().expect("invited_at");
+    let sent_at: chrono::DateTime<chrono::Utc> = sent_at.parse().unwrap();
+    assert!(
+        (chrono::Utc::now() - sent_at).num_minutes() < 5,
+        "{sent_at}"
+    );
+    assert!(line.get("reason").is_none(), "{line}");
+    assert!(
+        text.starts_with(&format!(
+            "{member}: ALREADY_INVITED ({}, sent ",
+            invitation.as_str().unwrap()
+        )),
+        "{text}"
+    );
+    assert_eq!(pc.requests_of("CreateConnectionInvitation").len(), 1);
+    assert_eq!(
+        kinds(&member)
+            .await
+            .iter()
+            .filter(|k| **k == ChangeKind::Invited)
+            .count(),
+        1,
+        "nothing recorded twice"
+    );
+
+    let err = apnwatch(&["invite", &member, &linked, "--json"])
+        .await
+        .unwrap_err();
+    let apnwatch::Error::NotInvited { ids, output } = &err else {
+        panic!("expected NotInvited, got {}", err.one_line());
+    };
+    assert_eq!(ids, &vec![linked.clone()], "only the LINKED account fails");
+    let out: Value = serde_json::from_str(output).unwrap();
+    assert_eq!(out["invitations"][0]["outcome"], "ALREADY_INVITED");
+    assert_eq!(out["invitations"][1]["outcome"], "NOT_ELIGIBLE");
+    assert_eq!(out["invitations"][1]["reason"], "already LINKED");
+}
+
 /// A retried call with the same ClientToken (a crashed run, the same day) gets the same
 /// invitation back: Partner Central holds one invitation, not two.
 #[tokio::test]

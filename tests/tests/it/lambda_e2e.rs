@@ -32,51 +32,103 @@ const LISTEN_DEADLINE: Duration = Duration::from_secs(60);
 /// One invoke, including the watcher's own `cargo run` freshness check and the cold start.
 const INVOKE_DEADLINE: Duration = Duration::from_secs(300);
 
-/// A scheduled run invoked over the Lambda API stores the organization and alerts once; a
-/// malformed payload is refused as BadEvent without touching the table; a manual `{}` rerun
-/// changes and publishes nothing; a `CreateAccountResult` event alerts the new account at once
-/// (its detection latency is printed); an SQS batch reports its bad body for retry.
+/// One function under the watcher, its organization and what a scheduled run found.
+struct Scenario {
+    world: World,
+    watch: Watch,
+    management: String,
+    linked: String,
+    prod_api: String,
+    sandbox: String,
+    sandbox_dev: String,
+    unlinked: BTreeSet<String>,
+}
+
+impl Scenario {
+    /// An organization of four accounts (one tagged linked) and the function watching it.
+    async fn start() -> Self {
+        let cargo_lambda = cargo_lambda();
+        build_function();
+        let world = World::start().await;
+        let org = &world.org;
+        let workloads = org.ou(&org.root_id, "Workloads").await;
+        let prod = org.ou(&workloads, "Prod").await;
+        let sandbox = org.ou(&org.root_id, "Sandbox").await;
+        let linked = org
+            .account(&prod, "prod-linked", &[("apn-link", "linked")])
+            .await;
+        let prod_api = org.account(&prod, "prod-api", &[("team", "api")]).await;
+        let sandbox_dev = org.account(&sandbox, "sandbox-dev", &[]).await;
+        let management = org.management_account_id.clone();
+        assert_eq!(management, MOTO_ACCOUNT);
+        let unlinked: BTreeSet<String> = [&management, &prod_api, &sandbox_dev]
+            .into_iter()
+            .cloned()
+            .collect();
+
+        let watch = Watch::start(
+            &cargo_lambda,
+            &[
+                ("AWS_ENDPOINT_URL", world.moto.url.as_str()),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_DEFAULT_REGION", "us-east-1"),
+                // What Lambda gives a function: its role's session credentials as variables.
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+                ("AWS_SESSION_TOKEN", "test"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("AWS_CONFIG_FILE", "/dev/null"),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+                ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+                ("APNWATCH_TABLE", world.table.name.as_str()),
+                ("APNWATCH_TOPIC_ARN", world.alerts.topic_arn.as_str()),
+            ],
+        );
+        Self {
+            world,
+            watch,
+            management,
+            linked,
+            prod_api,
+            sandbox,
+            sandbox_dev,
+            unlinked,
+        }
+    }
+
+    /// The schedule's own event, invoked over the Lambda API; returns the result document.
+    fn scheduled_run(&self) -> Value {
+        let (status, result) = self.watch.invoke(&event_file("scheduled-event.json"));
+        assert_eq!(status, 200, "scheduled invoke failed: {result}");
+        result
+    }
+
+    /// After a baseline run (its one alert read off the test's queue); returns its run id.
+    async fn after_baseline() -> (Self, String) {
+        let scenario = Self::start().await;
+        let result = scenario.scheduled_run();
+        assert_eq!(scenario.world.alerts.received().await.len(), 1);
+        let run_id = result["run_id"].as_str().expect("run_id").to_string();
+        (scenario, run_id)
+    }
+}
+
+/// A scheduled run invoked over the Lambda API stores every account with where it sits and
+/// why it is (un)linked, publishes one alert naming the unlinked ones, logs JSON, and listens
+/// on loopback only.
 #[tokio::test]
-async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events() {
-    let cargo_lambda = cargo_lambda();
-    build_function();
-
-    let world = World::start().await;
+async fn scheduled_event_stores_the_organization_and_alerts_the_unlinked_once() {
+    let Scenario {
+        world,
+        watch,
+        management,
+        linked,
+        prod_api,
+        sandbox_dev,
+        unlinked,
+        ..
+    } = Scenario::start().await;
     let org = &world.org;
-    let workloads = org.ou(&org.root_id, "Workloads").await;
-    let prod = org.ou(&workloads, "Prod").await;
-    let sandbox = org.ou(&org.root_id, "Sandbox").await;
-    let linked = org
-        .account(&prod, "prod-linked", &[("apn-link", "linked")])
-        .await;
-    let prod_api = org.account(&prod, "prod-api", &[("team", "api")]).await;
-    let sandbox_dev = org.account(&sandbox, "sandbox-dev", &[]).await;
-    let management = org.management_account_id.clone();
-    assert_eq!(management, MOTO_ACCOUNT);
-    let unlinked: BTreeSet<String> = [&management, &prod_api, &sandbox_dev]
-        .into_iter()
-        .cloned()
-        .collect();
-
-    let watch = Watch::start(
-        &cargo_lambda,
-        &[
-            ("AWS_ENDPOINT_URL", world.moto.url.as_str()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_DEFAULT_REGION", "us-east-1"),
-            // What Lambda gives a function: its role's session credentials as variables.
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_SESSION_TOKEN", "test"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/dev/null"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-            ("APNWATCH_TABLE", world.table.name.as_str()),
-            ("APNWATCH_TOPIC_ARN", world.alerts.topic_arn.as_str()),
-        ],
-    );
-
     // --- The schedule's own event.
     let (status, result) = watch.invoke(&event_file("scheduled-event.json"));
     assert_eq!(status, 200, "scheduled invoke failed: {result}");
@@ -193,7 +245,12 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
             .any(|l| l["fields"]["message"] == "invoked"),
         "no JSON `invoked` log line from the function:\n{log}"
     );
+}
 
+/// A payload that is no EventBridge event is refused as BadEvent before any read or write.
+#[tokio::test]
+async fn malformed_payload_is_refused_as_bad_event_and_writes_nothing() {
+    let (Scenario { world, watch, .. }, _) = Scenario::after_baseline().await;
     // --- A payload that is no EventBridge event: refused before any read or write.
     let before = world.table.items().await;
     let (status, error) = watch.invoke(&event_file("malformed.json"));
@@ -205,7 +262,12 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
     assert!(text.contains("{}"), "{error}");
     assert_eq!(world.table.items().await, before, "a refused invoke wrote");
     assert!(world.alerts.received().await.is_empty());
+}
 
+/// A manual `{}` rerun of an unchanged organization writes no account and publishes nothing.
+#[tokio::test]
+async fn manual_rerun_of_an_unchanged_organization_writes_and_publishes_nothing() {
+    let (Scenario { world, watch, .. }, run_id) = Scenario::after_baseline().await;
     // --- A manual run by hand: nothing changed, so no history and no alert.
     let (status, rerun) = watch.invoke(&event_file("manual.json"));
     assert_eq!(status, 200, "manual invoke failed: {rerun}");
@@ -218,7 +280,22 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
         "an unchanged organization rewrites no account: {rerun}"
     );
     assert!(world.alerts.received().await.is_empty());
+}
 
+/// A `CreateAccountResult` event runs at once and alerts the new account (its detection
+/// latency is printed).
+#[tokio::test]
+async fn create_account_event_alerts_the_new_account_at_once() {
+    let (
+        Scenario {
+            world,
+            watch,
+            sandbox,
+            ..
+        },
+        _,
+    ) = Scenario::after_baseline().await;
+    let org = &world.org;
     // --- An account is created: its CloudTrail `CreateAccountResult` event, invoked as
     // EventBridge would (here directly; in AWS through the debounce queue), runs at once.
     // Detection latency: from the invoke to the alert in the queue subscribed to the topic.
@@ -246,7 +323,16 @@ async fn lambda_under_cargo_lambda_watch_snapshots_alerts_and_refuses_bad_events
         "detection latency (CreateAccountResult invoke -> alert in the subscribed queue): {} ms",
         latency.as_millis()
     );
+}
 
+/// An event a run already covered, in an SQS batch beside a body that is no event: no run,
+/// and the bad body is handed back for retry.
+#[tokio::test]
+async fn covered_event_in_an_sqs_batch_skips_the_run_and_returns_the_bad_body() {
+    let (Scenario { world, watch, .. }, _) = Scenario::after_baseline().await;
+    let created: Value =
+        serde_json::from_slice(&event_file("organizations-create-account-result.json"))
+            .expect("sample event");
     // --- The same event again, now inside an SQS batch with a body that is no event: the
     // run above covers it (no run), and the bad body is handed back for retry.
     let before = world.table.items().await;

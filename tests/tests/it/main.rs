@@ -13,6 +13,7 @@ mod pipeline;
 mod reminders_routing;
 mod scale;
 mod store;
+mod store_schema;
 mod template;
 mod template_autolink;
 mod template_params;

@@ -412,3 +412,74 @@ fn alert_email_route_filters_the_email_subscription() {
         assert!(env.contains_key(var), "{var} is not set on the function");
     }
 }
+
+/// The filter policy the template gives the email subscription for `AlertEmailRoute=route`,
+/// as JSON: the `!If` taken on its HasAlertEmailRoute branch, `!Ref AlertEmailRoute` resolved.
+fn alert_email_filter_policy(route: &str) -> String {
+    fn resolve(v: &serde_norway::Value, route: &str) -> serde_json::Value {
+        use serde_norway::Value as Y;
+        match v {
+            Y::Tagged(t) if t.tag == "If" => resolve(&t.value[1], route),
+            Y::Tagged(t) if t.tag == "Ref" && t.value.as_str() == Some("AlertEmailRoute") => {
+                serde_json::json!(route)
+            }
+            Y::Tagged(t) => panic!("unexpected intrinsic !{} in the filter policy", t.tag),
+            Y::Sequence(items) => items.iter().map(|i| resolve(i, route)).collect(),
+            Y::Mapping(m) => m
+                .iter()
+                .map(|(k, v)| (k.as_str().unwrap().to_string(), resolve(v, route)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            other => serde_json::to_value(other).unwrap(),
+        }
+    }
+    let doc = integration_tests::parse_yaml("template.yaml");
+    let policy = &doc["Resources"]["AlertEmailSubscription"]["Properties"]["FilterPolicy"];
+    resolve(policy, route).to_string()
+}
+
+/// `AlertEmailRoute=Payments`: the email subscription, with the template's own filter policy
+/// on moto, receives the Payments message and the CloudWatch alarm notifications (which carry
+/// no `route` attribute), and not the other teams' or the unrouted message.
+#[tokio::test]
+async fn alert_email_route_still_receives_the_alarms() {
+    let world = World::start().await;
+    let org = &world.org;
+    let payments_ou = org.ou(&org.root_id, "Payments").await;
+    let search_ou = org.ou(&org.root_id, "Search").await;
+    let payments = org.account(&payments_ou, "payments-prod", &[]).await;
+    org.account(&search_ou, "search-dev", &[]).await;
+    org.account(&org.root_id, "loose", &[]).await;
+    org.tag(&org.management_account_id, "apn-link", "linked")
+        .await;
+    let policy = alert_email_filter_policy("Payments");
+    let email = world
+        .alerts
+        .subscribe_queue("alert-email", Some(&policy))
+        .await;
+    set_env(&[("APNWATCH_ROUTE_BY", Some("ou:1"))]);
+
+    world.run().await;
+    world
+        .alerts
+        .publish_alarm("apn-link-watch-FunctionErrorsAlarm")
+        .await;
+
+    let got = email.received().await;
+    let subjects: Vec<&str> = got.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(got.len(), 2, "{policy}: {subjects:?}");
+    let routed = got
+        .iter()
+        .find(|m| m.attributes.contains_key("route"))
+        .expect("the Payments message");
+    assert_eq!(routed.attribute("route"), "Payments");
+    assert_eq!(routed.account_ids(), vec![payments]);
+    let alarm = got
+        .iter()
+        .find(|m| !m.attributes.contains_key("route"))
+        .expect("the alarm notification");
+    assert!(alarm.subject.starts_with("ALARM: "), "{}", alarm.subject);
+    assert_eq!(alarm.message["NewStateValue"], "ALARM");
+    // The topic's catch-all subscriber got all three routes and the alarm.
+    assert_eq!(world.alerts.received().await.len(), 4);
+}

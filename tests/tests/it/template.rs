@@ -177,7 +177,8 @@ fn table_in_template_matches_the_store_schema() {
 }
 
 /// Account history survives a stack deletion or replacement and can be restored to any second;
-/// only a rolled-back first create removes the new, empty table and its key (no orphans).
+/// only a rolled-back first create removes the new, empty table and its key (no orphans), which
+/// deletion protection would refuse: it follows `TableDeletionProtection`, off by default.
 #[test]
 fn table_is_retained_and_recoverable() {
     let doc = template();
@@ -206,6 +207,53 @@ fn table_is_retained_and_recoverable() {
         Some(true),
         "{id} encryption at rest with the stack's key"
     );
+    let (tag, args) = intrinsic(&props["DeletionProtectionEnabled"])
+        .unwrap_or_else(|| panic!("{id} DeletionProtectionEnabled should be an !If"));
+    assert_eq!(tag, "If");
+    let args = args.as_sequence().unwrap();
+    assert_eq!(args[0].as_str(), Some("ProtectTable"));
+    assert_eq!(
+        (args[1].as_bool(), args[2].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(
+        doc["Parameters"]["TableDeletionProtection"]["Default"].as_str(),
+        Some("false"),
+        "a protected table cannot be deleted by the rollback of a failed first create"
+    );
+    let readme = std::fs::read_to_string(integration_tests::workspace_dir().join("README.md"))
+        .expect("read README.md");
+    assert!(
+        readme.contains("TableDeletionProtection=true"),
+        "the README says how to turn protection on once the stack exists"
+    );
+}
+
+/// The concurrency quota the parameter and the README name is 100 unreserved plus every
+/// reservation: 101 with the schedule alone, 103 with the change function's 2 on top.
+#[test]
+fn concurrency_quota_arithmetic_counts_every_reservation() {
+    let doc = template();
+    let snapshot = doc["Parameters"]["ReservedConcurrency"]["Default"]
+        .as_u64()
+        .unwrap();
+    let (_, change) =
+        intrinsic(&resource(&doc, "ChangeFunction")["Properties"]["ReservedConcurrentExecutions"])
+            .expect("ChangeFunction reservation is an !If");
+    let change = change.as_sequence().unwrap()[1].as_u64().unwrap();
+    let (alone, with_changes) = (100 + snapshot, 100 + snapshot + change);
+    assert_eq!((alone, with_changes), (101, 103));
+    let description = doc["Parameters"]["ReservedConcurrency"]["Description"]
+        .as_str()
+        .unwrap();
+    let readme = std::fs::read_to_string(integration_tests::workspace_dir().join("README.md"))
+        .expect("read README.md");
+    for text in [description, readme.as_str()] {
+        assert!(
+            text.contains(&alone.to_string()) && text.contains(&with_changes.to_string()),
+            "{alone} and {with_changes} should both be named"
+        );
+    }
 }
 
 /// `(tag, argument)` of a short-form intrinsic such as `!Ref X` or `!If [...]`.
@@ -493,13 +541,17 @@ fn dashboard_reads_what_the_function_writes_and_is_linked() {
         intrinsic(&dashboard["Properties"]["DashboardBody"]).expect("DashboardBody is a !Sub");
     assert_eq!(tag, "Sub");
     let body = sub[0].as_str().expect("!Sub [body, variables]");
-    // ${ChangeAlarms}: the two change-event alarms with TriggerOnChanges, nothing without.
+    // ${ChangeAlarms}: the three change-event alarms with TriggerOnChanges, nothing without.
     let (tag, change_alarms) = intrinsic(&sub[1]["ChangeAlarms"]).expect("ChangeAlarms is an !If");
     assert_eq!(tag, "If");
     assert_eq!(change_alarms[0].as_str(), Some("ChangeTriggers"));
     let (_, with_triggers) = intrinsic(&change_alarms[1]).expect("a !Sub");
     let with_triggers = with_triggers.as_str().unwrap();
-    for alarm in ["ChangeFunctionErrorsAlarm", "ChangeDeadLetterAlarm"] {
+    for alarm in [
+        "ChangeFunctionErrorsAlarm",
+        "ChangeDeadLetterAlarm",
+        "ChangeRulesFailedAlarm",
+    ] {
         let a = resource(&doc, alarm);
         assert_eq!(a["Condition"].as_str(), Some("ChangeTriggers"), "{alarm}");
         assert!(
@@ -531,7 +583,7 @@ fn dashboard_reads_what_the_function_writes_and_is_linked() {
             .as_array()
             .map(Vec::len)
     };
-    assert_eq!((alarms(&without), alarms(&with)), (Some(2), Some(4)));
+    assert_eq!((alarms(&without), alarms(&with)), (Some(2), Some(5)));
     for needle in [
         &format!("{{{NAMESPACE},OrganizationId}}") as &str,
         "UnlinkedAccounts",

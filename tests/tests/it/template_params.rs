@@ -327,20 +327,29 @@ fn rules_and_conditions_hold_for_every_combination_of_optional_parameters() {
     }
 }
 
-/// External ids follow STS: empty (none) or 2 to 1224 characters, in both templates that take one.
+/// External ids follow STS: empty (none) or 2 to 1224 characters, in every template that takes
+/// one (the Partner Central role's and the accept role's, on both sides).
 #[test]
 fn external_ids_are_empty_or_at_least_two_characters() {
     let main = template();
-    let role: Value = serde_norway::from_str(
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/partner-central-role.yaml"),
+    let read = |file: &str| -> Value {
+        serde_norway::from_str(
+            &std::fs::read_to_string(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../infra")
+                    .join(file),
+            )
+            .unwrap(),
         )
-        .unwrap(),
-    )
-    .unwrap();
+        .unwrap()
+    };
+    let role = read("partner-central-role.yaml");
+    let accept_role = read("member-accept-role.yaml");
     for spec in [
         &main["Parameters"]["PartnerCentralExternalId"],
+        &main["Parameters"]["AcceptExternalId"],
         &role["Parameters"]["ExternalId"],
+        &accept_role["Parameters"]["ExternalId"],
     ] {
         assert_eq!(violation(spec, ""), None);
         assert!(
@@ -351,4 +360,51 @@ fn external_ids_are_empty_or_at_least_two_characters() {
         assert!(violation(spec, "has space").is_some());
         assert!(violation(spec, &"a".repeat(1225)).is_some());
     }
+}
+
+/// The Control Tower rule exists only with both TriggerOnChanges and ControlTowerEvents, and the
+/// table is deletion-protected only when TableDeletionProtection asks for it (off by default, so
+/// a failed first create can roll back and delete the new table).
+#[test]
+fn control_tower_rule_and_table_protection_follow_their_parameters() {
+    let doc = template();
+    let specs = doc["Parameters"].as_mapping().unwrap();
+    let defaults: BTreeMap<String, String> = specs
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(&v["Default"])?)))
+        .collect();
+    let conditions = doc["Conditions"].as_mapping().unwrap();
+    assert_eq!(defaults["ControlTowerEvents"], "false");
+    assert_eq!(defaults["TableDeletionProtection"], "false");
+    for triggers in ["true", "false"] {
+        for control_tower in ["true", "false"] {
+            for protect in ["true", "false"] {
+                let params: Params = BTreeMap::from([
+                    ("TriggerOnChanges", triggers.to_string()),
+                    ("ControlTowerEvents", control_tower.to_string()),
+                    ("TableDeletionProtection", protect.to_string()),
+                ]);
+                for (k, v) in &params {
+                    assert_eq!(violation(&specs[*k], v), None, "{k}={v:?}");
+                }
+                let eval = Eval {
+                    params: &params,
+                    defaults: defaults.clone(),
+                    conditions,
+                };
+                assert_eq!(
+                    eval.condition("ControlTowerRule"),
+                    triggers == "true" && control_tower == "true",
+                    "{params:?}"
+                );
+                assert_eq!(eval.condition("ProtectTable"), protect == "true");
+            }
+        }
+    }
+    assert!(violation(&specs["ControlTowerEvents"], "yes").is_some());
+    let resources = doc["Resources"].as_mapping().unwrap();
+    assert_eq!(
+        resources["ControlTowerChangeRule"]["Condition"].as_str(),
+        Some("ControlTowerRule")
+    );
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use apnwatch::domain::trigger::{
+    CONTROL_TOWER_DETAIL_TYPE, CONTROL_TOWER_EVENT_NAMES, CONTROL_TOWER_SOURCE,
     ORGANIZATIONS_DETAIL_TYPES, ORGANIZATIONS_EVENT_NAMES, ORGANIZATIONS_SOURCE,
     PARTNER_CENTRAL_DETAIL_TYPES, PARTNER_CENTRAL_SOURCE,
 };
@@ -99,6 +100,10 @@ fn change_rules_match_what_the_handler_accepts() {
         &sample("organizations-create-account-result.json")
     ));
     assert!(matches(pattern, &sample("organizations-move-account.json")));
+    assert!(matches(
+        pattern,
+        &sample("organizations-close-account-result.json")
+    ));
     assert!(!matches(pattern, &sample("organizations-ignored.json")));
 
     let pc = &resource(&doc, "PartnerCentralChangeRule")["Properties"];
@@ -113,7 +118,28 @@ fn change_rules_match_what_the_handler_accepts() {
         &sample("partner-central-invitation-accepted.json")
     ));
 
-    for rule in [org, pc] {
+    let ct = &resource(&doc, "ControlTowerChangeRule")["Properties"];
+    let pattern = &ct["EventPattern"];
+    assert_eq!(strings(&pattern["source"]), set(&[CONTROL_TOWER_SOURCE]));
+    assert_eq!(
+        strings(&pattern["detail-type"]),
+        set(&[CONTROL_TOWER_DETAIL_TYPE])
+    );
+    assert_eq!(
+        strings(&pattern["detail"]["eventName"]),
+        set(&CONTROL_TOWER_EVENT_NAMES)
+    );
+    for file in [
+        "control-tower-create-managed-account.json",
+        "control-tower-update-managed-account.json",
+    ] {
+        assert!(matches(pattern, &sample(file)), "{file}");
+    }
+
+    // Every rule that feeds the queue may deliver to it (the queue policy pins their ARNs).
+    let policy = &resource(&doc, "ChangeQueuePolicy")["Properties"]["PolicyDocument"];
+    let sources = format!("{:?}", policy["Statement"][0]["Condition"]);
+    for rule in [org, pc, ct] {
         assert_eq!(rule["EventBusName"].as_str(), Some("default"));
         let targets = rule["Targets"].as_sequence().expect("Targets");
         assert_eq!(targets.len(), 1);
@@ -123,6 +149,131 @@ fn change_rules_match_what_the_handler_accepts() {
             "ChangeDeadLetterQueue"
         );
     }
+    for id in [
+        "OrganizationsChangeRule",
+        "PartnerCentralChangeRule",
+        "ControlTowerChangeRule",
+    ] {
+        assert!(sources.contains(&format!("{id}.Arn")), "{id}: {sources}");
+    }
+}
+
+/// `(rule, metric name)` pairs an alarm's metrics watch (dimension RuleName, a `!Ref` to the
+/// rule, possibly inside an `!If` with a placeholder).
+fn watched_rule_metrics(alarm: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for m in alarm["Properties"]["Metrics"]
+        .as_sequence()
+        .expect("Metrics")
+    {
+        let metric = &m["MetricStat"]["Metric"];
+        if metric.is_null() || metric["Namespace"].as_str() != Some("AWS/Events") {
+            continue;
+        }
+        let dims = metric["Dimensions"].as_sequence().unwrap();
+        assert_eq!(dims[0]["Name"].as_str(), Some("RuleName"));
+        let rule = match &dims[0]["Value"] {
+            Value::Tagged(t) if t.tag == "If" => target(&t.value[1]),
+            v => target(v),
+        };
+        out.insert((rule, metric["MetricName"].as_str().unwrap().to_string()));
+    }
+    out
+}
+
+/// Change events a rule cannot deliver never vanish without an alarm: in the stack, every
+/// change rule's FailedInvocations and InvocationsFailedToBeSentToDlq feed one alarm on the
+/// alert topic; in the forwarder, every forwarding rule has a dead-letter queue and the same
+/// two metrics feed an alarm on the forwarder's own topic.
+#[test]
+fn undelivered_change_events_alarm_in_the_stack_and_the_forwarder() {
+    let metrics = ["FailedInvocations", "InvocationsFailedToBeSentToDlq"];
+    let expect = |rules: &[&str]| -> BTreeSet<(String, String)> {
+        rules
+            .iter()
+            .flat_map(|r| metrics.iter().map(move |m| (r.to_string(), m.to_string())))
+            .collect()
+    };
+    let stack = parse("template.yaml");
+    let alarm = resource(&stack, "ChangeRulesFailedAlarm");
+    assert_eq!(alarm["Condition"].as_str(), Some("ChangeTriggers"));
+    assert_eq!(
+        watched_rule_metrics(alarm),
+        expect(&[
+            "OrganizationsChangeRule",
+            "PartnerCentralChangeRule",
+            "ControlTowerChangeRule"
+        ])
+    );
+    assert_eq!(
+        target(&alarm["Properties"]["AlarmActions"][0]),
+        "AlertTopic"
+    );
+    let expression = alarm["Properties"]["Metrics"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find_map(|m| m["Expression"].as_str())
+        .expect("an expression");
+    for m in alarm["Properties"]["Metrics"].as_sequence().unwrap() {
+        if m["MetricStat"].is_null() {
+            continue;
+        }
+        let id = m["Id"].as_str().unwrap();
+        assert!(expression.contains(&format!("FILL({id}, 0)")), "{id}");
+    }
+
+    let forward = parse("infra/forward-events.yaml");
+    for rule in ["ForwardOrganizationsRule", "ForwardPartnerCentralRule"] {
+        let t = &resource(&forward, rule)["Properties"]["Targets"][0];
+        assert_eq!(
+            target(&t["DeadLetterConfig"]["Arn"]),
+            "ForwardDeadLetterQueue",
+            "{rule}"
+        );
+    }
+    let alarm = resource(&forward, "ForwardFailedAlarm");
+    assert_eq!(
+        watched_rule_metrics(alarm),
+        expect(&["ForwardOrganizationsRule", "ForwardPartnerCentralRule"])
+    );
+    assert_eq!(
+        target(&alarm["Properties"]["AlarmActions"][0]),
+        "ForwardAlarmTopic"
+    );
+}
+
+/// The bus policy's StatementId (at most 64 characters, EventBridge PutPermission) stays short
+/// for any stack name (up to 128): a fixed prefix and the stack id's 36-character UUID.
+#[test]
+fn event_bus_statement_id_fits_for_any_stack_name() {
+    let doc = parse("template.yaml");
+    let id = &resource(&doc, "EventSourcePolicy")["Properties"]["StatementId"];
+    let Value::Tagged(sub) = id else {
+        panic!("StatementId should be a !Sub, found {id:?}");
+    };
+    assert!(sub.tag == "Sub");
+    let pattern = sub.value[0].as_str().expect("!Sub [text, variables]");
+    assert!(!pattern.contains("AWS::StackName"), "{pattern}");
+    let uuid = format!("{:?}", sub.value[1]["StackUuid"]);
+    assert!(
+        uuid.contains("AWS::StackId") && uuid.contains("Select") && uuid.contains('2'),
+        "{uuid}"
+    );
+    // arn:aws:cloudformation:region:account:stack/<name>/<uuid>: the third "/" part.
+    let sample_uuid = "6d6e2f9a-0b1c-11ef-9f2a-0a1b2c3d4e5f";
+    let longest = pattern.replace("${StackUuid}", sample_uuid);
+    assert!(
+        longest.len() <= 64,
+        "{longest}: {} characters",
+        longest.len()
+    );
+    assert!(
+        longest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "{longest}"
+    );
 }
 
 /// The forwarder sends the very patterns the stack's rules match, to the stack's bus, through
@@ -176,6 +327,10 @@ fn event_bus_policy_admits_exactly_the_listed_accounts() {
     assert_eq!(
         doc["Parameters"]["TriggerOnChanges"]["Default"].as_str(),
         Some("true")
+    );
+    assert_eq!(
+        doc["Parameters"]["ControlTowerEvents"]["Default"].as_str(),
+        Some("false")
     );
 }
 

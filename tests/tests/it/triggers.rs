@@ -244,3 +244,118 @@ async fn snapshot_event_replays_batches_like_the_lambda() {
     assert!(again.get("run_id").is_none());
     assert_eq!(world.table.count("RUNS").await, 1);
 }
+
+/// A sample from `infra/events/`, stamped with the current time so no run covers it.
+fn sample_now(name: &str) -> Value {
+    let path = workspace_dir().join("infra/events").join(name);
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["time"] = json!(Utc::now().to_rfc3339());
+    event
+}
+
+/// A closure completing (`CloseAccountResult`) and an account created through Control Tower
+/// (`CreateManagedAccount`) each start a run that records the change, the latter as
+/// `trigger.kind` `control-tower`.
+#[tokio::test]
+async fn close_account_result_and_control_tower_events_run() {
+    let world = World::start().await;
+    let org = &world.org;
+    let gone = org.account(&org.root_id, "to-close", &[]).await;
+    world.run().await;
+    world.alerts.received().await;
+
+    org.close_account(&gone).await;
+    let out = invoke(sample_now("organizations-close-account-result.json"))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.one_line()));
+    assert_eq!(
+        out["trigger"],
+        json!({"kind": "organizations", "event_name": "CloseAccountResult"})
+    );
+    assert_eq!(out["skipped"], false, "{out}");
+    assert_eq!(out["changes"], 1, "the closure is recorded: {out}");
+
+    org.account(&org.root_id, "factory-01", &[]).await;
+    let out = invoke(sample_now("control-tower-create-managed-account.json"))
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.one_line()));
+    assert_eq!(
+        out["trigger"],
+        json!({"kind": "control-tower", "event_name": "CreateManagedAccount"})
+    );
+    assert_eq!(out["skipped"], false, "{out}");
+    assert_eq!(out["alerts"], 1, "the new account is alerted: {out}");
+    assert_eq!(world.table.count("RUNS").await, 3);
+}
+
+/// A failed account creation is skipped with Organizations' reason through `snapshot
+/// --event`: no Organizations call, no run record, no write.
+#[tokio::test]
+async fn failed_create_account_result_is_skipped_with_its_reason() {
+    let world = World::start().await;
+    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let before = world.table.items().await;
+    let calls = world.proxy.organizations_calls();
+
+    let out = cli(&[
+        "snapshot",
+        "--json",
+        "--event",
+        workspace_dir()
+            .join("infra/events/organizations-create-account-result-failed.json")
+            .to_str()
+            .unwrap(),
+    ])
+    .await;
+
+    assert_eq!(
+        out,
+        json!({"trigger": {"kind": "organizations", "event_name": "CreateAccountResult"},
+            "skipped": true,
+            "skip_reason": "CreateAccountResult FAILED (EMAIL_ALREADY_EXISTS): no account was created"})
+    );
+    assert_eq!(world.proxy.organizations_calls(), calls);
+    assert_eq!(world.table.items().await, before);
+}
+
+/// An event with `source` but no `detail-type` is a BadEvent that names only `detail-type`.
+#[tokio::test]
+async fn bad_event_names_only_the_missing_key() {
+    let _world = World::start().await;
+    let err = invoke(json!({"source": "aws.organizations", "detail": {}}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "BadEvent");
+    let line = err.one_line();
+    assert!(line.contains("without string \"detail-type\""), "{line}");
+    assert!(!line.contains("\"source\" and"), "{line}");
+}
+
+/// `apnwatch snapshot --event` with stderr on a pipe (a script, a log file): its warnings are
+/// plain text, without ANSI colour codes, with or without `NO_COLOR`.
+#[tokio::test]
+async fn warnings_on_a_piped_stderr_carry_no_colour_codes() {
+    let world = World::start().await;
+    world
+        .org
+        .account(&world.org.root_id, "odd-tag", &[("apn-link", "maybe")])
+        .await;
+    let event = workspace_dir().join("infra/events/scheduled-event.json");
+    for no_color in [None, Some("1")] {
+        let mut command = world.command(integration_tests::apnwatch_binary());
+        command.args(["snapshot", "--json", "--event", event.to_str().unwrap()]);
+        command.env_remove("RUST_LOG");
+        match no_color {
+            Some(v) => command.env("NO_COLOR", v),
+            None => command.env_remove("NO_COLOR"),
+        };
+        let out = command.output().expect("run apnwatch");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("ignoring link tag"), "{stderr}");
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "NO_COLOR={no_color:?}: colour codes in {stderr:?}"
+        );
+    }
+}

@@ -46,29 +46,18 @@ pub fn subject(
             words.push(format!("{pending} pending"));
         }
     } else {
-        if unlinked > 0 {
-            words.push(format!("{unlinked} unlinked"));
-        }
-        if pending > 0 {
-            words.push(format!("{pending} pending"));
-        }
-        if new > 0 {
-            words.push(format!("{new} new"));
-        }
-        if still_unlinked > 0 {
-            words.push(format!("{still_unlinked} still unlinked"));
-        }
-        if still_pending > 0 {
-            words.push(format!("{still_pending} still pending"));
-        }
-        if invites_refused > 0 {
-            words.push(format!("{invites_refused} refused"));
-        }
-        if accepts_failed > 0 {
-            words.push(format!("{accepts_failed} not accepted"));
-        }
-        if resolved > 0 {
-            words.push(format!("{resolved} resolved"));
+        let counts = [
+            (unlinked, "unlinked"),
+            (pending, "pending"),
+            (new, "new"),
+            (still_unlinked, "still unlinked"),
+            (still_pending, "still pending"),
+            (invites_refused, "refused"),
+            (accepts_failed, "not accepted"),
+            (resolved, "resolved"),
+        ];
+        for (n, what) in counts.into_iter().filter(|(n, _)| *n > 0) {
+            words.push(format!("{n} {what}"));
         }
     }
     let label = if ctx.routing {

@@ -12,6 +12,7 @@ async fn main() {
     // Logs go to stderr so that stdout stays clean for --json; quiet unless RUST_LOG asks.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(apnwatch::cli::color::stderr_ansi())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )

@@ -1,6 +1,7 @@
 //! The `apnwatch` command: argument parsing and output. Every command goes through the same
 //! library calls as the Lambda; this file only chooses them and prints the result.
 
+pub mod color;
 pub mod csv;
 
 use clap::{Parser, Subcommand};
@@ -259,6 +260,15 @@ async fn invite(app: &App, ids: &[String], dry_run: bool, json: bool) -> Result<
         views
             .iter()
             .map(|v| match (&v.invitation_id, &v.reason) {
+                _ if v.invited_at.is_some() => format!(
+                    "{}: {} ({}, sent {})",
+                    v.account_id,
+                    v.outcome,
+                    v.invitation_id
+                        .as_deref()
+                        .unwrap_or("sent outside apnwatch"),
+                    v.invited_at.as_deref().unwrap_or_default()
+                ),
                 (Some(inv), _) => format!("{}: {} ({inv})", v.account_id, v.outcome),
                 (None, Some(r)) => format!("{}: {}: {r}", v.account_id, v.outcome),
                 (None, None) => format!("{}: {}", v.account_id, v.outcome),
@@ -281,7 +291,8 @@ async fn invite(app: &App, ids: &[String], dry_run: bool, json: bool) -> Result<
     }
 }
 
-/// One line of `apnwatch invite --json`: `outcome` is SENT, WOULD_SEND, REFUSED or
+/// One line of `apnwatch invite --json`: `outcome` is SENT, WOULD_SEND, REFUSED,
+/// ALREADY_INVITED (with `invited_at`, and `invitation_id` when apnwatch sent it) or
 /// NOT_ELIGIBLE.
 #[derive(Debug, Serialize)]
 pub struct InviteView {
@@ -289,6 +300,9 @@ pub struct InviteView {
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation_id: Option<String>,
+    /// RFC 3339, ALREADY_INVITED only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invited_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -305,12 +319,23 @@ impl From<&(String, InviteOutcome)> for InviteView {
             InviteOutcome::Refused { reason, advice } => {
                 ("REFUSED", None, Some(reason.clone()), Some(advice.clone()))
             }
+            InviteOutcome::AlreadyInvited(inv) => {
+                ("ALREADY_INVITED", inv.invitation_id.clone(), None, None)
+            }
             InviteOutcome::NotEligible(why) => ("NOT_ELIGIBLE", None, Some(why.to_string()), None),
+        };
+        let invited_at = match o {
+            InviteOutcome::AlreadyInvited(inv) => Some(
+                inv.invited_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            _ => None,
         };
         Self {
             account_id: id.clone(),
             outcome,
             invitation_id,
+            invited_at,
             reason,
             what_to_do,
         }

@@ -313,16 +313,20 @@ impl fmt::Display for ChangeKind {
     }
 }
 
-/// One entry of an account's append-only history.
+/// One entry of an account's append-only history. Stored as it serializes (the history item
+/// flattens it), so the serde attributes are the item's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeEvent {
     pub account_id: String,
+    #[serde(with = "timestamp")]
     pub at: DateTime<Utc>,
     pub run_id: String,
     /// Orders events of one run for one account.
     pub seq: u32,
     pub kind: ChangeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Why, in words: the deciding source, or e.g. `link canceled in Partner Central`.
     pub detail: String,
@@ -487,11 +491,14 @@ pub struct AccountChange {
     pub replaces_queued: bool,
 }
 
-/// Counts of one run, stored as the run record and printed by the CLI.
+/// Counts of one run, stored as the run record (the run item flattens it, so the serde
+/// attributes are the item's shape) and printed by the CLI.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub run_id: String,
+    #[serde(with = "timestamp")]
     pub started_at: DateTime<Utc>,
+    #[serde(with = "timestamp")]
     pub finished_at: DateTime<Utc>,
     pub accounts: usize,
     pub linked: usize,

@@ -13,6 +13,11 @@
 //! - Partner Central connection events: source `aws.partnercentral-account`, on the default
 //!   bus of us-east-1, one `detail-type` per lifecycle step.
 //!   <https://docs.aws.amazon.com/partner-central/latest/developer-guide/account-api-events.html>
+//! - AWS Control Tower lifecycle events: source `aws.controltower`, detail-type `AWS Service
+//!   Event via CloudTrail`, `detail.eventName` `CreateManagedAccount` or
+//!   `UpdateManagedAccount`, in the Control Tower home region.
+//!   <https://docs.aws.amazon.com/controltower/latest/userguide/lifecycle-events.html>,
+//!   <https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-controltower.html>
 //! - SQS records as a Lambda event source mapping delivers them (`Records[].messageId`,
 //!   `.body`, `.eventSource` = `aws:sqs`); a body that is no accepted event is reported back
 //!   in `batchItemFailures` so only it is retried and, past `maxReceiveCount`, lands in the
@@ -40,8 +45,11 @@ pub const ORGANIZATIONS_DETAIL_TYPES: [&str; 2] = [
 ];
 /// The `eventName`s that change which accounts exist, where they sit, their state or their
 /// tags (tags can decide a link state): the ones the template's rule forwards.
-pub const ORGANIZATIONS_EVENT_NAMES: [&str; 13] = [
+/// `CloseAccountResult` is the service event published when a closure completes
+/// (`CloseAccount` in the Organizations API Reference).
+pub const ORGANIZATIONS_EVENT_NAMES: [&str; 14] = [
     "CreateAccountResult",
+    "CloseAccountResult",
     "AccountJoinedOrganization",
     "AccountDepartedOrganization",
     "AcceptHandshake",
@@ -57,16 +65,24 @@ pub const ORGANIZATIONS_EVENT_NAMES: [&str; 13] = [
 ];
 
 pub const PARTNER_CENTRAL_SOURCE: &str = "aws.partnercentral-account";
-/// Every documented connection lifecycle event: each can move an account between LINKED,
-/// PENDING and UNLINKED.
-pub const PARTNER_CENTRAL_DETAIL_TYPES: [&str; 6] = [
-    "Partner Connection Invitation Received",
+/// The connection lifecycle events published to the primary account, the sender of the
+/// SUBSIDIARY invitations: each can move an account between LINKED, PENDING and UNLINKED.
+/// `Partner Connection Invitation Received` and `Partner Connection Invitation Cancelled`
+/// are left out: they notify the receiver (the member account that was invited, or whose
+/// invitation the sender withdrew), so they never reach the primary account's bus; the
+/// schedule (and `invite`, which records PENDING itself) covers what they would tell.
+pub const PARTNER_CENTRAL_DETAIL_TYPES: [&str; 4] = [
     "Partner Connection Invitation Accepted",
     "Partner Connection Invitation Rejected",
     "Partner Connection Cancelled",
-    "Partner Connection Invitation Cancelled",
     "Partner Connection Invitation Expired",
 ];
+
+pub const CONTROL_TOWER_SOURCE: &str = "aws.controltower";
+/// Control Tower's lifecycle events are CloudTrail service events.
+pub const CONTROL_TOWER_DETAIL_TYPE: &str = "AWS Service Event via CloudTrail";
+/// The lifecycle events that create an account or move it between OUs (Account Factory).
+pub const CONTROL_TOWER_EVENT_NAMES: [&str; 2] = ["CreateManagedAccount", "UpdateManagedAccount"];
 
 /// Events older than the latest completed run's start by more than this are covered by
 /// it. Organizations reads are eventually consistent: a run that started just after a change
@@ -81,6 +97,7 @@ pub enum Kind {
     Manual,
     Organizations,
     PartnerCentral,
+    ControlTower,
     Mixed,
 }
 
@@ -88,7 +105,7 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub kind: Kind,
-    /// `eventName` for Organizations, the `detail-type` otherwise.
+    /// `eventName` for Organizations and Control Tower, the `detail-type` otherwise.
     pub name: String,
     /// The envelope's `time`; without one the event is never considered covered.
     pub time: Option<DateTime<Utc>>,
@@ -236,15 +253,26 @@ fn parse_batch(records: &Value) -> Result<Invocation, Error> {
 
 /// One EventBridge envelope; the error says why it is not accepted.
 fn parse_event(map: &Map<String, Value>) -> Result<Event, String> {
-    let (Some(Value::String(source)), Some(Value::String(detail_type))) =
-        (map.get("source"), map.get("detail-type"))
-    else {
+    let text = |key: &str| match map.get(key) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let (Some(source), Some(detail_type)) = (text("source"), text("detail-type")) else {
+        let missing: Vec<&str> = ["source", "detail-type"]
+            .into_iter()
+            .filter(|k| text(k).is_none())
+            .collect();
         let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
         keys.sort_unstable();
         keys.truncate(8);
         return Err(format!(
-            "an object with keys [{}] but without string \"source\" and \"detail-type\"",
-            keys.join(", ")
+            "an object with keys [{}] but without string {}",
+            keys.join(", "),
+            missing
+                .iter()
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(" and ")
         ));
     };
     let time = map
@@ -276,6 +304,8 @@ fn parse_event(map: &Map<String, Value>) -> Result<Event, String> {
                 .and_then(Value::as_str);
             let ignored = if !ORGANIZATIONS_EVENT_NAMES.contains(&name) {
                 Some(format!("eventName {name} does not change accounts or OUs"))
+            } else if let Some(reason) = failed_creation(name, detail) {
+                Some(reason)
             } else {
                 // CloudTrail records failed calls too; a refused MoveAccount moved nothing.
                 error_code.map(|c| format!("{name} failed ({c}): nothing changed"))
@@ -289,10 +319,44 @@ fn parse_event(map: &Map<String, Value>) -> Result<Event, String> {
         PARTNER_CENTRAL_SOURCE if PARTNER_CENTRAL_DETAIL_TYPES.contains(&detail_type.as_str()) => {
             Ok(event(Kind::PartnerCentral, detail_type, None))
         }
+        CONTROL_TOWER_SOURCE if detail_type == CONTROL_TOWER_DETAIL_TYPE => {
+            let name = detail
+                .and_then(|d| d.get("eventName"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("an {CONTROL_TOWER_SOURCE} event without detail.eventName"))?;
+            // Control Tower's other lifecycle events (landing zone, guardrails, OU
+            // registration) change no account.
+            let ignored = (!CONTROL_TOWER_EVENT_NAMES.contains(&name))
+                .then(|| format!("eventName {name} does not create or move an account"));
+            Ok(event(Kind::ControlTower, name, ignored))
+        }
         _ => Err(format!(
             "an EventBridge event this function does not handle (source {source:?}, detail-type {detail_type:?})"
         )),
     }
+}
+
+/// Why a `CreateAccountResult` needs no run: its `serviceEventDetails.createAccountStatus`
+/// says `FAILED` (with `failureReason`, e.g. `EMAIL_ALREADY_EXISTS`), so no account exists to
+/// walk to. The shape is the `CreateAccountStatus` of the Organizations API Reference.
+/// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccountStatus.html>
+fn failed_creation(name: &str, detail: Option<&Value>) -> Option<String> {
+    if name != "CreateAccountResult" {
+        return None;
+    }
+    let status = detail?
+        .get("serviceEventDetails")?
+        .get("createAccountStatus")?;
+    if status.get("state").and_then(Value::as_str) != Some("FAILED") {
+        return None;
+    }
+    let reason = status
+        .get("failureReason")
+        .and_then(Value::as_str)
+        .unwrap_or("no failureReason given");
+    Some(format!(
+        "CreateAccountResult FAILED ({reason}): no account was created"
+    ))
 }
 
 /// The account id in a tag event's `requestParameters.resourceId` (CloudTrail's camelCase

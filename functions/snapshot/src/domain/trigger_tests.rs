@@ -209,3 +209,94 @@ fn tag_events_name_the_tagged_account() {
         "only tag events force a tag read"
     );
 }
+
+/// `CloseAccountResult` (the service event when a closure completes) starts a run like
+/// `CloseAccount`.
+#[test]
+fn close_account_result_starts_a_run() {
+    let closed = parse(&sample("organizations-close-account-result.json")).unwrap();
+    assert_eq!(closed.kind(), Some(Kind::Organizations));
+    assert_eq!(closed.event_name(), Some("CloseAccountResult"));
+    assert_eq!(closed.nothing_to_do(), None);
+    assert_eq!(closed.relevant().count(), 1);
+}
+
+/// A `CreateAccountResult` whose `createAccountStatus.state` is FAILED is skipped with
+/// Organizations' `failureReason`: no account exists to walk to.
+#[test]
+fn failed_create_account_result_is_skipped_with_its_reason() {
+    let failed = parse(&sample("organizations-create-account-result-failed.json")).unwrap();
+    assert_eq!(failed.kind(), Some(Kind::Organizations));
+    assert_eq!(failed.event_name(), Some("CreateAccountResult"));
+    assert_eq!(
+        failed.nothing_to_do().as_deref(),
+        Some("CreateAccountResult FAILED (EMAIL_ALREADY_EXISTS): no account was created")
+    );
+    // In a batch with a successful creation, the batch still runs.
+    let ok = sample("organizations-create-account-result.json").to_string();
+    let batch = parse(&sqs(&[
+        sample("organizations-create-account-result-failed.json").to_string(),
+        ok,
+    ]))
+    .unwrap();
+    assert_eq!(batch.nothing_to_do(), None);
+    assert_eq!(batch.relevant().count(), 1);
+}
+
+/// Control Tower's `CreateManagedAccount` and `UpdateManagedAccount` lifecycle events are
+/// `control-tower` triggers named by their `eventName`; its other lifecycle events are
+/// skipped with a reason.
+#[test]
+fn control_tower_lifecycle_events_start_a_run() {
+    for (file, name) in [
+        (
+            "control-tower-create-managed-account.json",
+            "CreateManagedAccount",
+        ),
+        (
+            "control-tower-update-managed-account.json",
+            "UpdateManagedAccount",
+        ),
+    ] {
+        let inv = parse(&sample(file)).unwrap();
+        assert_eq!(inv.kind(), Some(Kind::ControlTower), "{file}");
+        assert_eq!(inv.event_name(), Some(name));
+        assert_eq!(inv.nothing_to_do(), None);
+        assert_eq!(inv.events[0].time, Some(at("2026-11-27T12:20:00Z")));
+    }
+    assert_eq!(
+        serde_json::to_value(Kind::ControlTower).unwrap(),
+        json!("control-tower")
+    );
+    let mut other = sample("control-tower-create-managed-account.json");
+    other["detail"]["eventName"] = json!("SetupLandingZone");
+    assert_eq!(
+        parse(&other).unwrap().nothing_to_do().as_deref(),
+        Some("eventName SetupLandingZone does not create or move an account")
+    );
+    let drift =
+        json!({"source": CONTROL_TOWER_SOURCE, "detail-type": "Drift Detected", "detail": {}});
+    assert_eq!(parse(&drift).unwrap_err().kind(), "BadEvent");
+}
+
+/// A BadEvent names exactly the envelope keys that are missing: `source` alone, `detail-type`
+/// alone, or both.
+#[test]
+fn bad_event_names_exactly_what_is_missing() {
+    let message = |v: Value| parse(&v).unwrap_err().to_string();
+    let no_type = message(json!({"source": "aws.organizations", "detail": {}}));
+    assert!(
+        no_type.contains("without string \"detail-type\"") && !no_type.contains("\"source\" and"),
+        "{no_type}"
+    );
+    let no_source = message(json!({"detail-type": "Scheduled Event"}));
+    assert!(
+        no_source.contains("without string \"source\"") && !no_source.contains("detail-type\""),
+        "{no_source}"
+    );
+    let neither = message(json!({"hello": "world"}));
+    assert!(
+        neither.contains("without string \"source\" and \"detail-type\""),
+        "{neither}"
+    );
+}

@@ -15,6 +15,7 @@ use chrono::SubsecRound;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::domain::invite::already::{pending_invitation, PendingInvitation};
 use crate::domain::invite::{
     self, accept_candidates, auto_candidates, backed_off, eligible, invite_token, AutoInvite,
     Ineligible, Notice, Refusal, Stamp,
@@ -40,9 +41,16 @@ pub struct AutoLinkReport {
 /// One id's outcome in `apnwatch invite`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InviteOutcome {
-    Sent { invitation_id: String },
+    Sent {
+        invitation_id: String,
+    },
     WouldSend,
-    Refused { reason: String, advice: String },
+    Refused {
+        reason: String,
+        advice: String,
+    },
+    /// Our invitation to the account is still PENDING: the goal already holds, nothing sent.
+    AlreadyInvited(PendingInvitation),
     NotEligible(Ineligible),
 }
 
@@ -80,7 +88,17 @@ where
         }
         let record = records.get(id);
         if let Err(why) = eligible(id, record) {
-            out.push((id.clone(), InviteOutcome::NotEligible(why)));
+            let already = match (&why, record) {
+                (Ineligible::AlreadyPending, Some(r)) => {
+                    pending_invitation(r, &store.history(id).await?)
+                }
+                _ => None,
+            };
+            let outcome = match already {
+                Some(invitation) => InviteOutcome::AlreadyInvited(invitation),
+                None => InviteOutcome::NotEligible(why),
+            };
+            out.push((id.clone(), outcome));
             continue;
         }
         let record = record.expect("eligible implies a record");

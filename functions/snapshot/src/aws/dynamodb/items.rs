@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::model::{
-    Account, AccountRecord, AccountState, AlertReason, AlertSubject, ChangeEvent, ChangeKind,
-    LinkDecision, LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
+    Account, AccountRecord, AccountState, AlertReason, AlertSubject, ChangeEvent, LinkDecision,
+    LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
 };
 use crate::domain::sweep::{SweepState, SweptRange};
 
@@ -231,23 +231,15 @@ fn legacy_last_alerted_at(i: &AccountItem) -> Option<DateTime<Utc>> {
     open.then_some(i.last_changed)
 }
 
-/// One history entry: pk=`HISTORY#<id>`, sk=`<at>#<run_id>#<seq:03>`.
+/// One history entry: pk=`HISTORY#<id>`, sk=`<at>#<run_id>#<seq:03>`; the event's own
+/// attributes are the domain's [`ChangeEvent`], flattened into the item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct EventItem {
     pub pk: String,
     pub sk: String,
     pub entity: String,
-    pub account_id: String,
-    #[serde(with = "ts")]
-    pub at: DateTime<Utc>,
-    pub run_id: String,
-    pub seq: u32,
-    pub kind: ChangeKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
-    pub detail: String,
+    #[serde(flatten)]
+    pub event: ChangeEvent,
 }
 
 impl From<&ChangeEvent> for EventItem {
@@ -256,14 +248,7 @@ impl From<&ChangeEvent> for EventItem {
             pk: history_pk(&e.account_id),
             sk: event_sk(e),
             entity: "event".to_string(),
-            account_id: e.account_id.clone(),
-            at: e.at,
-            run_id: e.run_id.clone(),
-            seq: e.seq,
-            kind: e.kind,
-            before: e.before.clone(),
-            after: e.after.clone(),
-            detail: e.detail.clone(),
+            event: e.clone(),
         }
     }
 }
@@ -273,16 +258,7 @@ impl TryFrom<EventItem> for ChangeEvent {
 
     fn try_from(i: EventItem) -> Result<Self, String> {
         check_entity(&i.entity, "event")?;
-        Ok(Self {
-            account_id: i.account_id,
-            at: i.at,
-            run_id: i.run_id,
-            seq: i.seq,
-            kind: i.kind,
-            before: i.before,
-            after: i.after,
-            detail: i.detail,
-        })
+        Ok(i.event)
     }
 }
 
@@ -336,26 +312,15 @@ impl TryFrom<AlertItem> for PendingAlert {
     }
 }
 
-/// One run's summary: pk=`RUNS`, sk=`<started_at>#<run_id>`, deleted by TTL.
+/// One run's summary: pk=`RUNS`, sk=`<started_at>#<run_id>`, deleted by TTL; the counts are
+/// the domain's [`RunSummary`], flattened into the item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RunItem {
     pub pk: String,
     pub sk: String,
     pub entity: String,
-    pub run_id: String,
-    #[serde(with = "ts")]
-    pub started_at: DateTime<Utc>,
-    #[serde(with = "ts")]
-    pub finished_at: DateTime<Utc>,
-    pub accounts: usize,
-    pub linked: usize,
-    pub pending: usize,
-    pub unlinked: usize,
-    pub exempt: usize,
-    pub changes: usize,
-    pub alerts: usize,
-    pub messages: usize,
-    pub dry_run: bool,
+    #[serde(flatten)]
+    pub summary: RunSummary,
     /// Epoch seconds.
     pub expires_at: i64,
 }
@@ -366,18 +331,7 @@ impl RunItem {
             pk: RUNS_PK.to_string(),
             sk: run_sk(s),
             entity: "run".to_string(),
-            run_id: s.run_id.clone(),
-            started_at: s.started_at,
-            finished_at: s.finished_at,
-            accounts: s.accounts,
-            linked: s.linked,
-            pending: s.pending,
-            unlinked: s.unlinked,
-            exempt: s.exempt,
-            changes: s.changes,
-            alerts: s.alerts,
-            messages: s.messages,
-            dry_run: s.dry_run,
+            summary: s.clone(),
             expires_at: expires_at.timestamp(),
         }
     }
@@ -388,20 +342,7 @@ impl TryFrom<RunItem> for RunSummary {
 
     fn try_from(i: RunItem) -> Result<Self, String> {
         check_entity(&i.entity, "run")?;
-        Ok(Self {
-            run_id: i.run_id,
-            started_at: i.started_at,
-            finished_at: i.finished_at,
-            accounts: i.accounts,
-            linked: i.linked,
-            pending: i.pending,
-            unlinked: i.unlinked,
-            exempt: i.exempt,
-            changes: i.changes,
-            alerts: i.alerts,
-            messages: i.messages,
-            dry_run: i.dry_run,
-        })
+        Ok(i.summary)
     }
 }
 

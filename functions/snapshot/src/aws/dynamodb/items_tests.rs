@@ -1,6 +1,7 @@
 //! Items: each kind survives the trip through its DynamoDB shape, older items included.
 
 use super::*;
+use crate::domain::model::ChangeKind;
 
 /// The sweep item keeps the cursor, the time and every range through a round trip.
 #[test]

@@ -16,10 +16,11 @@ use aws_sdk_partnercentralaccount::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_partnercentralaccount::operation::accept_connection_invitation::AcceptConnectionInvitationError;
 use aws_sdk_partnercentralaccount::operation::create_connection_invitation::CreateConnectionInvitationError;
 use aws_sdk_partnercentralaccount::operation::list_connection_invitations::ListConnectionInvitationsError;
-use aws_sdk_partnercentralaccount::types::{ConnectionType, InvitationStatus, ParticipantType};
+use aws_sdk_partnercentralaccount::types::{ConnectionType, ParticipantType};
 use aws_sdk_partnercentralaccount::Client;
 use tracing::info;
 
+use super::pending_invitations;
 use crate::aws::{self, all_pages, classify, Failure, PageError};
 use crate::domain::invite::{accept_token, Accepted, Refusal, Sent};
 use crate::ports::Invitations;
@@ -152,19 +153,12 @@ impl Invitations for InvitationsAdapter {
         let (primary, partition) = self.primary().await?;
         let member = self.member_client(account_id, role, &partition).await;
         let received = all_pages(|token| {
-            let member = &member;
-            async move {
-                member
-                    .list_connection_invitations()
-                    .catalog(&self.catalog)
-                    .connection_type(ConnectionType::Subsidiary)
-                    .participant_type(ParticipantType::Receiver)
-                    .status(InvitationStatus::Pending)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map(|out| (out.connection_invitation_summaries, out.next_token))
-            }
+            pending_invitations(
+                &member,
+                &self.catalog,
+                Some(ParticipantType::Receiver),
+                token,
+            )
         })
         .await
         .map_err(|e| match e {
@@ -250,44 +244,28 @@ fn aws_smithy_error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Partner Central's `Reason` of a modeled error (each operation's error enum lists the
+/// exceptions that carry one).
+macro_rules! reason {
+    ($err:expr, $E:ident: $($variant:ident),+) => {
+        match $err {
+            $($E::$variant(x) => Some(x.reason.as_str().to_string()),)+
+            _ => None,
+        }
+    };
+}
+
 fn create_reason(e: &CreateConnectionInvitationError) -> Option<String> {
     use CreateConnectionInvitationError as E;
-    Some(
-        match e {
-            E::AccessDeniedException(x) => x.reason.as_str(),
-            E::ConflictException(x) => x.reason.as_str(),
-            E::ResourceNotFoundException(x) => x.reason.as_str(),
-            E::ServiceQuotaExceededException(x) => x.reason.as_str(),
-            E::ValidationException(x) => x.reason.as_str(),
-            _ => return None,
-        }
-        .to_string(),
-    )
+    reason!(e, E: AccessDeniedException, ConflictException, ResourceNotFoundException, ServiceQuotaExceededException, ValidationException)
 }
 
 fn accept_reason(e: &AcceptConnectionInvitationError) -> Option<String> {
     use AcceptConnectionInvitationError as E;
-    Some(
-        match e {
-            E::AccessDeniedException(x) => x.reason.as_str(),
-            E::ConflictException(x) => x.reason.as_str(),
-            E::ResourceNotFoundException(x) => x.reason.as_str(),
-            E::ServiceQuotaExceededException(x) => x.reason.as_str(),
-            E::ValidationException(x) => x.reason.as_str(),
-            _ => return None,
-        }
-        .to_string(),
-    )
+    reason!(e, E: AccessDeniedException, ConflictException, ResourceNotFoundException, ServiceQuotaExceededException, ValidationException)
 }
 
 fn list_reason(e: &ListConnectionInvitationsError) -> Option<String> {
     use ListConnectionInvitationsError as E;
-    Some(
-        match e {
-            E::AccessDeniedException(x) => x.reason.as_str(),
-            E::ValidationException(x) => x.reason.as_str(),
-            _ => return None,
-        }
-        .to_string(),
-    )
+    reason!(e, E: AccessDeniedException, ValidationException)
 }

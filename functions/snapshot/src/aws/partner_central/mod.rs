@@ -10,9 +10,10 @@ pub mod invitations;
 use std::collections::BTreeSet;
 
 use aws_sdk_partnercentralaccount::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_partnercentralaccount::operation::list_connection_invitations::ListConnectionInvitationsError;
 use aws_sdk_partnercentralaccount::types::{
     ConnectionInvitationSummary, ConnectionSummary, ConnectionType, ConnectionTypeStatus,
-    InvitationStatus,
+    InvitationStatus, ParticipantType,
 };
 use aws_sdk_partnercentralaccount::Client;
 use tracing::{debug, info};
@@ -21,6 +22,30 @@ use crate::aws::{all_pages, classify, Failure, PageError};
 use crate::domain::link::PartnerCentralLinks;
 use crate::error::Error;
 use crate::ports::PartnerCentralSource;
+
+/// One page of the PENDING SUBSIDIARY invitations `client`'s account takes part in (as
+/// `participant`, or either side): the primary account reads them to see PENDING links, a
+/// member account to find the one it received.
+pub(crate) async fn pending_invitations(
+    client: &Client,
+    catalog: &str,
+    participant: Option<ParticipantType>,
+    token: Option<String>,
+) -> Result<
+    (Vec<ConnectionInvitationSummary>, Option<String>),
+    SdkError<ListConnectionInvitationsError>,
+> {
+    client
+        .list_connection_invitations()
+        .catalog(catalog)
+        .connection_type(ConnectionType::Subsidiary)
+        .set_participant_type(participant)
+        .status(InvitationStatus::Pending)
+        .set_next_token(token)
+        .send()
+        .await
+        .map(|out| (out.connection_invitation_summaries, out.next_token))
+}
 
 pub struct PartnerCentralAdapter {
     client: Client,
@@ -68,16 +93,8 @@ impl PartnerCentralAdapter {
     }
 
     async fn invitations(&self) -> Result<Vec<ConnectionInvitationSummary>, Error> {
-        self.pages("ListConnectionInvitations", |token| async move {
-            self.client
-                .list_connection_invitations()
-                .catalog(&self.catalog)
-                .connection_type(ConnectionType::Subsidiary)
-                .status(InvitationStatus::Pending)
-                .set_next_token(token)
-                .send()
-                .await
-                .map(|out| (out.connection_invitation_summaries, out.next_token))
+        self.pages("ListConnectionInvitations", |token| {
+            pending_invitations(&self.client, &self.catalog, None, token)
         })
         .await
     }

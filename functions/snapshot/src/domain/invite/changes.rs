@@ -39,6 +39,17 @@ pub(super) fn event(
     }
 }
 
+/// `next` replaces `record` (conditional on the revision read) with one history event.
+fn change(record: &AccountRecord, next: AccountRecord, event: ChangeEvent) -> AccountChange {
+    AccountChange {
+        expected_rev: Some(record.rev),
+        record: next,
+        events: vec![event],
+        alert: None,
+        replaces_queued: false,
+    }
+}
+
 /// The record after an invitation was sent: PENDING with the very decision the resolver
 /// makes for a pending invitation ([`crate::domain::link::pending_invitation`]), so the next run
 /// sees no change; the alert state (`last_alerted_at`) is kept so a later link resolves it.
@@ -54,19 +65,9 @@ pub fn invited(record: &AccountRecord, sent: &Sent, stamp: &Stamp) -> AccountCha
         record,
         ChangeKind::Invited,
         Some(LinkState::Pending.to_string()),
-        format!(
-            "invitation {} sent on {}",
-            sent.invitation_id,
-            stamp.now.format("%Y-%m-%d")
-        ),
+        super::already::invited_detail(&sent.invitation_id, stamp.now),
     );
-    AccountChange {
-        expected_rev: Some(record.rev),
-        record: next,
-        events: vec![e],
-        alert: None,
-        replaces_queued: false,
-    }
+    change(record, next, e)
 }
 
 /// The record is unchanged but for the revision; the event carries the reason and advice.
@@ -97,13 +98,7 @@ pub(super) fn refused(
             refusal.advice()
         ),
     );
-    AccountChange {
-        expected_rev: Some(record.rev),
-        record: next,
-        events: vec![e],
-        alert: None,
-        replaces_queued: false,
-    }
+    change(record, next, e)
 }
 
 pub fn invite_failed(record: &AccountRecord, refusal: &Refusal, stamp: &Stamp) -> AccountChange {
@@ -134,13 +129,7 @@ pub fn accepted(record: &AccountRecord, accepted: &Accepted, stamp: &Stamp) -> A
         Some(record.link.state.to_string()),
         detail,
     );
-    AccountChange {
-        expected_rev: Some(record.rev),
-        record: next,
-        events: vec![e],
-        alert: None,
-        replaces_queued: false,
-    }
+    change(record, next, e)
 }
 
 /// Who hears of an outcome beyond the account's history.

@@ -11,6 +11,7 @@
 //! and AcceptConnectionInvitation
 //! (<https://docs.aws.amazon.com/partner-central/latest/APIReference/API_account_AcceptConnectionInvitation.html>).
 
+pub mod already;
 mod changes;
 mod eligibility;
 mod refusal;
