@@ -39,6 +39,7 @@ fn json() -> impl Strategy<Value = Value> {
         Just(Value::String(SCHEDULE_SOURCE.into())),
         Just(Value::String(ORGANIZATIONS_SOURCE.into())),
         Just(Value::String(PARTNER_CENTRAL_SOURCE.into())),
+        Just(Value::String(CONTROL_TOWER_SOURCE.into())),
         Just(Value::String(SCHEDULE_DETAIL_TYPE.into())),
         Just(Value::String("aws:sqs".into())),
         Just(Value::String("{}".into())),
@@ -71,9 +72,24 @@ fn accepted_event(map: &Map<String, Value>) -> bool {
                 .and_then(|d| d.get("errorCode"))
                 .and_then(Value::as_str)
                 .is_some();
+            // A CreateAccountResult whose status says FAILED created nothing.
+            let status = detail
+                .and_then(|d| d.get("serviceEventDetails"))
+                .and_then(|d| d.get("createAccountStatus"))
+                .and_then(|s| s.get("state"))
+                .and_then(Value::as_str);
+            let not_created = name == Some("CreateAccountResult") && status == Some("FAILED");
             ORGANIZATIONS_DETAIL_TYPES.contains(&detail_type.as_str())
                 && name.is_some_and(|n| ORGANIZATIONS_EVENT_NAMES.contains(&n))
                 && !failed
+                && !not_created
+        }
+        CONTROL_TOWER_SOURCE => {
+            let name = detail
+                .and_then(|d| d.get("eventName"))
+                .and_then(Value::as_str);
+            detail_type == CONTROL_TOWER_DETAIL_TYPE
+                && name.is_some_and(|n| CONTROL_TOWER_EVENT_NAMES.contains(&n))
         }
         PARTNER_CENTRAL_SOURCE => PARTNER_CENTRAL_DETAIL_TYPES.contains(&detail_type.as_str()),
         _ => false,
@@ -112,9 +128,13 @@ fn walks(payload: &Value) -> bool {
     trigger::parse(payload).is_ok_and(|inv| inv.nothing_to_do().is_none())
 }
 
-const SAMPLES: [&str; 9] = [
+const SAMPLES: [&str; 13] = [
+    include_str!("../../../infra/events/control-tower-create-managed-account.json"),
+    include_str!("../../../infra/events/control-tower-update-managed-account.json"),
     include_str!("../../../infra/events/malformed.json"),
     include_str!("../../../infra/events/manual.json"),
+    include_str!("../../../infra/events/organizations-close-account-result.json"),
+    include_str!("../../../infra/events/organizations-create-account-result-failed.json"),
     include_str!("../../../infra/events/organizations-create-account-result.json"),
     include_str!("../../../infra/events/organizations-ignored.json"),
     include_str!("../../../infra/events/organizations-move-account.json"),
