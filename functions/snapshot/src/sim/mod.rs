@@ -8,6 +8,7 @@
 //! shrunk to the fewest steps that still fail. Built for unit tests and with `test-util`.
 
 pub mod faults;
+pub mod faulty;
 pub mod oracle;
 pub mod sched;
 pub mod world;
@@ -21,7 +22,8 @@ use crate::app::sequence;
 use crate::clock::simulated;
 use crate::fakes::{FakeOrg, FakePartnerCentral, FakeStore};
 use crate::run::{Deps, RunOptions};
-use faults::{Ctl, Faulty, FaultyNotifier};
+use faults::Ctl;
+use faulty::{Faulty, FaultyNotifier};
 use oracle::Oracle;
 use sched::{Outcome, RunFuture};
 use world::{Step, World};
