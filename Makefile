@@ -32,7 +32,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION
 TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 HAVE_NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help venv tools fmt-check clippy unit integration test soak templates template-params sam-build-check demo build sam-build deploy deploy-guided require-samconfig bench moto-stop
+.PHONY: help setup venv tools fmt-check clippy unit integration test soak templates template-params sam-build-check demo report-screenshot build sam-build deploy deploy-guided require-samconfig bench moto-stop
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,6 +70,11 @@ TOOL_STAMPS := $(TOOLS)/cfn-lint/.installed-$(CFN_LINT_VERSION) \
 	$(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
 
 tools: $(TOOL_STAMPS) ## Install the pinned template checkers (cfn-lint, aws-sam-cli, checkov)
+
+# The one set-up `cargo test` needs: moto for the integration tests, the pinned sam for the
+# deploy-path tests, cargo-lambda for the Lambda end-to-end tests. Each part is skipped when
+# its pinned version is already there.
+setup: venv tools $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## Everything plain `cargo test` needs (moto, sam, cfn-lint, checkov, cargo-lambda): run once
 
 # ---------------------------------------------------------------------------------------------
 # Rust checks and tests
@@ -145,11 +150,25 @@ test: venv fmt-check clippy templates sam-build-check integration ## Everything 
 demo: venv ## Run the CLI end to end against moto and the fake Partner Central
 	bash infra/demo.sh
 
+report-screenshot: venv ## docs/report.html from 10,000 generated accounts (prints the report's reads and time), and its screenshots with headless Chromium (Debian package `chromium`)
+	REPORT_HTML=docs/report.html cargo test -p integration-tests report_scale:: -- --ignored --nocapture
+	for shot in 1100,2050:report.png 420,3000:report-narrow.png; do \
+	  dir=$$(mktemp -d); \
+	  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+	    --disable-component-update --disable-sync --user-data-dir=$$dir --hide-scrollbars \
+	    --window-size=$${shot%%:*} --screenshot=$(CURDIR)/docs/$${shot##*:} file://$(CURDIR)/docs/report.html; \
+	  rm -rf $$dir; \
+	done
+
 moto-stop: ## Stop a moto server left running by infra/moto.sh
 	bash infra/moto.sh stop
 
+# `--package` keeps the build to the Lambda's own package: at the workspace root cargo would
+# otherwise resolve features over every member, and the tests crate switches on `cli` and
+# `test-util` (clap, the SSO crates, the fakes). SAM builds in functions/snapshot, which
+# selects that package alone; infra/sam_build_check.py checks the bootstrap it built.
 build: $(TOOLS)/cargo-lambda/.installed-$(CARGO_LAMBDA_VERSION) ## Build the Lambda (arm64) with cargo-lambda into target/lambda/snapshot/
-	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" cargo lambda build --release --arm64 --bin snapshot
+	PATH="$(CURDIR)/$(LAMBDA_BIN):$$PATH" cargo lambda build --release --arm64 --package apn-link-watch --bin snapshot
 
 # SAM's build output goes under target/ (ignored by git) instead of .aws-sam/.
 SAM_BUILD := target/sam/build

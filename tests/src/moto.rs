@@ -38,7 +38,7 @@ impl Moto {
             .unwrap_or_else(|| workspace_dir().join(".venv/bin/moto_server"));
         assert!(
             bin.exists(),
-            "moto_server not found at {}: run `make venv` (or set MOTO_SERVER)",
+            "moto_server not found at {}: run `make setup` (or set MOTO_SERVER)",
             bin.display()
         );
         let dir = TempDir::new("moto");

@@ -1,14 +1,23 @@
 //! The HTTP proxy in front of moto that the product's clients talk to: it forwards one
 //! request at a time (so conditional writes are atomic as on DynamoDB), can fail one
-//! Organizations operation after some calls (so a walk fails midway) and can refuse STS
-//! AssumeRole of chosen roles (moto never refuses one).
+//! Organizations operation after some calls (so a walk fails midway), can refuse STS
+//! AssumeRole of chosen roles (moto never refuses one) and can rewrite text in moto's
+//! answers (moto confirms every SNS subscription at once; a rewrite shows one pending).
 
 use std::io::{Read, Write};
 
 use crate::http::{find, header, read_request, with_connection_close};
+use std::collections::BTreeMap;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Requests of one `X-Amz-Target` and the bytes of their response bodies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub requests: usize,
+    pub response_bytes: usize,
+}
 
 /// An HTTP proxy in front of moto that the product's clients talk to (`AWS_ENDPOINT_URL`).
 ///
@@ -28,8 +37,12 @@ pub struct Proxy {
     rule: Arc<Mutex<Option<Fault>>>,
     /// Role ARNs whose AssumeRole is answered with STS's AccessDenied.
     denied_roles: Arc<Mutex<Vec<String>>>,
+    /// `(from, to)`: text replaced in every response body from moto.
+    rewrites: Arc<Mutex<Vec<(String, String)>>>,
     /// Organizations requests seen on the wire, for tests that assert "no walk".
     org_calls: Arc<AtomicUsize>,
+    /// Requests and response bytes by `X-Amz-Target`, e.g. `DynamoDB_20120810.Query`.
+    traffic: Arc<Mutex<BTreeMap<String, Traffic>>>,
     stopping: Arc<AtomicBool>,
     accept: Option<std::thread::JoinHandle<()>>,
 }
@@ -47,13 +60,17 @@ impl Proxy {
         let port = listener.local_addr().expect("proxy address").port();
         let rule: Arc<Mutex<Option<Fault>>> = Arc::new(Mutex::new(None));
         let denied_roles: Arc<Mutex<Vec<String>>> = Arc::default();
+        let rewrites: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let org_calls = Arc::new(AtomicUsize::new(0));
+        let traffic: Arc<Mutex<BTreeMap<String, Traffic>>> = Arc::default();
         let stopping = Arc::new(AtomicBool::new(false));
         let upstream_lock = Arc::new(Mutex::new(()));
         let accept = {
             let rule = rule.clone();
             let denied_roles = denied_roles.clone();
+            let rewrites = rewrites.clone();
             let org_calls = org_calls.clone();
+            let traffic = traffic.clone();
             let stopping = stopping.clone();
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
@@ -64,7 +81,9 @@ impl Proxy {
                     let faults = Faults {
                         rule: rule.clone(),
                         denied_roles: denied_roles.clone(),
+                        rewrites: rewrites.clone(),
                         org_calls: org_calls.clone(),
+                        traffic: traffic.clone(),
                     };
                     let upstream_lock = upstream_lock.clone();
                     std::thread::spawn(move || {
@@ -78,7 +97,9 @@ impl Proxy {
             port,
             rule,
             denied_roles,
+            rewrites,
             org_calls,
+            traffic,
             stopping,
             accept: Some(accept),
         }
@@ -100,9 +121,28 @@ impl Proxy {
         self.denied_roles.lock().unwrap().push(role_arn.to_string());
     }
 
+    /// From now on, replace `from` with `to` in every answer from moto (e.g. a subscription
+    /// ARN with `PendingConfirmation`, as SNS lists an unconfirmed subscription).
+    pub fn rewrite(&self, from: &str, to: &str) {
+        self.rewrites
+            .lock()
+            .unwrap()
+            .push((from.to_string(), to.to_string()));
+    }
+
     /// Organizations requests forwarded or refused so far (pages and retries included).
     pub fn organizations_calls(&self) -> usize {
         self.org_calls.load(Ordering::SeqCst)
+    }
+
+    /// Requests by `X-Amz-Target` since the proxy started (or [`Proxy::reset_traffic`]),
+    /// e.g. `DynamoDB_20120810.Query`: what a command really read.
+    pub fn traffic(&self) -> BTreeMap<String, Traffic> {
+        self.traffic.lock().unwrap().clone()
+    }
+
+    pub fn reset_traffic(&self) {
+        self.traffic.lock().unwrap().clear();
     }
 
     /// Forward everything again.
@@ -126,7 +166,9 @@ impl Drop for Proxy {
 struct Faults {
     rule: Arc<Mutex<Option<Fault>>>,
     denied_roles: Arc<Mutex<Vec<String>>>,
+    rewrites: Arc<Mutex<Vec<(String, String)>>>,
     org_calls: Arc<AtomicUsize>,
+    traffic: Arc<Mutex<BTreeMap<String, Traffic>>>,
 }
 
 /// The role an STS AssumeRole request (awsQuery: a form-encoded body with `Action` and
@@ -225,8 +267,35 @@ fn proxy_one(
         response
     };
     let split = find(&response, b"\r\n\r\n").map_or(response.len(), |i| i + 4);
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    if !target.is_empty() {
+        let mut traffic = faults.traffic.lock().unwrap_or_else(|e| e.into_inner());
+        let t = traffic.entry(target.to_string()).or_default();
+        t.requests += 1;
+        t.response_bytes += response.len() - split;
+    }
+    let mut head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let mut body = response[split..].to_vec();
+    let rewrites = faults.rewrites.lock().unwrap().clone();
+    if !rewrites.is_empty() && header(&head, "content-length").is_some() {
+        let mut text = String::from_utf8_lossy(&body).into_owned();
+        for (from, to) in &rewrites {
+            text = text.replace(from, to);
+        }
+        if text.len() != body.len() || text.as_bytes() != body.as_slice() {
+            head = head
+                .split("\r\n")
+                .map(|line| match line.split_once(':') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("content-length") => {
+                        format!("{name}: {}", text.len())
+                    }
+                    _ => line.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\r\n");
+            body = text.into_bytes();
+        }
+    }
     client.write_all(with_connection_close(&head).as_bytes())?;
-    client.write_all(&response[split..])?;
+    client.write_all(&body)?;
     client.shutdown(Shutdown::Both)
 }

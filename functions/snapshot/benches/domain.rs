@@ -671,6 +671,7 @@ fn run_report(
         alerts: alerts.len(),
         messages: messages.len(),
         dry_run: false,
+        ..RunSummary::default()
     };
     RunReport {
         organization_id: "o-abc123def4".into(),
@@ -683,5 +684,6 @@ fn run_report(
         organizations_calls: 0,
         first_run: false,
         auto_link: None,
+        coverage: Default::default(),
     }
 }

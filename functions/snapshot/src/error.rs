@@ -44,6 +44,14 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// No AWS credentials could be loaded (told before any AWS call, see `aws::preflight`).
+    #[error("no AWS credentials: {hint}")]
+    Credentials {
+        hint: String,
+        #[source]
+        source: BoxError,
+    },
+
     #[error("DynamoDB table {table} ({operation}): {hint}")]
     Store {
         table: String,
@@ -86,9 +94,19 @@ pub enum Error {
         left_ms: u64,
         margin_ms: u64,
     },
+    /// `apnwatch doctor`: some checks FAILed; `output` is the report the command prints.
+    #[error("doctor: failed check(s): {}; see `what to do` under each", ids.join(", "))]
+    Unhealthy { ids: Vec<String>, output: String },
     /// `apnwatch invite`: some ids were not invited; `output` is what the command prints.
     #[error("not invited: {}; see `apnwatch history ACCOUNT_ID` for Partner Central's reason", ids.join(", "))]
     NotInvited { ids: Vec<String>, output: String },
+    /// A file the CLI was asked to write (`apnwatch report --html FILE`).
+    #[error("cannot write {path}: check that its folder exists and is writable")]
+    WriteFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -98,6 +116,7 @@ impl Error {
             Self::Config(_) => "ConfigError",
             Self::Organizations { .. } => "OrganizationsError",
             Self::PartnerCentral { .. } => "PartnerCentralError",
+            Self::Credentials { .. } => "CredentialsError",
             Self::Store { .. } => "StoreError",
             Self::Notify { .. } => "NotifyError",
             Self::BadEvent(_) => "BadEvent",
@@ -105,6 +124,8 @@ impl Error {
             Self::NotFound(_) => "NotFound",
             Self::Deadline { .. } => "DeadlineError",
             Self::NotInvited { .. } => "NotInvited",
+            Self::Unhealthy { .. } => "DoctorFailed",
+            Self::WriteFile { .. } => "WriteFile",
         }
     }
 

@@ -11,7 +11,8 @@
 //!   the fakes and the DynamoDB adapter both keep.
 //! - [`lambda`], `cli` (feature `cli`): the entry points. Parse input, hand off, print.
 //! - [`app`]: the composition root (SDK clients, adapters, one [`app::App`]) and one invoke.
-//! - [`views`]: the JSON and table shapes users read, apart from the model.
+//! - [`views`]: the JSON and table shapes users read, apart from the model;
+//!   [`report_view`]: the same for `apnwatch report`.
 //! - [`run`]: the use cases: one run (walk, resolve, diff, store, publish) and auto-link.
 //! - [`aws`]: the adapters, one per AWS service; [`fakes`] (tests, feature `test-util`):
 //!   the same ports in memory.
@@ -41,6 +42,7 @@ pub mod lambda;
 pub mod ports;
 #[cfg(test)]
 mod props;
+pub mod report_view;
 pub mod run;
 #[cfg(any(test, feature = "test-util"))]
 pub mod sim;

@@ -159,6 +159,22 @@ pub trait Queries {
     ) -> impl Future<Output = Result<Vec<ChangeEvent>, Error>> + Send;
     /// Most recent first.
     fn runs(&self, limit: usize) -> impl Future<Output = Result<Vec<RunSummary>, Error>> + Send;
+    /// Every run that started at or after `since`, oldest first (`apnwatch report`). The
+    /// default reads them all; the table adapter asks for the range only.
+    fn runs_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<RunSummary>, Error>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            let mut runs = self.runs(usize::MAX).await?;
+            runs.retain(|r| r.started_at >= since);
+            runs.reverse();
+            Ok(runs)
+        }
+    }
 }
 
 /// How long a publish lease lasts: long enough for one run to publish its alerts; a crashed

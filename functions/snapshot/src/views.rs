@@ -2,6 +2,8 @@
 //! the same data as terminal tables. Field names here are a public contract (documented in
 //! the README): add fields, never rename them.
 
+pub mod doctor;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 #[cfg(feature = "cli")]
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};

@@ -529,6 +529,17 @@ async fn auto_accept_links_the_account_on_the_next_run() {
         last.alert(&member)["reason"],
         AlertReason::Resolved.as_str()
     );
+
+    // The run records counted what auto-link did, and `apnwatch report` sums them.
+    let report: Value =
+        serde_json::from_str(&apnwatch(&["report", "--json"]).await.unwrap()).expect("report JSON");
+    assert_eq!(
+        report["auto_link"],
+        json!({"invitations_sent": 1, "accepted": 1, "refused": 0, "refusals": []})
+    );
+    // The member was linked two runs after it was first seen: the one time-to-link sample.
+    assert_eq!(report["time_to_link"]["samples"], 1);
+    assert_eq!(report["oldest_unlinked"], json!([]));
 }
 
 /// A member whose Partner Central refuses the accept role's calls stays PENDING with the

@@ -64,7 +64,7 @@ fn sam_deploy_line(target: &str, vars: &[&str]) -> String {
 fn sam_offline(line: &str, cwd: &Path) -> String {
     assert!(
         repo_root().join(".venv-tools/sam/bin/sam").exists(),
-        "the pinned sam is missing: run `make tools`"
+        "the pinned sam is missing: run `make setup` (once; it prepares `cargo test`)"
     );
     let out = Command::new("bash")
         .arg("-c")
@@ -220,4 +220,30 @@ fn sam_delete_from_the_root_finds_the_stack() {
         "{log}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `make build` builds the Lambda's package alone: at the workspace root, cargo would resolve
+/// features over every member and compile the tests crate's `cli` and `test-util` into the
+/// bootstrap (`make sam-build-check` checks a built bootstrap for them).
+#[test]
+fn lambda_build_selects_the_lambda_package_alone() {
+    let out = make(&["-n", "build"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.contains("cargo lambda build"))
+        .unwrap_or_else(|| panic!("make -n build runs no cargo lambda build:\n{text}"));
+    assert!(
+        line.contains("--package apn-link-watch") && line.contains("--bin snapshot"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("--features") && !line.contains("--workspace"),
+        "{line}"
+    );
 }

@@ -4,9 +4,9 @@
 //! person would invoke it. What is checked is what users see: the invoke result, the table,
 //! the alert a subscriber receives, the error a bad payload gets, the JSON logs.
 //!
-//! Needs cargo-lambda (`make build` or `make integration` installs the pinned one into
+//! Needs cargo-lambda (`make setup` installs the pinned one into
 //! `<workspace>/.venv-tools/cargo-lambda/bin/cargo-lambda`; or set `$CARGO_LAMBDA`) and moto
-//! (`make venv`).
+//! (also `make setup`).
 //!
 //! `cargo lambda watch` runs the function in a session of its own, so it is started through
 //! `infra/lambda_e2e_support/watch_supervisor.py`, which stops the watcher and everything it
@@ -379,7 +379,7 @@ fn cargo_lambda() -> PathBuf {
     let path = workspace_dir().join(".venv-tools/cargo-lambda/bin/cargo-lambda");
     assert!(
         path.is_file(),
-        "cargo-lambda not found at {}: run `make build` once (or set CARGO_LAMBDA)",
+        "cargo-lambda not found at {}: run `make setup` once (or set CARGO_LAMBDA)",
         path.display()
     );
     path

@@ -577,7 +577,13 @@ fn dashboard_reads_what_the_function_writes_and_is_linked() {
     };
     let without = fill("");
     let with = fill(with_triggers);
-    assert_eq!(without["widgets"].as_array().map(Vec::len), Some(4));
+    assert_eq!(without["widgets"].as_array().map(Vec::len), Some(5));
+    // The coverage trend graphs the run's coverage metrics (issue 16).
+    let trend = &without["widgets"][4]["properties"];
+    assert!(trend["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Coverage trend"));
     let alarms = |doc: &serde_json::Value| {
         doc["widgets"][1]["properties"]["alarms"]
             .as_array()
@@ -591,6 +597,8 @@ fn dashboard_reads_what_the_function_writes_and_is_linked() {
         "LinkedAccounts",
         "ExemptAccounts",
         "OrganizationsCalls",
+        "CoveragePercent",
+        "TimeToLinkMedianHours",
         "${FunctionErrorsAlarm.Arn}",
         "${DeadLetterAlarm.Arn}",
         "SOURCE '${FunctionLogGroup}'",

@@ -1,6 +1,7 @@
 //! The wired application: configuration read once and every AWS client built once, at cold
 //! start or CLI start, then lent to each run.
 
+pub mod doctor;
 pub mod invoke;
 
 use std::time::Duration;
@@ -35,6 +36,9 @@ pub struct App {
     pub store: DynamoStore,
     /// `None` without `APNWATCH_TOPIC_ARN`: only dry runs and queries are possible.
     pub notifier: Option<SnsNotifier>,
+    /// The SDK configuration every client was built from (region, credentials, endpoints):
+    /// the doctor builds its own read-only clients from it.
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl App {
@@ -108,6 +112,7 @@ impl App {
             invitations,
             store,
             notifier,
+            sdk: base.clone(),
         }
     }
 
@@ -156,11 +161,14 @@ where
     I: Invitations,
 {
     let budget = options.deadline.as_ref().map(|d| d.left());
-    let stored = match run::store_changes(config, deps, options).await? {
+    let mut stored = match run::store_changes(config, deps, options).await? {
         Stage::Dry(report) => return Ok(report),
         Stage::Stored(stored) => stored,
     };
     let auto_link = auto_link(config, deps.store, invitations, &stored, budget).await;
+    if let Some(done) = &auto_link {
+        stored.record_auto_link(done);
+    }
     let mut report = run::publish(stored, deps).await?;
     report.auto_link = auto_link;
     Ok(report)

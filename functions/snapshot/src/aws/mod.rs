@@ -2,9 +2,11 @@
 //! Organizations and Partner Central sessions, client construction, and the few helpers
 //! the adapters share (error classification, pagination).
 
+pub mod doctor;
 pub mod dynamodb;
 pub mod organizations;
 pub mod partner_central;
+pub mod preflight;
 pub mod sns;
 
 use std::future::Future;
@@ -106,6 +108,26 @@ pub fn organizations_client(config: &SdkConfig) -> aws_sdk_organizations::Client
         builder = builder.region(Region::from_static(FALLBACK_REGION));
     }
     aws_sdk_organizations::Client::from_conf(builder.build())
+}
+
+/// An STS client for `config`'s credentials; STS is reachable from any region, so a missing
+/// region falls back instead of failing.
+pub fn sts_client(config: &SdkConfig) -> aws_sdk_sts::Client {
+    let mut sts = aws_sdk_sts::config::Builder::from(config);
+    if config.region().is_none() {
+        sts = sts.region(Region::from_static(FALLBACK_REGION));
+    }
+    aws_sdk_sts::Client::from_conf(sts.build())
+}
+
+/// The CloudTrail client in `region` (the endpoint override, if any, is kept: see
+/// [`partner_central_clients`]).
+pub fn cloudtrail_client(config: &SdkConfig, region: &'static str) -> aws_sdk_cloudtrail::Client {
+    aws_sdk_cloudtrail::Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(config)
+            .region(Region::from_static(region))
+            .build(),
+    )
 }
 
 /// The Partner Central Account client, always in us-east-1 (its only endpoint), and the

@@ -3,6 +3,8 @@
 
 pub mod color;
 pub mod csv;
+pub mod doctor;
+pub mod report_html;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -13,6 +15,7 @@ use crate::domain::ids::is_account_id;
 use crate::domain::model::LinkState;
 use crate::error::Error;
 use crate::ports::{AccountTable, Queries};
+use crate::report_view::ReportView;
 use crate::run::autolink::{self, InviteOutcome};
 use crate::run::RunOptions;
 use crate::views::{self, AccountView, EventView, RunView, SnapshotView};
@@ -80,6 +83,27 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check every prerequisite, read-only: credentials, organization, table, topic and
+    /// subscriptions, Partner Central, the accept role, CloudTrail for change events, the
+    /// latest run. Exits 1 when a check FAILs.
+    Doctor {
+        /// Member accounts whose accept role is assumed (UNLINKED and PENDING first); 0 skips.
+        #[arg(long, value_name = "N", default_value_t = crate::domain::doctor::DEFAULT_SAMPLE_ACCOUNTS)]
+        sample_accounts: usize,
+        /// WARN when the latest run is older than this (e.g. 2h, 90m).
+        #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = doctor::parse_max_run_age)]
+        max_run_age: chrono::Duration,
+    },
+    /// Coverage, time to link, coverage by OU, oldest unlinked, auto-link and the trend, from
+    /// the table alone (two Queries, no Scan).
+    Report {
+        /// The window for time to link, auto-link and the trend: a number of days, e.g. 30d.
+        #[arg(long, default_value = "90d", value_name = "DAYS", value_parser = parse_days)]
+        since: u32,
+        /// Also write the report as one self-contained HTML page (charts, no script) to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
+    },
     /// Show recent runs, newest first.
     Runs {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -104,6 +128,18 @@ fn run_options(dry_run: bool, deadline: &Option<std::time::Duration>) -> RunOpti
     }
 }
 
+/// `90d` (or `90`) to 90: whole days, 1 to 3650.
+fn parse_days(s: &str) -> Result<u32, String> {
+    s.strip_suffix('d')
+        .unwrap_or(s)
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=3650).contains(d))
+        .ok_or_else(|| {
+            format!("{s:?} is not a number of days: expected e.g. 30d or 90d (1 to 3650)")
+        })
+}
+
 fn parse_account_id(s: &str) -> Result<String, String> {
     if is_account_id(s) {
         Ok(s.to_string())
@@ -120,7 +156,22 @@ fn parse_link_state(s: &str) -> Result<LinkState, String> {
 /// Runs one command and returns what to print on stdout.
 pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
     let json = cli.json;
+    if let Command::Doctor {
+        sample_accounts,
+        max_run_age,
+    } = &cli.command
+    {
+        // The doctor reports missing credentials as its `identity` check.
+        let options = crate::domain::doctor::Options {
+            sample_accounts: *sample_accounts,
+            max_run_age: *max_run_age,
+        };
+        return doctor::doctor(app, options, json).await;
+    }
+    // Missing credentials or region: one line with the fix, before any AWS call.
+    crate::aws::preflight::check(&app.sdk).await?;
     match &cli.command {
+        Command::Doctor { .. } => unreachable!("handled above"),
         Command::Init => {
             let outcome = app.store().create_table().await?;
             let table = app.store().table();
@@ -202,6 +253,7 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
             account_ids,
             dry_run,
         } => invite(app, account_ids, *dry_run, json).await,
+        Command::Report { since, html } => report(app, *since, html.as_deref(), json).await,
         Command::Runs { limit } => {
             let runs = app.store().runs(usize::from(*limit)).await?;
             Ok(if json {
@@ -213,6 +265,41 @@ pub async fn execute(app: &App, cli: &Cli) -> Result<String, Error> {
             })
         }
     }
+}
+
+/// `apnwatch report`: one Query of the account items, one of the runs in the window.
+async fn report(
+    app: &App,
+    days: u32,
+    html: Option<&std::path::Path>,
+    json: bool,
+) -> Result<String, Error> {
+    use chrono::SubsecRound;
+    let now = chrono::Utc::now().trunc_subsecs(0);
+    let records = app.store().accounts(None).await?;
+    let runs = app
+        .store()
+        .runs_since(crate::domain::report::window_start(now, days))
+        .await?;
+    let report = crate::domain::report::Report::compute(&records, &runs, now, days);
+    let view = ReportView::from(&report);
+    let mut out = if json {
+        to_json(&view)
+    } else {
+        crate::report_view::report_text(&view)
+    };
+    if let Some(path) = html {
+        std::fs::write(path, report_html::report_html(&view)).map_err(|source| {
+            Error::WriteFile {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        if !json {
+            out.push_str(&format!("\nwrote {}", path.display()));
+        }
+    }
+    Ok(out)
 }
 
 /// The payload in `path`, as the Lambda runtime would hand it over.
@@ -231,7 +318,7 @@ fn read_event(path: &std::path::Path) -> Result<serde_json::Value, Error> {
     })
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("views are plain data")
 }
 

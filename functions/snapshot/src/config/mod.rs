@@ -45,6 +45,9 @@ pub const ENV_INVITE_EMAIL: &str = "APNWATCH_INVITE_EMAIL";
 pub const ENV_INVITE_MESSAGE: &str = "APNWATCH_INVITE_MESSAGE";
 pub const ENV_ACCEPT_ROLE_NAME: &str = "APNWATCH_ACCEPT_ROLE_NAME";
 pub const ENV_ACCEPT_EXTERNAL_ID: &str = "APNWATCH_ACCEPT_EXTERNAL_ID";
+/// Whether the stack's change triggers are on (template parameter TriggerOnChanges): the
+/// doctor then checks that CloudTrail delivers the change events.
+pub const ENV_CHANGE_TRIGGERS: &str = "APNWATCH_CHANGE_TRIGGERS";
 
 /// Every variable the function reads; the template test checks `template.yaml` sets only these.
 pub const ALL_VARS: &[&str] = &[
@@ -73,6 +76,7 @@ pub const ALL_VARS: &[&str] = &[
     ENV_INVITE_MESSAGE,
     ENV_ACCEPT_ROLE_NAME,
     ENV_ACCEPT_EXTERNAL_ID,
+    ENV_CHANGE_TRIGGERS,
 ];
 pub const DEFAULT_CATALOG: &str = "AWS";
 /// Organizations throttles per account at a few requests per second; four calls in flight
@@ -112,6 +116,8 @@ pub struct Config {
     pub tag_max_age: chrono::Duration,
     /// `APNWATCH_AUTO_INVITE`, `APNWATCH_INVITE_*`, `APNWATCH_ACCEPT_*` (see `invite`).
     pub invite: InviteConfig,
+    /// `APNWATCH_CHANGE_TRIGGERS`: the stack starts runs on change events (default false).
+    pub change_triggers: bool,
 }
 
 impl Config {
@@ -245,6 +251,14 @@ impl Config {
             },
         };
         let invite = InviteConfig::from_lookup(&get, &rules)?;
+        let change_triggers = match get(ENV_CHANGE_TRIGGERS) {
+            None => false,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(invalid(ENV_CHANGE_TRIGGERS, &v, "use true or false")),
+            },
+        };
 
         Ok(Self {
             table,
@@ -268,6 +282,7 @@ impl Config {
             tag_sweep_above,
             tag_max_age,
             invite,
+            change_triggers,
         })
     }
 

@@ -147,52 +147,55 @@ fn changed(
     if unchanged && !reminder_due(prev, &ctx.policy, ctx.now) {
         return None;
     }
-    let mut events = Vec::new();
-    let mut push = |kind, before: String, after: String, detail: String| {
-        let seq = events.len() as u32;
-        events.push(event(
-            ctx,
-            &account.id,
-            seq,
-            kind,
-            Some(before),
-            Some(after),
-            detail,
-        ));
-    };
+    // In history order: the account's name, its place, its state, then its link. Each entry:
+    // whether it changed, the kind, before, after, and the detail.
     let old = &prev.account;
-    if old.name != account.name {
-        push(
+    let facts = [
+        (
+            old.name != account.name,
             ChangeKind::Renamed,
             old.name.clone(),
             account.name.clone(),
             String::new(),
-        );
-    }
-    if old.ou_path != account.ou_path || old.parent_id != account.parent_id {
-        push(
+        ),
+        (
+            old.ou_path != account.ou_path || old.parent_id != account.parent_id,
             ChangeKind::Moved,
             old.ou_path.clone(),
             account.ou_path.clone(),
             format!("now under {}", account.parent_id),
-        );
-    }
-    if old.state != account.state {
-        push(
+        ),
+        (
+            old.state != account.state,
             ChangeKind::StateChanged,
             old.state.to_string(),
             account.state.to_string(),
             String::new(),
-        );
-    }
-    if prev.link.state != link.state {
-        push(
+        ),
+        (
+            prev.link.state != link.state,
             ChangeKind::for_link_state(link.state),
             prev.link.state.to_string(),
             link.state.to_string(),
             format!("{} ({})", link.detail, link.source),
-        );
-    }
+        ),
+    ];
+    let events: Vec<ChangeEvent> = facts
+        .into_iter()
+        .filter(|fact| fact.0)
+        .enumerate()
+        .map(|(seq, (_, kind, before, after, detail))| {
+            event(
+                ctx,
+                &account.id,
+                seq as u32,
+                kind,
+                Some(before),
+                Some(after),
+                detail,
+            )
+        })
+        .collect();
 
     let was_open = is_open(prev);
     let open_now = needs_action(link.state) && account.state.earns_credit();

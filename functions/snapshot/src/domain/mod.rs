@@ -10,15 +10,19 @@
 //! - [`trigger`]: which invoke payloads start a run, and which an earlier run covered.
 //! - [`deadline`]: the time a run may take; [`timestamp`]: the stored time format.
 //! - [`ids`]: account and OU id patterns.
+//! - [`doctor`]: the doctor's checks as data, and the rules decided without a call.
 //! - [`invite`]: who may be invited or accepted, tokens, caps, back-off, refusal advice.
+//! - [`report`]: coverage, time to link, by OU, oldest unlinked, auto-link and trend.
 
 pub mod deadline;
 pub mod diff;
+pub mod doctor;
 pub mod ids;
 pub mod invite;
 pub mod link;
 pub mod model;
 pub mod remind;
+pub mod report;
 pub mod route;
 pub mod sweep;
 pub mod timestamp;

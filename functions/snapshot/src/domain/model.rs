@@ -512,4 +512,16 @@ pub struct RunSummary {
     /// SNS messages published.
     pub messages: usize,
     pub dry_run: bool,
+    /// The organization walked (`apnwatch report` names it without calling Organizations);
+    /// empty in records written before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub organization_id: String,
+    /// Auto-link after this run: invitations sent, invitations accepted, and refusals by
+    /// `INVITE_FAILED: <reason>` / `ACCEPT_FAILED: <reason>` (what `apnwatch report` sums).
+    #[serde(default)]
+    pub invited: usize,
+    #[serde(default)]
+    pub accepted: usize,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refusals: BTreeMap<String, usize>,
 }

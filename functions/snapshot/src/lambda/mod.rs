@@ -2,9 +2,11 @@
 //! Organizations and Partner Central change events and SQS batches of them, see
 //! [`trigger`](crate::domain::trigger)), print the run's metrics, return the result. Anything else is
 //! refused as `BadEvent` before a single read or write, so a misrouted event cannot trigger
-//! a run.
+//! a run. `{"apnwatch": "doctor"}` returns the doctor's report instead (read-only checks
+//! with the function's own role, see [`App::doctor`]).
 //!
 //! [`App::invoke`]: crate::app::App::invoke
+//! [`App::doctor`]: crate::app::App::doctor
 
 pub mod metrics;
 
@@ -23,6 +25,14 @@ pub const RESULT_LIST_LIMIT: usize = 100;
 
 pub async fn handler(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
     info!(request_id = %event.context.request_id, deadline_ms = event.context.deadline, "invoke received");
+    if crate::domain::doctor::requested(&event.payload) {
+        let report = app.doctor(crate::domain::doctor::Options::default()).await;
+        info!(ok = report.ok(), checks = report.checks.len(), "doctor");
+        return Ok(
+            serde_json::to_value(crate::views::doctor::DoctorView::from(&report))
+                .expect("views are plain data"),
+        );
+    }
     let deadline = Deadline::from_epoch_millis(event.context.deadline);
     if deadline.is_none() {
         warn!(

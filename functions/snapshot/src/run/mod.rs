@@ -75,6 +75,8 @@ pub struct RunReport {
     pub first_run: bool,
     /// Auto-invite and auto-accept after the run; filled in by `App::run`.
     pub auto_link: Option<crate::run::autolink::AutoLinkReport>,
+    /// Coverage and time to link as the run left the table (the run's metrics).
+    pub coverage: crate::domain::report::RunCoverage,
 }
 
 #[cfg(test)]
@@ -96,6 +98,7 @@ impl RunReport {
             organizations_calls: 0,
             first_run: false,
             auto_link: None,
+            coverage: Default::default(),
         }
     }
 }
@@ -151,9 +154,26 @@ pub struct Stored {
     unsettled: Vec<String>,
     organizations_calls: u64,
     sweep_state: Option<SweepState>,
+    coverage: crate::domain::report::RunCoverage,
 }
 
 impl Stored {
+    /// Counts auto-link's outcome into the run record, which `apnwatch report` sums: sent,
+    /// accepted, and refusals by kind and reason.
+    pub fn record_auto_link(&mut self, report: &crate::run::autolink::AutoLinkReport) {
+        self.summary.invited = report.invited.len();
+        self.summary.accepted = report.accepted.len();
+        let failed = report.invite_failed.iter().map(|f| ("INVITE_FAILED", f));
+        let failed = failed.chain(report.accept_failed.iter().map(|f| ("ACCEPT_FAILED", f)));
+        for (kind, (_, reason)) in failed {
+            *self
+                .summary
+                .refusals
+                .entry(format!("{kind}: {reason}"))
+                .or_default() += 1;
+        }
+    }
+
     /// The accounts this run discovered; none for a first run's baseline (auto-invite
     /// `new` leaves the baseline alone).
     pub fn discovered(&self) -> BTreeSet<String> {
@@ -238,6 +258,11 @@ where
         routes,
     };
     let changes = diff(&previous.records, &resolved, &ctx);
+    let coverage = crate::domain::report::RunCoverage::after_run(
+        previous.records.values(),
+        changes.iter().map(|c| &c.record),
+        started_at,
+    );
     let alert_ctx = AlertContext {
         organization_id: organization_id.clone(),
         run_id: run_id.clone(),
@@ -245,6 +270,7 @@ where
         routing: !config.route_by.is_none(),
     };
     let mut summary = count(&resolved, &run_id, started_at, options.dry_run);
+    summary.organization_id = organization_id.clone();
     info!(
         run_id,
         accounts = summary.accounts,
@@ -276,6 +302,7 @@ where
             organizations_calls,
             first_run: previous.first_run,
             auto_link: None,
+            coverage,
         }));
     }
 
@@ -307,6 +334,7 @@ where
         unsettled,
         organizations_calls,
         sweep_state,
+        coverage,
     }))
 }
 

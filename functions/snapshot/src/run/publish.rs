@@ -45,6 +45,7 @@ where
         unsettled,
         organizations_calls,
         sweep_state,
+        coverage,
     } = stored;
     let notifier = deps
         .notifier
@@ -88,6 +89,7 @@ where
         organizations_calls,
         first_run,
         auto_link: None,
+        coverage,
     })
 }
 

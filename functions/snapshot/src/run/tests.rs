@@ -23,6 +23,7 @@ fn config() -> Config {
         tag_sweep_above: crate::config::DEFAULT_TAG_SWEEP_ABOVE,
         tag_max_age: crate::config::DEFAULT_TAG_MAX_AGE,
         invite: Default::default(),
+        change_triggers: false,
     }
 }
 

@@ -252,6 +252,10 @@ fn run_round_trips_with_ttl() {
         changes: 4,
         alerts: 3,
         messages: 1,
+        organization_id: "o-abc123def4".into(),
+        invited: 2,
+        accepted: 1,
+        refusals: [("INVITE_FAILED: RECEIVER_PROFILE_NOT_FOUND".to_string(), 1)].into(),
         ..Default::default()
     };
     let item = to_item(&RunItem::new(&r, at("2027-02-25T09:00:00Z")));

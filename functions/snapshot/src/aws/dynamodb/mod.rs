@@ -6,7 +6,7 @@
 
 mod commit;
 mod items;
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -390,6 +390,20 @@ impl Queries for DynamoStore {
         }
         let query = self.query(RUNS_PK).scan_index_forward(false);
         self.query_decoded::<RunItem, _>(query, Some(limit)).await
+    }
+
+    /// One Query on the `RUNS` partition from the sort key `<since>` on: run keys start
+    /// with their RFC 3339 start time, which sorts as a string.
+    async fn runs_since(&self, since: DateTime<Utc>) -> Result<Vec<RunSummary>, Error> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :since")
+            .expression_attribute_values(":pk", AttributeValue::S(RUNS_PK.to_string()))
+            .expression_attribute_values(":since", AttributeValue::S(timestamp(&since)))
+            .scan_index_forward(true);
+        self.query_decoded::<RunItem, _>(query, None).await
     }
 }
 

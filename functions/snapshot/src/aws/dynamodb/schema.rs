@@ -68,7 +68,7 @@ pub struct InitOutcome {
 }
 
 /// Where a described table differs from the definition, in words; `None` when it matches.
-fn schema_mismatch(table: &TableDescription, def: &TableDefinition) -> Option<String> {
+pub(crate) fn schema_mismatch(table: &TableDescription, def: &TableDefinition) -> Option<String> {
     let keys = |schema: &[KeySchemaElement]| -> (Option<String>, Option<String>) {
         let find = |kind: KeyType| {
             schema

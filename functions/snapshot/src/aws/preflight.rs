@@ -1,0 +1,40 @@
+//! Before the first AWS call: is there a region, and can credentials be loaded? Without
+//! either every call fails, late and wordily (the SDK's IMDS warnings, then a `StoreError`
+//! about the network); this says the cause once, in one line, with the fix. The `apnwatch`
+//! commands call it first; the doctor reports it as its `identity` check.
+//! <https://docs.aws.amazon.com/sdkref/latest/guide/standardized-credentials.html>,
+//! <https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html>
+
+use aws_config::SdkConfig;
+use aws_sdk_sts::config::ProvideCredentials;
+
+use crate::error::{ConfigError, Error};
+
+/// What to do when either is missing.
+pub const FIX: &str = "set AWS_PROFILE to a profile with credentials and a region (for an SSO profile run `aws sso login --profile NAME` first), or set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION";
+
+/// Checks the region, then loads the credentials once (the clients load them again through
+/// their identity cache; a profile's or the environment's credentials cost nothing to load).
+pub async fn check(config: &SdkConfig) -> Result<(), Error> {
+    if config.region().is_none() {
+        return Err(ConfigError::Missing {
+            var: "AWS_REGION",
+            hint: "no AWS region is configured: set AWS_REGION (e.g. us-east-1), or a region in the AWS_PROFILE profile",
+        }
+        .into());
+    }
+    let Some(provider) = config.credentials_provider() else {
+        return Err(Error::Credentials {
+            hint: FIX.into(),
+            source: "no credentials provider is configured".into(),
+        });
+    };
+    provider
+        .provide_credentials()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::Credentials {
+            hint: FIX.into(),
+            source: Box::new(e),
+        })
+}
