@@ -150,13 +150,13 @@ test: venv fmt-check clippy templates sam-build-check integration ## Everything 
 demo: venv ## Run the CLI end to end against moto and the fake Partner Central
 	bash infra/demo.sh
 
-report-screenshot: venv ## docs/report.html from 10,000 generated accounts (prints the report's reads and time), and its screenshots with headless Chromium (Debian package `chromium`)
-	REPORT_HTML=docs/report.html cargo test -p integration-tests report_scale:: -- --ignored --nocapture
+report-screenshot: venv ## target/report.html from 10,000 generated accounts (prints the report's reads and time), and its screenshots with headless Chromium (Debian package `chromium`)
+	REPORT_HTML=$(CURDIR)/target/report.html cargo test -p integration-tests report_scale:: -- --ignored --nocapture
 	for shot in 1100,2050:report.png 420,3000:report-narrow.png; do \
 	  dir=$$(mktemp -d); \
 	  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
 	    --disable-component-update --disable-sync --user-data-dir=$$dir --hide-scrollbars \
-	    --window-size=$${shot%%:*} --screenshot=$(CURDIR)/docs/$${shot##*:} file://$(CURDIR)/docs/report.html; \
+	    --window-size=$${shot%%:*} --screenshot=$(CURDIR)/docs/$${shot##*:} file://$(CURDIR)/target/report.html; \
 	  rm -rf $$dir; \
 	done
 

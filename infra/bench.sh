@@ -20,20 +20,14 @@
 #   BENCH_DOMAIN=0     skip the pure pipeline benchmark
 #   APNWATCH_*         passed to the CLI (e.g. APNWATCH_TAG_SWEEP_ABOVE=0)
 # Servers bind free 127.0.0.1 ports and are stopped by their PIDs when the driver ends.
-set -euo pipefail
-export PYTHONDONTWRITEBYTECODE=1
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-STATE="$ROOT/.moto/bench"
-PY="$ROOT/.venv/bin/python"
+# shellcheck source=infra/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" bench || exit 1
 
 if [[ ! -x "$PY" ]] || ! "$PY" -c 'import moto.server, boto3' 2>/dev/null; then
     echo "bench: moto is not installed in .venv: run 'make venv' first" >&2
     exit 1
 fi
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 SECONDS=0
 
 step "Building the release CLI (cargo build --release -p apn-link-watch --features cli --bin apnwatch)"

@@ -13,8 +13,13 @@ CLI walks ListAccountsForParent per parent; `paths`: ListAccounts returns Paths)
 table, the runs are:
   1. first run (every account written, unlinked ones alerted);
   2. unchanged run (nothing written, nothing published);
-  3. run after one new account;
-  4. unchanged run throttled at --rate requests/s (TooManyRequestsException above it): it must
+  3. unchanged hourly run: the stored tag sweep's `swept_at` and OU names' `planned_at` are set
+     back one hour first, so the tag slice and the OU-name slice are an hourly schedule's;
+  4. run after one new account;
+  5. run after one OU rename: a top-level OU is renamed and the run is the one its
+     `UpdateOrganizationalUnit` event triggers (`snapshot --event`), also an hour after the last;
+     every account below it is written (its path changed);
+  6. unchanged run throttled at --rate requests/s (TooManyRequestsException above it): it must
      complete with no change. Skipped when it would take too long (see --throttle-max-accounts).
 
 Each run is one CLI process measured from outside (/usr/bin/time -v, else wait4's rusage), so
@@ -29,6 +34,7 @@ Usage: .venv/bin/python infra/bench_run.py --apnwatch target/release/apnwatch --
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -140,6 +146,31 @@ def cli_env(servers: Servers, state: str, table: str, topic_arn: str) -> dict:
     return env
 
 
+def back_one_hour(moto_url: str, table: str) -> None:
+    """Sets the stored tag sweep's and OU names' last-run times back one hour, as if the
+    previous run had been an hour ago (what sizes both slices)."""
+    ddb = client("dynamodb", moto_url, REGION)
+    for sk, attr in (("TAGS", "swept_at"), ("OUS", "planned_at")):
+        item = ddb.get_item(TableName=table, Key={"pk": {"S": "SWEEP"}, "sk": {"S": sk}}).get("Item")
+        if not item or "S" not in item.get(attr, {}):
+            continue
+        t = datetime.datetime.fromisoformat(item[attr]["S"].replace("Z", "+00:00")) - datetime.timedelta(hours=1)
+        ddb.update_item(TableName=table, Key={"pk": {"S": "SWEEP"}, "sk": {"S": sk}},
+                        UpdateExpression="SET #a = :t", ExpressionAttributeNames={"#a": attr},
+                        ExpressionAttributeValues={":t": {"S": t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"}})
+
+
+def rename_event(state: str, ou_id: str, name: str) -> str:
+    """An UpdateOrganizationalUnit CloudTrail event for `ou_id`, happening now, in a file."""
+    event = json.load(open(os.path.join(HERE, "events", "organizations-move-account.json")))
+    event["time"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event["detail"]["eventName"] = "UpdateOrganizationalUnit"
+    event["detail"]["requestParameters"] = {"organizationalUnitId": ou_id, "name": name}
+    path = os.path.join(state, f"rename-{ou_id}.json")
+    json.dump(event, open(path, "w"))
+    return path
+
+
 def measured(cmd: list[str], env: dict, state: str, label: str) -> dict:
     """Runs `cmd`: its JSON stdout (None when it failed), wall and CPU seconds, peak RSS KiB."""
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
@@ -183,7 +214,8 @@ def bench_size(args, accounts: int, ous: int) -> list[dict]:
             env = cli_env(servers, state, table, topic_arn)
             subprocess.run([args.apnwatch, "init"], env=env, check=True, stdout=subprocess.DEVNULL)
             servers.configure(paths=walk == "paths", rate=0)
-            runs = ["first run", "unchanged run", "after one new account", f"throttled {args.rate:g} req/s"]
+            runs = ["first run", "unchanged run", "unchanged hourly run", "after one new account",
+                    "after one OU rename (event)", f"throttled {args.rate:g} req/s"]
             for run in runs:
                 if run.startswith("throttled"):
                     if accounts > args.throttle_max_accounts:
@@ -194,10 +226,19 @@ def bench_size(args, accounts: int, ous: int) -> list[dict]:
                         rows.append({"size": f"{accounts}/{ous}", "walk": walk, "run": run, "skipped": why})
                         continue
                     servers.configure(rate=args.rate)
+                cmd = [args.apnwatch, "--json", "snapshot"]
                 if run == "after one new account":
                     http(servers.org_url + "/_accounts", {"parent_id": org["root_id"], "name": f"bench-new-{walk}"})
+                if run in ("unchanged hourly run", "after one OU rename (event)"):
+                    back_one_hour(servers.moto_url, table)
+                if run.startswith("after one OU rename"):
+                    # The first top-level OU of the generated tree (ids are ou-<root>-<index>).
+                    ou_id = f"ou-{org['root_id'][2:]}-{0:08x}"
+                    name = f"renamed-{walk}"
+                    http(servers.org_url + "/_ous/rename", {"ou_id": ou_id, "name": name})
+                    cmd += ["--event", rename_event(state, ou_id, name)]
                 http(servers.org_url + "/_stats/reset", {})
-                m = measured([args.apnwatch, "--json", "snapshot"], env, state, f"{walk} {run}")
+                m = measured(cmd, env, state, f"{walk} {run}")
                 stats = servers.stats()
                 out = m["out"] or {}
                 row = {
@@ -208,9 +249,13 @@ def bench_size(args, accounts: int, ous: int) -> list[dict]:
                     "changes": out.get("changes", "-"), "messages": out.get("messages", "-"),
                     "result": "ok" if m["rc"] == 0 else f"exit {m['rc']}",
                     "calls_by_operation": stats["requests"],
+                    "listing_calls": sum(v for k, v in stats["requests"].items() if k.startswith("List")
+                                         and k != "ListTagsForResource"),
                 }
                 rows.append(row)
-                log(f"  {walk} / {run}: {row['org_calls']} Organizations calls ({row['throttled']} throttled), "
+                log(f"  {walk} / {run}: {row['org_calls']} Organizations calls ({row['listing_calls']} listing, "
+                    f"{stats['requests'].get('DescribeOrganizationalUnit', 0)} OU names, "
+                    f"{stats['requests'].get('ListTagsForResource', 0)} tag reads; {row['throttled']} throttled), "
                     f"{m['wall_s']:.1f} s wall, {m['cpu_s']:.2f} s CPU, {m['rss_mib']:.1f} MiB peak RSS, "
                     f"{row['account_writes']} account writes, {row['changes']} changes, {row['result']}")
             servers.configure(rate=0)
@@ -221,7 +266,7 @@ def bench_size(args, accounts: int, ous: int) -> list[dict]:
 
 COLUMNS = [
     ("accounts/OUs", "size", "{}"), ("walk", "walk", "{}"), ("run", "run", "{}"),
-    ("org calls", "org_calls", "{}"), ("throttled", "throttled", "{}"), ("wall s", "wall_s", "{:.1f}"),
+    ("org calls", "org_calls", "{}"), ("listing", "listing_calls", "{}"), ("throttled", "throttled", "{}"), ("wall s", "wall_s", "{:.1f}"),
     ("CPU s", "cpu_s", "{:.2f}"), ("peak RSS MiB", "rss_mib", "{:.1f}"), ("account writes", "account_writes", "{}"),
     ("changes", "changes", "{}"), ("messages", "messages", "{}"), ("result", "result", "{}"),
 ]

@@ -7,13 +7,8 @@
 #   linked and a resolved notice says so; finally auto-link: a new account is invited, the
 #   invitation accepted in the member account, and the next run records it LINKED.
 # Both servers are stopped by their PIDs when the script ends, whether it succeeds or fails.
-set -euo pipefail
-export PYTHONDONTWRITEBYTECODE=1
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-STATE="$ROOT/.moto/demo"
-PY="$ROOT/.venv/bin/python"
+# shellcheck source=infra/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" demo || exit 1
 export MOTO_DIR="$STATE"
 
 if [[ ! -x "$PY" || ! -x "$ROOT/.venv/bin/moto_server" ]]; then
@@ -37,7 +32,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 json() { "$PY" -c 'import json, sys
 v = json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."):

@@ -6,7 +6,8 @@ measures moto. This server answers the read calls APN Link Watch's walk makes, f
 generated organization held in memory, in microseconds (plus an optional injected latency):
 
     DescribeOrganization, ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent,
-    ListAccounts (with `Paths` when --paths), ListTagsForResource, DescribeAccount
+    ListAccounts (with `Paths` when --paths), ListTagsForResource, DescribeAccount,
+    DescribeOrganizationalUnit
 
 Protocol: awsJson1_1 as the Rust SDK speaks it: `POST /`, `X-Amz-Target:
 AWSOrganizationsV20161128.<Operation>`, JSON bodies, timestamps as epoch seconds, errors as
@@ -29,6 +30,10 @@ Control (for "a run after one new account" and for reading the counts):
   POST /_stats/reset       zeroes the counters
   POST /_accounts          {"parent_id": "...", "name": "...", "tags": {"k": "v"}} adds an account
   POST /_tags              {"account_id": "...", "tags": {"k": "v"}} replaces an account's tags
+  POST /_ous               {"parent_id": "...", "name": "..."} creates an OU ({"ou_id": ...})
+  POST /_ous/rename        {"ou_id": "...", "name": "..."} renames an OU (UpdateOrganizationalUnit)
+  POST /_ous/delete        {"ou_id": "..."} deletes an empty OU (DeleteOrganizationalUnit)
+  POST /_move              {"account_id": "...", "parent_id": "..."} moves an account (MoveAccount)
   POST /_config            {"rate": R, "latency_ms": MS, "paths": bool} changes the injection while serving (a
                            benchmark throttles the same organization it has already snapshotted)
 
@@ -135,6 +140,42 @@ class Organization:
             account_id = f"{300000000000 + len(self.accounts):012d}"
             return self._add_account(parent, account_id, name, tags, random.Random(account_id))
 
+    def add_ou(self, parent: str, name: str) -> str:
+        with self.lock:
+            if parent not in self.child_ous:
+                raise ApiError("ParentNotFoundException", f"no parent {parent}")
+            ou_id = f"ou-{self.root_id[2:]}-{0x80000000 + len(self.ous):08x}"
+            self._add_ou(parent, ou_id, name)
+            return ou_id
+
+    def rename_ou(self, ou_id: str, name: str) -> None:
+        with self.lock:
+            if ou_id not in self.ous:
+                raise ApiError("OrganizationalUnitNotFoundException", f"no OU {ou_id}")
+            self.ous[ou_id]["Name"] = name
+
+    def delete_ou(self, ou_id: str) -> None:
+        with self.lock:
+            if ou_id not in self.ous:
+                raise ApiError("OrganizationalUnitNotFoundException", f"no OU {ou_id}")
+            if self.child_ous[ou_id] or self.child_accounts[ou_id]:
+                raise ApiError("OrganizationalUnitNotEmptyException", f"{ou_id} is not empty")
+            parent = self.ous.pop(ou_id)["parent"]
+            self.child_ous[parent].remove(ou_id)
+            for d in (self.child_ous, self.child_accounts, self.paths):
+                d.pop(ou_id)
+
+    def move_account(self, account_id: str, parent: str) -> None:
+        with self.lock:
+            acct = self.accounts.get(account_id)
+            if acct is None:
+                raise ApiError("AccountNotFoundException", f"no account {account_id}")
+            if parent not in self.child_accounts:
+                raise ApiError("DestinationParentNotFoundException", f"no parent {parent}")
+            self.child_accounts[acct["parent"]].remove(account_id)
+            self.child_accounts[parent].append(account_id)
+            acct["parent"] = parent
+
     def account_view(self, acct: dict, with_paths: bool) -> dict:
         view = {k: v for k, v in acct.items() if k not in ("parent", "tags")}
         if with_paths:
@@ -230,6 +271,13 @@ class State:
             if acct is None:
                 raise ApiError("AccountNotFoundException", "no such account")
             return {"Account": org.account_view(acct, self.with_paths)}
+        if op == "DescribeOrganizationalUnit":
+            ou = org.ous.get(body.get("OrganizationalUnitId", ""))
+            if ou is None:
+                raise ApiError("OrganizationalUnitNotFoundException", "no such OU")
+            return {"OrganizationalUnit": {
+                "Id": ou["Id"], "Name": ou["Name"],
+                "Arn": f"arn:aws:organizations::{org.management}:ou/{org.org_id}/{ou['Id']}"}}
         if op == "ListTagsForResource":
             rid = body.get("ResourceId", "")
             if rid in org.accounts:
@@ -308,6 +356,23 @@ def make_handler(state: State):
                     self.reply(400, {"message": str(e)}, "application/json")
                     return
                 self.reply(200, {"account_id": acct["Id"]}, "application/json")
+                return
+            if self.path in ("/_ous", "/_ous/rename", "/_ous/delete", "/_move"):
+                org = state.org
+                try:
+                    out = {}
+                    if self.path == "/_ous":
+                        out["ou_id"] = org.add_ou(body["parent_id"], body["name"])
+                    elif self.path == "/_ous/rename":
+                        org.rename_ou(body["ou_id"], body["name"])
+                    elif self.path == "/_ous/delete":
+                        org.delete_ou(body["ou_id"])
+                    else:
+                        org.move_account(body["account_id"], body["parent_id"])
+                except (KeyError, ApiError) as e:
+                    self.reply(400, {"message": str(e)}, "application/json")
+                    return
+                self.reply(200, out, "application/json")
                 return
             if self.path == "/_tags":
                 with state.org.lock:

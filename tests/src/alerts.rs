@@ -67,6 +67,15 @@ impl Received {
             .unwrap_or_else(|| panic!("no message attribute {name} in {:?}", self.attributes))
     }
 
+    /// Asserts that the subject contains `text`, showing the subject when it does not.
+    pub fn assert_subject_contains(&self, text: &str) {
+        assert!(
+            self.subject.contains(text),
+            "{text:?} not in the subject {:?}",
+            self.subject
+        );
+    }
+
     /// The alert entry for one account.
     pub fn alert(&self, account_id: &str) -> &Value {
         self.alerts()
@@ -93,28 +102,14 @@ impl Alerts {
             crate::moto::topic_arn(TOPIC),
             "moto's topic ARN format"
         );
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(QUEUE)
-            .send()
-            .await
-            .expect("CreateQueue")
-            .queue_url
-            .expect("queue URL");
-        let queue_arn = format!("arn:aws:sqs:{REGION}:{MOTO_ACCOUNT}:{QUEUE}");
-        sns.subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .expect("Subscribe");
-        Alerts {
+        let mut alerts = Alerts {
             sqs,
             sns,
             topic_arn,
-            queue_url,
-        }
+            queue_url: String::new(),
+        };
+        alerts.queue_url = alerts.subscribe_queue(QUEUE, None).await.url;
+        alerts
     }
 
     /// A new queue named `name` subscribed to the topic, with `filter_policy` (JSON, on the
@@ -138,10 +133,7 @@ impl Alerts {
         if let Some(policy) = filter_policy {
             subscribe = subscribe.attributes("FilterPolicy", policy);
         }
-        subscribe
-            .send()
-            .await
-            .expect("Subscribe with a filter policy");
+        subscribe.send().await.expect("Subscribe");
         Queue {
             sqs: self.sqs.clone(),
             url,

@@ -2,6 +2,7 @@
 //! product's environment, kept per test rather than in the process), temporary directories,
 //! and the start deadline and stop helper every server shares.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::net::TcpStream;
@@ -66,6 +67,28 @@ impl Drop for TempDir {
 pub(crate) fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// `python3 infra/<script> --port 0 --port-file <port_file> <args>`: one of the Python
+/// fakes on a kernel-chosen port (it writes the port to `port_file`), its stdout piped for
+/// [`first_line`], where it says it is ready.
+pub(crate) fn spawn_python_fake<A: AsRef<OsStr>>(
+    script: &str,
+    port_file: &Path,
+    args: impl IntoIterator<Item = A>,
+) -> Child {
+    let path = workspace_dir().join("infra").join(script);
+    assert!(path.exists(), "{} is missing", path.display());
+    Command::new("python3")
+        .arg(&path)
+        .args(["--port", "0", "--port-file"])
+        .arg(port_file)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start python3 infra/{script}: {e}"))
 }
 
 /// How long a server may take to start answering.

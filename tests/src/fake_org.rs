@@ -5,12 +5,12 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::env::{first_line, stop, workspace_dir, TempDir, START_DEADLINE};
+use crate::env::{first_line, spawn_python_fake, stop, TempDir, START_DEADLINE};
 use crate::http::{parse_response, post};
 
 pub struct FakeOrganizations {
@@ -26,25 +26,15 @@ const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 impl FakeOrganizations {
     /// `--accounts`, `--ous` and any further flags (`--paths`, `--rate 5`, `--latency-ms 50`).
     pub fn start(accounts: usize, ous: usize, flags: &[&str]) -> FakeOrganizations {
-        let script = workspace_dir().join("infra/fake_organizations.py");
         let dir = TempDir::new("fake-organizations");
         let port_file = dir.path().join("port");
-        let child = Command::new("python3")
-            .arg(&script)
-            .args(["--port", "0", "--port-file"])
-            .arg(&port_file)
-            .args([
-                "--accounts",
-                &accounts.to_string(),
-                "--ous",
-                &ous.to_string(),
-            ])
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start python3 infra/fake_organizations.py");
+        let (accounts, ous) = (accounts.to_string(), ous.to_string());
+        let sizes = ["--accounts", &accounts, "--ous", &ous];
+        let child = spawn_python_fake(
+            "fake_organizations.py",
+            &port_file,
+            sizes.iter().chain(flags),
+        );
         let mut fake = FakeOrganizations {
             child,
             port: 0,
@@ -113,6 +103,30 @@ impl FakeOrganizations {
     /// Replaces an account's tags, as `TagResource`/`UntagResource` would.
     pub fn set_tags(&self, account_id: &str, tags: Value) {
         self.control("/_tags", json!({"account_id": account_id, "tags": tags}));
+    }
+
+    /// Creates an OU under `parent_id`; returns its id.
+    pub fn add_ou(&self, parent_id: &str, name: &str) -> String {
+        let v = self.control("/_ous", json!({"parent_id": parent_id, "name": name}));
+        v["ou_id"].as_str().expect("OU id").to_string()
+    }
+
+    /// Renames an OU, as `UpdateOrganizationalUnit` would.
+    pub fn rename_ou(&self, ou_id: &str, name: &str) {
+        self.control("/_ous/rename", json!({"ou_id": ou_id, "name": name}));
+    }
+
+    /// Deletes an empty OU, as `DeleteOrganizationalUnit` would.
+    pub fn delete_ou(&self, ou_id: &str) {
+        self.control("/_ous/delete", json!({"ou_id": ou_id}));
+    }
+
+    /// Moves an account under `parent_id`, as `MoveAccount` would.
+    pub fn move_account(&self, account_id: &str, parent_id: &str) {
+        self.control(
+            "/_move",
+            json!({"account_id": account_id, "parent_id": parent_id}),
+        );
     }
 
     fn control(&self, path: &str, body: Value) -> Value {

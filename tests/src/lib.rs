@@ -35,6 +35,7 @@
 //! - [`alerts`]: [`Alerts`] (the topic and its subscribed queue) and what arrived
 //!   ([`Received`]).
 //! - [`table`]: raw [`Table`] views, [`Item`] and [`s`].
+//! - [`cli`]: [`run_cli`] and [`cli_ok`], the `apnwatch` command run in the test's process.
 //! - [`world`]: the [`World`] of one test, the product's environment pointed at it
 //!   ([`World::set_env`], [`World::config`], [`World::app`], [`World::app_with`],
 //!   [`World::command`]), [`app`] and [`apnwatch_binary`].
@@ -44,6 +45,7 @@
 //! [`env`]: mod@env
 
 pub mod alerts;
+pub mod cli;
 pub mod env;
 pub mod fake_org;
 pub mod http;
@@ -58,6 +60,7 @@ pub mod world;
 pub use apnwatch;
 
 pub use alerts::{Alerts, Queue, Received, TOPIC};
+pub use cli::{cli_ok, run_cli};
 pub use env::{
     cargo_build, first_line, free_port, set_env, wait_until_listening, workspace_dir, TempDir,
 };

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_organizations::config::Credentials;
 
-use crate::env::{free_port, stop, wait_until_listening, workspace_dir, TempDir, START_DEADLINE};
+use crate::env::{stop, wait_until_listening, workspace_dir, TempDir, START_DEADLINE};
 
 /// moto's default account: the caller of every unsigned-by-role request, hence the
 /// organization's management account and Partner Central's primary account.
@@ -43,9 +43,11 @@ impl Moto {
         );
         let dir = TempDir::new("moto");
         let log = std::fs::File::create(dir.path().join("moto.log")).expect("moto log");
-        let port = free_port();
+        // Port 0: the OS picks a port no other process holds and moto prints it. A port chosen
+        // here and handed over could be taken by a parallel test's server in between, and this
+        // test would then talk to that server's state.
         let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("moto log"))
             .stderr(log)
@@ -54,23 +56,44 @@ impl Moto {
         // Owned from here on: Drop stops it even if the wait below panics.
         let mut moto = Moto {
             child,
-            port,
-            url: format!("http://127.0.0.1:{port}"),
+            port: 0,
+            url: String::new(),
             dir,
         };
-        moto.wait_until_listening();
-        moto
-    }
-
-    fn wait_until_listening(&mut self) {
-        let dir = self.dir.path().to_path_buf();
+        moto.port = moto.announced_port();
+        moto.url = format!("http://127.0.0.1:{}", moto.port);
+        let dir = moto.dir.path().to_path_buf();
         wait_until_listening(
             "moto_server",
-            &mut self.child,
-            self.port,
+            &mut moto.child,
+            moto.port,
             START_DEADLINE,
             || std::fs::read_to_string(dir.join("moto.log")).unwrap_or_default(),
         );
+        moto
+    }
+
+    /// The port moto bound, from its ` * Running on http://127.0.0.1:PORT` line.
+    fn announced_port(&mut self) -> u16 {
+        const BANNER: &str = "Running on http://127.0.0.1:";
+        let deadline = std::time::Instant::now() + START_DEADLINE;
+        loop {
+            let log = self.output();
+            if let Some(port) = log.split(BANNER).nth(1).and_then(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            }) {
+                return port;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("moto_server exited with {status} before listening:\n{log}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto_server named no port within {START_DEADLINE:?}:\n{log}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// What moto printed so far.

@@ -72,56 +72,70 @@ impl Org {
         id
     }
 
+    /// One untagged [`Org::account`] under `parent` per name, in order; their ids.
+    pub async fn accounts<const N: usize>(&self, parent: &str, names: [&str; N]) -> [String; N] {
+        let mut ids = Vec::with_capacity(N);
+        for name in names {
+            ids.push(self.account(parent, name, &[]).await);
+        }
+        ids.try_into().expect("one id per name")
+    }
+
+    /// [`Org::account`] tagged `apn-link=linked`: linked by the default tag rule.
+    pub async fn linked_account(&self, parent: &str, name: &str) -> String {
+        self.account(parent, name, &[("apn-link", "linked")]).await
+    }
+
+    /// Tags the management account linked, so that only the member accounts a test creates
+    /// can alert.
+    pub async fn link_management(&self) {
+        self.tag(&self.management_account_id, "apn-link", "linked")
+            .await;
+    }
+
     pub async fn move_account(&self, account_id: &str, from: &str, to: &str) {
-        self.client
+        let request = self
+            .client
             .move_account()
             .account_id(account_id)
             .source_parent_id(from)
-            .destination_parent_id(to)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("MoveAccount {account_id}: {e:?}"));
+            .destination_parent_id(to);
+        done(request.send().await, format!("MoveAccount {account_id}"));
     }
 
     pub async fn tag(&self, account_id: &str, key: &str, value: &str) {
-        self.client
-            .tag_resource()
-            .resource_id(account_id)
-            .tags(tag(key, value))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("TagResource {account_id}: {e:?}"));
+        let request = self.client.tag_resource().resource_id(account_id);
+        let answer = request.tags(tag(key, value)).send().await;
+        done(answer, format!("TagResource {account_id}"));
     }
 
     pub async fn untag(&self, account_id: &str, key: &str) {
-        self.client
-            .untag_resource()
-            .resource_id(account_id)
-            .tag_keys(key)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("UntagResource {account_id}: {e:?}"));
+        let request = self.client.untag_resource().resource_id(account_id);
+        let answer = request.tag_keys(key).send().await;
+        done(answer, format!("UntagResource {account_id}"));
     }
 
     /// moto moves a closed account straight to State `SUSPENDED` (AWS passes through
     /// `PENDING_CLOSURE`).
     pub async fn close_account(&self, account_id: &str) {
-        self.client
-            .close_account()
-            .account_id(account_id)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("CloseAccount {account_id}: {e:?}"));
+        let request = self.client.close_account().account_id(account_id);
+        done(request.send().await, format!("CloseAccount {account_id}"));
     }
 
     pub async fn remove_account(&self, account_id: &str) {
-        self.client
-            .remove_account_from_organization()
-            .account_id(account_id)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("RemoveAccountFromOrganization {account_id}: {e:?}"));
+        let request = self.client.remove_account_from_organization();
+        let answer = request.account_id(account_id).send().await;
+        done(
+            answer,
+            format!("RemoveAccountFromOrganization {account_id}"),
+        );
     }
+}
+
+/// The answer to the seeding call `what`, or a panic naming it with the error: seeding that
+/// fails is a broken test, not a finding.
+fn done<T, E: std::fmt::Debug>(result: Result<T, E>, what: String) -> T {
+    result.unwrap_or_else(|e| panic!("{what}: {e:?}"))
 }
 
 fn tag(key: &str, value: &str) -> Tag {

@@ -1,11 +1,12 @@
 //! `infra/fake_partner_central.py` as a test drives it: started from a fixture on a
 //! kernel-chosen port, the fixture replaced between runs, and the requests it received.
 
-use std::process::{Child, Command, Stdio};
+use std::ffi::OsStr;
+use std::process::Child;
 
 use serde_json::{json, Value};
 
-use crate::env::{first_line, stop, workspace_dir, TempDir, START_DEADLINE};
+use crate::env::{first_line, spawn_python_fake, stop, TempDir, START_DEADLINE};
 
 /// `infra/fake_partner_central.py` on a kernel-chosen port. It re-reads its fixture on every
 /// request, so [`FakePartnerCentral::set_fixture`] takes effect on the next run.
@@ -31,24 +32,17 @@ pub struct PcRequest {
 
 impl FakePartnerCentral {
     pub fn start(fixture: Value) -> FakePartnerCentral {
-        let script = workspace_dir().join("infra/fake_partner_central.py");
-        assert!(script.exists(), "{} is missing", script.display());
         let dir = TempDir::new("partner-central");
         let port_file = dir.path().join("port");
         write_fixture(&dir, &fixture);
-        let child = Command::new("python3")
-            .arg(&script)
-            .args(["--port", "0", "--port-file"])
-            .arg(&port_file)
-            .arg("--fixture")
-            .arg(dir.path().join("fixture.json"))
-            .arg("--log")
-            .arg(dir.path().join("requests.jsonl"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start python3 infra/fake_partner_central.py");
+        let files = [
+            ("--fixture", dir.path().join("fixture.json")),
+            ("--log", dir.path().join("requests.jsonl")),
+        ];
+        let args = files
+            .iter()
+            .flat_map(|(flag, path)| [OsStr::new(flag), path.as_os_str()]);
+        let child = spawn_python_fake("fake_partner_central.py", &port_file, args);
         // Owned from here on: Drop stops it even if the wait below panics.
         let mut fake = FakePartnerCentral {
             child,

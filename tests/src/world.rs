@@ -27,7 +27,7 @@ use crate::alerts::{Alerts, TOPIC};
 use crate::moto::{harness_sdk_config, topic_arn, Moto, REGION};
 use crate::org::Org;
 use crate::proxy::Proxy;
-use crate::table::Table;
+use crate::table::{Item, Table};
 
 pub const TABLE: &str = "apn-link-watch-test";
 
@@ -87,6 +87,21 @@ impl World {
         world
     }
 
+    /// [`World::start`] with one untagged member account `name` at the root; returns its id
+    /// too.
+    pub async fn start_with_account(name: &str) -> (World, String) {
+        let world = World::start().await;
+        let id = world.org.account(&world.org.root_id, name, &[]).await;
+        (world, id)
+    }
+
+    /// [`World::start`] with one OU named `name` under the root; returns its id too.
+    pub async fn start_with_ou(name: &str) -> (World, String) {
+        let world = World::start().await;
+        let ou = world.org.ou(&world.org.root_id, name).await;
+        (world, ou)
+    }
+
     /// Sets (`Some`) or removes (`None`) variables of the function's environment; the next
     /// [`World::app`] (or [`World::run`], or child process) sees them.
     pub fn set_env(&self, vars: &[(&str, Option<&str>)]) {
@@ -126,6 +141,29 @@ impl World {
             Ok(report) => report,
             Err(e) => panic!("run failed: {}", e.one_line()),
         }
+    }
+
+    /// One run whose alerts the test does not look at (a baseline, say): the queue then
+    /// holds only what the runs after it publish.
+    pub async fn run_and_discard_alerts(&self) -> RunReport {
+        let report = self.run().await;
+        self.alerts.received().await;
+        report
+    }
+
+    /// One more run, which must publish nothing (`why` says what that means here).
+    pub async fn assert_quiet_run(&self, why: &str) {
+        self.run().await;
+        let received = self.alerts.received().await;
+        assert!(received.is_empty(), "{why}: {received:?}");
+    }
+
+    /// Neither the table nor the topic changed since the table held `before`: `what`
+    /// (e.g. "a dry run") wrote and published nothing.
+    pub async fn assert_untouched(&self, before: &BTreeMap<(String, String), Item>, what: &str) {
+        assert_eq!(&self.table.items().await, before, "{what} wrote");
+        let received = self.alerts.received().await;
+        assert!(received.is_empty(), "{what} published {received:?}");
     }
 
     /// `program` with exactly the function's environment: every inherited `AWS_*` and
@@ -227,6 +265,9 @@ pub fn deployed_env(endpoint: &str) -> BTreeMap<String, String> {
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ("APNWATCH_TABLE", TABLE.into()),
         ("APNWATCH_TOPIC_ARN", topic_arn(TOPIC)),
+        // The periodic summary is an extra message per period: the tests that count
+        // messages predate it; the summary's own tests turn it on.
+        ("APNWATCH_SUMMARY", "off".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -81,6 +81,39 @@ fn main() {
     println!(
         "(the bench holds every step's input and output at once: an upper bound on a run's working set)"
     );
+    bench_ou_names(1_000);
+}
+
+/// The OU-name plan of an unchanged hourly run and the names to store after it, at `n` OUs.
+fn bench_ou_names(n: usize) {
+    use apnwatch::domain::ou_names;
+    let on_paths: BTreeMap<String, String> = (0..n)
+        .map(|i| (format!("ou-ab12-{i:08}"), "r-ab12".to_string()))
+        .collect();
+    let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let names: BTreeMap<String, String> = on_paths
+        .keys()
+        .map(|id| (id.clone(), format!("team-{id}")))
+        .collect();
+    let stored = ou_names::OuNames::read_all("o-abc123def4", &names, &on_paths, t0);
+    let now = t0 + chrono::Duration::hours(1);
+    let none = BTreeSet::new();
+    let (t, plan) = measure(21, || {
+        ou_names::plan(&on_paths, &stored, &none, now, chrono::Duration::hours(24))
+    });
+    println!(
+        "OU names, {n} OUs, hourly unchanged run: plan {t:?}, {} names to read",
+        plan.read.len()
+    );
+    let reads: BTreeMap<String, String> = plan
+        .read
+        .iter()
+        .map(|id| (id.clone(), names[id].clone()))
+        .collect();
+    let (t, _) = measure(21, || {
+        ou_names::after_reads("o-abc123def4", &on_paths, &stored, &reads, now)
+    });
+    println!("OU names, {n} OUs: names to store {t:?}");
 }
 
 fn bench_size(n: usize) {
@@ -250,6 +283,7 @@ fn whole_run_child(spec: &str) {
     let mut config = Config::from_lookup(|k| match k {
         "APNWATCH_TABLE" => Some("apn-link-watch-bench".into()),
         "APNWATCH_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:apn-link-watch".into()),
+        "APNWATCH_SUMMARY" => Some("off".into()),
         _ => None,
     })
     .expect("bench configuration is valid");
@@ -310,6 +344,7 @@ impl OrgSource for LeanOrg {
         Ok(OrgSnapshot {
             tree: self.0.clone(),
             calls: 0,
+            ou_names: None,
         })
     }
 
@@ -346,6 +381,7 @@ impl AccountTable for LeanStore {
             records: self.previous.clone(),
             first_run: self.first_run,
             sweep: Default::default(),
+            ou_names: Default::default(),
         })
     }
 
@@ -380,6 +416,34 @@ impl AlertOutbox for LeanStore {
     }
 }
 
+/// The bench measures runs with `APNWATCH_SUMMARY=off`: no marker, no summary.
+impl apnwatch::ports::SummaryOutbox for LeanStore {
+    async fn last_summary(
+        &self,
+        _period: apnwatch::domain::summary::SummaryPeriod,
+    ) -> Result<Option<apnwatch::domain::summary::SummaryMark>, Error> {
+        Ok(None)
+    }
+
+    async fn queue_summaries(
+        &self,
+        _mark: &apnwatch::domain::summary::SummaryMark,
+        _summaries: &[apnwatch::domain::summary::QueuedSummary],
+    ) -> Result<bool, Error> {
+        Ok(false)
+    }
+
+    async fn pending_summaries(
+        &self,
+    ) -> Result<Vec<apnwatch::domain::summary::QueuedSummary>, Error> {
+        Ok(Vec::new())
+    }
+
+    async fn ack_summary(&self, _id: &str) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 impl PublishLease for LeanStore {
     async fn acquire_publish_lease(
         &self,
@@ -400,6 +464,13 @@ impl RunRecords for LeanStore {
     }
 
     async fn put_sweep(&self, _sweep: &apnwatch::domain::sweep::SweepState) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn put_ou_names(
+        &self,
+        _names: &apnwatch::domain::ou_names::OuNames,
+    ) -> Result<(), Error> {
         Ok(())
     }
 }
@@ -674,16 +745,11 @@ fn run_report(
         ..RunSummary::default()
     };
     RunReport {
-        organization_id: "o-abc123def4".into(),
         summary,
         events: changes.iter().flat_map(|c| c.events.clone()).collect(),
         alerts,
         messages,
         account_writes: changes.len(),
-        unsettled: Vec::new(),
-        organizations_calls: 0,
-        first_run: false,
-        auto_link: None,
-        coverage: Default::default(),
+        ..RunReport::sample("run-1")
     }
 }

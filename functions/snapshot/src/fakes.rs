@@ -14,11 +14,14 @@ use crate::domain::link::PartnerCentralLinks;
 use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
+use crate::domain::ou_names::OuNames;
+use crate::domain::summary::{QueuedSummary, SummaryMark, SummaryPeriod};
 use crate::domain::sweep::SweepState;
 use crate::error::Error;
 use crate::ports::{
     AccountTable, AlertOutbox, CommitOutcome, Notifier, OrgSnapshot, OrgSource,
-    PartnerCentralSource, PublishLease, Queries, RunRecords, StoredState, TagReads, LEASE_SECONDS,
+    PartnerCentralSource, PublishLease, Queries, RunRecords, StoredState, SummaryOutbox, TagReads,
+    LEASE_SECONDS,
 };
 
 fn fake_error(what: &str) -> crate::error::BoxError {
@@ -71,6 +74,7 @@ impl OrgSource for FakeOrg {
         Ok(OrgSnapshot {
             tree: self.tree.lock().unwrap().clone(),
             calls: 0,
+            ou_names: None,
         })
     }
 }
@@ -100,11 +104,16 @@ pub struct FakeTable {
     pub accounts: BTreeMap<String, AccountRecord>,
     pub history: Vec<ChangeEvent>,
     pub outbox: BTreeMap<String, PendingAlert>,
+    /// Queued summaries by id, beside the alerts in the outbox.
+    pub summaries: BTreeMap<String, QueuedSummary>,
+    /// Period markers by `(daily|weekly, period key)`.
+    pub summary_marks: BTreeMap<(String, String), SummaryMark>,
     pub runs: Vec<RunSummary>,
     pub lease: Option<(String, DateTime<Utc>)>,
     /// Account items written, as a DynamoDB bill would count them.
     pub account_writes: usize,
     pub sweep: SweepState,
+    pub ou_names: OuNames,
     /// Reads of the whole accounts partition (`load`, `accounts(None)`), as a bill would
     /// count them.
     pub full_reads: usize,
@@ -133,6 +142,7 @@ impl AccountTable for FakeStore {
             records: t.accounts.clone(),
             first_run: t.accounts.is_empty() && t.runs.is_empty(),
             sweep: t.sweep.clone(),
+            ou_names: t.ou_names.clone(),
         })
     }
 
@@ -190,6 +200,50 @@ impl AlertOutbox for FakeStore {
     }
 }
 
+impl SummaryOutbox for FakeStore {
+    async fn last_summary(&self, period: SummaryPeriod) -> Result<Option<SummaryMark>, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(t.summary_marks
+            .iter()
+            .rfind(|((kind, _), _)| kind == period.as_str())
+            .map(|(_, m)| m.clone()))
+    }
+
+    async fn queue_summaries(
+        &self,
+        mark: &SummaryMark,
+        summaries: &[QueuedSummary],
+    ) -> Result<bool, Error> {
+        // As the adapter's transaction: the marker's absence is the condition for all of it.
+        let mut t = self.table.lock().unwrap();
+        let key = (mark.period.as_str().to_string(), mark.key.clone());
+        if t.summary_marks.contains_key(&key) {
+            return Ok(false);
+        }
+        t.summary_marks.insert(key, mark.clone());
+        for s in summaries {
+            t.summaries.insert(s.id.clone(), s.clone());
+        }
+        Ok(true)
+    }
+
+    async fn pending_summaries(&self) -> Result<Vec<QueuedSummary>, Error> {
+        Ok(self
+            .table
+            .lock()
+            .unwrap()
+            .summaries
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    async fn ack_summary(&self, id: &str) -> Result<(), Error> {
+        self.table.lock().unwrap().summaries.remove(id);
+        Ok(())
+    }
+}
+
 impl PublishLease for FakeStore {
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
         // As the adapter's condition: free, expired, or the caller's own.
@@ -220,6 +274,11 @@ impl RunRecords for FakeStore {
 
     async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
         self.table.lock().unwrap().sweep = sweep.clone();
+        Ok(())
+    }
+
+    async fn put_ou_names(&self, names: &OuNames) -> Result<(), Error> {
+        self.table.lock().unwrap().ou_names = names.clone();
         Ok(())
     }
 }

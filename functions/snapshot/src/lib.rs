@@ -11,10 +11,10 @@
 //!   the fakes and the DynamoDB adapter both keep.
 //! - [`lambda`], `cli` (feature `cli`): the entry points. Parse input, hand off, print.
 //! - [`app`]: the composition root (SDK clients, adapters, one [`app::App`]) and one invoke.
-//! - [`views`]: the JSON and table shapes users read, apart from the model;
-//!   [`report_view`]: the same for `apnwatch report`.
+//! - [`views`]: the JSON and table shapes users read, apart from the model (`views::report`
+//!   for `apnwatch report`, `views::doctor` for the doctor).
 //! - [`run`]: the use cases: one run (walk, resolve, diff, store, publish) and auto-link.
-//! - [`aws`]: the adapters, one per AWS service; [`fakes`] (tests, feature `test-util`):
+//! - [`aws`]: the adapters, one per AWS service; `fakes` (tests, feature `test-util`):
 //!   the same ports in memory.
 //! - [`ports`]: one small trait per outside system, split by concern.
 //! - [`alert`]: what a message says, in each subscriber's format.
@@ -42,7 +42,6 @@ pub mod lambda;
 pub mod ports;
 #[cfg(test)]
 mod props;
-pub mod report_view;
 pub mod run;
 #[cfg(any(test, feature = "test-util"))]
 pub mod sim;

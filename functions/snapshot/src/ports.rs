@@ -2,7 +2,7 @@
 //! Central, the table and the topic. The AWS adapters implement them; unit tests use the
 //! in-memory fakes in `fakes` (built for tests and with the `test-util` feature only).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +14,8 @@ use crate::domain::link::PartnerCentralLinks;
 use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, OrgTree, PendingAlert, RunSummary,
 };
+use crate::domain::ou_names::OuNames;
+use crate::domain::summary::{QueuedSummary, SummaryMark, SummaryPeriod};
 use crate::domain::sweep::SweepState;
 use crate::error::Error;
 
@@ -34,10 +36,34 @@ pub trait OrgSource {
         deadline: Option<&Deadline>,
     ) -> impl Future<Output = Result<TagReads, Error>> + Send;
 
+    /// The tree without tags, reusing stored OU names where `names` allows
+    /// (`domain::ou_names`); the snapshot then carries the names to store. A source that
+    /// cannot reuse them walks as [`OrgSource::walk`] and carries none.
+    fn walk_reusing_names(
+        &self,
+        names: OuNameInputs<'_>,
+        deadline: Option<&Deadline>,
+    ) -> impl Future<Output = Result<OrgSnapshot, Error>> + Send {
+        let _ = names;
+        self.walk(false, deadline)
+    }
+
     /// [`OrgSource::walk`] without a deadline.
     fn snapshot(&self, with_tags: bool) -> impl Future<Output = Result<OrgSnapshot, Error>> + Send {
         self.walk(with_tags, None)
     }
+}
+
+/// What a walk needs to reuse stored OU names.
+#[derive(Debug, Clone, Copy)]
+pub struct OuNameInputs<'a> {
+    pub previous: &'a OuNames,
+    /// OU ids named in the events that triggered the run: their names are read.
+    pub named: &'a BTreeSet<String>,
+    /// The run's start.
+    pub now: DateTime<Utc>,
+    /// `APNWATCH_OU_MAX_AGE`.
+    pub max_age: chrono::Duration,
 }
 
 /// Tags read for some accounts, and what it cost.
@@ -53,6 +79,9 @@ pub struct OrgSnapshot {
     pub tree: OrgTree,
     /// Organizations requests this walk made, each page counted (SDK retries are not).
     pub calls: u64,
+    /// The OU names to store, when the walk had the accounts' paths
+    /// ([`OrgSource::walk_reusing_names`] only).
+    pub ou_names: Option<OuNames>,
 }
 
 /// Reads the partner's SUBSIDIARY connections and invitations.
@@ -83,6 +112,8 @@ pub struct StoredState {
     pub first_run: bool,
     /// The tag sweep's position and history (default when none was stored).
     pub sweep: SweepState,
+    /// The stored OU names (default when none were stored).
+    pub ou_names: OuNames,
 }
 
 /// Result of writing a run's changes.
@@ -120,6 +151,28 @@ pub trait AlertOutbox {
     fn ack_alerts(&self, ids: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
+/// The periodic summaries (`APNWATCH_SUMMARY`) in the same outbox as the alerts: queued at
+/// most once per period by a conditional write on the period's marker, published under the
+/// publish lease, deleted once SNS accepted them.
+pub trait SummaryOutbox {
+    /// The newest marker of `period`'s kind (daily or weekly), read consistently.
+    fn last_summary(
+        &self,
+        period: SummaryPeriod,
+    ) -> impl Future<Output = Result<Option<SummaryMark>, Error>> + Send;
+    /// Writes `mark` and queues `summaries` in one transaction, unless the period already has
+    /// a marker: then nothing is written and the result is `false`.
+    fn queue_summaries(
+        &self,
+        mark: &SummaryMark,
+        summaries: &[QueuedSummary],
+    ) -> impl Future<Output = Result<bool, Error>> + Send;
+    /// Every queued summary, read consistently.
+    fn pending_summaries(&self) -> impl Future<Output = Result<Vec<QueuedSummary>, Error>> + Send;
+    /// Drops a summary SNS accepted.
+    fn ack_summary(&self, id: &str) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
 /// One publisher at a time: whoever holds the lease sends the outbox.
 pub trait PublishLease {
     /// Takes the publish lease unless another run holds a live one; the caller's own live
@@ -137,13 +190,15 @@ pub trait RunRecords {
     fn put_run(&self, summary: &RunSummary) -> impl Future<Output = Result<(), Error>> + Send;
     /// Stores the tag sweep (one item, overwritten each run that spreads its tag reads).
     fn put_sweep(&self, sweep: &SweepState) -> impl Future<Output = Result<(), Error>> + Send;
+    /// Stores the OU names (one item, overwritten each run that walked with paths).
+    fn put_ou_names(&self, names: &OuNames) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
 /// The table as one run uses it: every concern above. The CLI's read-only queries are
-/// [`Queries`]. Implemented for whatever implements the four.
-pub trait Store: AccountTable + AlertOutbox + PublishLease + RunRecords {}
+/// [`Queries`]. Implemented for whatever implements the five.
+pub trait Store: AccountTable + AlertOutbox + SummaryOutbox + PublishLease + RunRecords {}
 
-impl<T: AccountTable + AlertOutbox + PublishLease + RunRecords> Store for T {}
+impl<T: AccountTable + AlertOutbox + SummaryOutbox + PublishLease + RunRecords> Store for T {}
 
 /// What the CLI's query commands read from the table (never written by them).
 pub trait Queries {

@@ -3,6 +3,7 @@
 //! the README): add fields, never rename them.
 
 pub mod doctor;
+pub mod report;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 #[cfg(feature = "cli")]

@@ -14,9 +14,7 @@ use apnwatch::aws::{
     assume_role_config, organizations_client, partner_central_clients, ORG_SESSION_NAME,
     PARTNER_CENTRAL_SESSION_NAME,
 };
-use apnwatch::domain::model::{
-    AccountState, AlertReason, AlertSubject, LinkSource, LinkState, OrgTree, PendingAlert,
-};
+use apnwatch::domain::model::{AccountState, OrgTree, PendingAlert};
 use apnwatch::error::Error;
 use apnwatch::ports::{Notifier, OrgSource, PartnerCentralSource};
 use aws_config::retry::RetryConfig;
@@ -289,30 +287,6 @@ fn no_retries(cfg: SdkConfig) -> SdkConfig {
 // SNS
 // ---------------------------------------------------------------------------------------
 
-fn pending_alert(account_id: &str) -> PendingAlert {
-    PendingAlert {
-        id: format!("run-1#{account_id}"),
-        run_id: "run-1".into(),
-        created_at: chrono::Utc::now(),
-        reason: AlertReason::NewAccount,
-        route: None,
-        subject: AlertSubject {
-            account_id: account_id.into(),
-            name: "prod-07".into(),
-            email: "prod-07@example.com".into(),
-            ou_path: "Root/Workloads/Prod".into(),
-            state: AccountState::Active,
-            link_state: LinkState::Unlinked,
-            link_source: LinkSource::None,
-            link_detail: "no link evidence from tag, list".into(),
-            state_since: None,
-            first_seen: None,
-            removed: false,
-            refusal: None,
-        },
-    }
-}
-
 fn ctx() -> AlertContext {
     AlertContext {
         organization_id: "o-abcdefghij".into(),
@@ -332,7 +306,7 @@ async fn published_alert_reaches_sqs_subscriber_as_json() {
     let sns = aws_sdk_sns::Client::new(&cfg);
     let topic = alerts.topic_arn.clone();
 
-    let messages = build_messages(&[pending_alert("210987654321")], &ctx());
+    let messages = build_messages(&[PendingAlert::sample("210987654321")], &ctx());
     assert_eq!(messages.len(), 1);
     let notifier = SnsNotifier::new(sns.clone(), &topic);
     let message_id = notifier.publish(&messages[0]).await.unwrap();
@@ -357,7 +331,10 @@ async fn missing_topic_keeps_alerts_queued_with_hint() {
     let cfg = sdk_config(&moto.url).await;
     let topic = "arn:aws:sns:us-east-1:123456789012:does-not-exist";
     let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&cfg), topic);
-    let alerts = [pending_alert("210987654321"), pending_alert("210987654322")];
+    let alerts = [
+        PendingAlert::sample("210987654321"),
+        PendingAlert::sample("210987654322"),
+    ];
     let messages = build_messages(&alerts, &ctx());
     let err = notifier.publish(&messages[0]).await.unwrap_err();
     let Error::Notify {

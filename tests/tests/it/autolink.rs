@@ -124,10 +124,7 @@ async fn invite_by_hand_sends_and_records_pending() {
 async fn repeated_invite_reports_the_pending_invitation() {
     let (world, pc) = start(json!({})).await;
     let member = world.org.account(&world.org.root_id, "member", &[]).await;
-    let linked = world
-        .org
-        .account(&world.org.root_id, "linked", &[("apn-link", "linked")])
-        .await;
+    let linked = world.org.linked_account(&world.org.root_id, "linked").await;
     world.run().await;
     let first: Value =
         serde_json::from_str(&apnwatch(&["invite", &member, "--json"]).await.unwrap()).unwrap();
@@ -396,11 +393,7 @@ async fn refusal_after_the_alert_went_out_is_alerted_once() {
             .starts_with("Partner Central refused the connection invitation: RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException) on "),
         "{alert}"
     );
-    assert!(
-        received[0].subject.contains("1 refused"),
-        "{}",
-        received[0].subject
-    );
+    received[0].assert_subject_contains("1 refused");
     assert!(
         world.alerts.received().await.is_empty(),
         "the back-off run is quiet"
@@ -570,13 +563,9 @@ async fn member_without_the_role_stays_pending_with_the_reason() {
 #[tokio::test]
 async fn member_without_the_accept_role_is_refused_by_sts_and_the_run_goes_on() {
     let world = World::start().await;
-    let with_role = world
-        .org
-        .account(&world.org.root_id, "with-role", &[])
-        .await;
-    let without = world
-        .org
-        .account(&world.org.root_id, "without-role", &[])
+    let org = &world.org;
+    let [with_role, without] = org
+        .accounts(&org.root_id, ["with-role", "without-role"])
         .await;
     let pc = FakePartnerCentral::start(fixture(&world, &json!({})));
     read_partner_central(&world, &pc);

@@ -3,23 +3,15 @@
 
 use std::process::Command;
 
-use apnwatch::cli::{execute, Cli};
+use apnwatch::cli::Cli;
 use apnwatch::config::ALL_VARS;
 use clap::Parser;
-use integration_tests::{apnwatch_binary, app, scrub_aws_env, set_env, World};
+use integration_tests::{apnwatch_binary, run_cli, scrub_aws_env, set_env, World};
 use serde_json::Value;
 
-/// Parses `args` like the binary does, runs them against a freshly built app and returns
-/// what the binary would print on stdout.
-async fn apnwatch_text(args: &[&str]) -> Result<String, apnwatch::Error> {
-    let cli = Cli::try_parse_from(std::iter::once("apnwatch").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-    execute(&app().await, &cli).await
-}
-
-/// [`apnwatch_text`] for `--json` commands, parsed.
+/// [`run_cli`] for `--json` commands, parsed.
 async fn apnwatch(args: &[&str]) -> Result<Value, apnwatch::Error> {
-    let out = apnwatch_text(args).await?;
+    let out = run_cli(args).await?;
     Ok(serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("{args:?} printed non-JSON ({e}): {out}")))
 }
@@ -39,12 +31,9 @@ fn is_timestamp(v: &Value) -> bool {
 /// `--unlinked` only the unlinked ones.
 #[tokio::test]
 async fn accounts_json_has_the_documented_fields() {
-    let world = World::start().await;
+    let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
-    let workloads = org.ou(&org.root_id, "Workloads").await;
-    let linked = org
-        .account(&workloads, "linked", &[("apn-link", "linked")])
-        .await;
+    let linked = org.linked_account(&workloads, "linked").await;
     let unlinked = org.account(&workloads, "unlinked", &[]).await;
     ok(&["snapshot", "--json"]).await;
 
@@ -93,7 +82,7 @@ async fn accounts_json_has_the_documented_fields() {
     assert_eq!(ids, expected);
 
     // Without --json: a table with the same accounts and a count.
-    let table = apnwatch_text(&["accounts"]).await.unwrap();
+    let table = run_cli(&["accounts"]).await.unwrap();
     assert!(
         table.contains(&linked) && table.contains("Root/Workloads"),
         "{table}"
@@ -105,10 +94,7 @@ async fn accounts_json_has_the_documented_fields() {
 #[tokio::test]
 async fn history_json_is_oldest_first() {
     let world = World::start().await;
-    let a = world
-        .org
-        .account(&world.org.root_id, "team-a", &[("apn-link", "linked")])
-        .await;
+    let a = world.org.linked_account(&world.org.root_id, "team-a").await;
     ok(&["snapshot", "--json"]).await;
     world.org.untag(&a, "apn-link").await;
     ok(&["snapshot", "--json"]).await;
@@ -129,13 +115,9 @@ async fn history_json_is_oldest_first() {
 /// `runs --json` lists runs newest first with their counts.
 #[tokio::test]
 async fn runs_json_counts_each_run_newest_first() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let first = ok(&["snapshot", "--json"]).await;
-    world
-        .org
-        .account(&world.org.root_id, "linked", &[("apn-link", "linked")])
-        .await;
+    world.org.linked_account(&world.org.root_id, "linked").await;
     let second = ok(&["snapshot", "--json"]).await;
 
     let out = ok(&["runs", "--json"]).await;
@@ -167,8 +149,7 @@ async fn snapshot_json_reports_the_run() {
     let world = World::start().await;
     let org = &world.org;
     org.account(&org.root_id, "team-a", &[]).await;
-    org.account(&org.root_id, "linked", &[("apn-link", "linked")])
-        .await;
+    org.linked_account(&org.root_id, "linked").await;
     org.account(&org.root_id, "lab", &[("apn-link", "exempt")])
         .await;
 
@@ -193,8 +174,7 @@ async fn snapshot_json_reports_the_run() {
 /// writes and publishes nothing.
 #[tokio::test]
 async fn snapshot_dry_run_writes_nothing() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     set_env(&[("APNWATCH_TOPIC_ARN", None)]);
     let before = world.table.items().await;
 
@@ -204,8 +184,7 @@ async fn snapshot_dry_run_writes_nothing() {
     assert_eq!(out["accounts"], 2);
     assert_eq!(out["changes"], 2);
     assert_eq!(out["alerts"], 2, "what would be alerted");
-    assert_eq!(world.table.items().await, before);
-    assert!(world.alerts.received().await.is_empty());
+    world.assert_untouched(&before, "a dry run").await;
 }
 
 /// `history` of an account the table does not know fails with an error naming the id.
@@ -266,8 +245,7 @@ async fn binary_without_table_fails_with_one_line() {
 /// The binary runs a snapshot and lists the unlinked accounts as JSON on stdout.
 #[tokio::test]
 async fn binary_snapshot_then_accounts_print_json() {
-    let world = World::start().await;
-    let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, a) = World::start_with_account("team-a").await;
     let run = |args: &[&str]| {
         // The world's environment (endpoints, credentials, table, topic), as deployed.
         let out = world

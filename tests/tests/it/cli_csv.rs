@@ -2,18 +2,10 @@
 //! Partner Central is the same accounts, with the same fields, as `accounts --json`.
 
 use apnwatch::cli::csv::ACCOUNT_COLUMNS;
-use apnwatch::cli::{execute, Cli};
+use apnwatch::cli::Cli;
 use clap::Parser;
-use integration_tests::{app, World};
+use integration_tests::{cli_ok, World};
 use serde_json::Value;
-
-async fn apnwatch(args: &[&str]) -> String {
-    let cli = Cli::try_parse_from(std::iter::once("apnwatch").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-    execute(&app().await, &cli)
-        .await
-        .unwrap_or_else(|e| panic!("apnwatch {args:?}: {}", e.one_line()))
-}
 
 /// Header plus one record per account, parsed back with an RFC 4180 reader.
 fn rows(csv_text: &str) -> (Vec<String>, Vec<Vec<String>>) {
@@ -30,17 +22,15 @@ fn rows(csv_text: &str) -> (Vec<String>, Vec<Vec<String>>) {
 /// for field, under a header of the JSON field names; a name with a comma survives quoting.
 #[tokio::test]
 async fn unlinked_csv_matches_unlinked_json() {
-    let world = World::start().await;
+    let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
-    let workloads = org.ou(&org.root_id, "Workloads").await;
-    org.account(&workloads, "linked", &[("apn-link", "linked")])
-        .await;
+    org.linked_account(&workloads, "linked").await;
     let awkward = org.account(&workloads, "data, \"lake\"", &[]).await;
-    apnwatch(&["snapshot", "--json"]).await;
+    cli_ok(&["snapshot", "--json"]).await;
 
     let json: Value =
-        serde_json::from_str(&apnwatch(&["accounts", "--unlinked", "--json"]).await).unwrap();
-    let text = apnwatch(&["accounts", "--unlinked", "--csv"]).await;
+        serde_json::from_str(&cli_ok(&["accounts", "--unlinked", "--json"]).await).unwrap();
+    let text = cli_ok(&["accounts", "--unlinked", "--csv"]).await;
 
     assert!(text.ends_with("\r\n"), "records end with CRLF: {text:?}");
     let (header, records) = rows(&text);
@@ -62,7 +52,7 @@ async fn unlinked_csv_matches_unlinked_json() {
     assert!(records.iter().any(|r| r[1] == "data, \"lake\""), "{text}");
 
     // Every account, linked ones too, without --unlinked.
-    let (_, all) = rows(&apnwatch(&["accounts", "--csv"]).await);
+    let (_, all) = rows(&cli_ok(&["accounts", "--csv"]).await);
     assert_eq!(all.len(), 3);
 }
 

@@ -126,6 +126,18 @@ fn pc(world: &World, fail: Option<&str>) -> FakePartnerCentral {
     FakePartnerCentral::start(fx)
 }
 
+/// `apnwatch doctor` as a user runs it, in the world's environment: its exit code, and
+/// what it printed on stdout and on stderr.
+fn doctor_binary(world: &World) -> (Option<i32>, String, String) {
+    let out = world
+        .command(apnwatch_binary())
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("doctor prints UTF-8");
+    (out.status.code(), text(out.stdout), text(out.stderr))
+}
+
 /// A deployment with every prerequisite in place passes every check (moto's ListAccounts
 /// carries no Paths: that one WARNs), exits 0 and prints one line per check; the invoke
 /// returns the same JSON.
@@ -185,13 +197,8 @@ async fn a_complete_deployment_passes() {
         "the invoke returns the same JSON"
     );
 
-    let out = world
-        .command(apnwatch_binary())
-        .arg("doctor")
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text, _) = doctor_binary(&world);
+    assert_eq!(code, Some(0), "{text}");
     assert!(text.starts_with("PASS  identity  "), "{text}");
     assert!(
         text.contains("\nWARN  organizations-paths  ListAccounts answers without Paths"),
@@ -259,18 +266,12 @@ async fn change_events_fail_without_a_logging_trail() {
     assert!(found(check(&report, "change-events", "FAIL"))
         .starts_with("trail org-trail is not logging"));
 
-    let out = world
-        .command(apnwatch_binary())
-        .arg("doctor")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text, stderr) = doctor_binary(&world);
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("FAIL  change-events        trail org-trail is not logging"),
         "{text}"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr, "apnwatch: DoctorFailed: doctor: failed check(s): change-events; see `what to do` under each\n");
 
     world.set_env(&[("APNWATCH_CHANGE_TRIGGERS", Some("false"))]);
@@ -286,13 +287,9 @@ async fn change_events_fail_without_a_logging_trail() {
 async fn a_broken_deployment_says_what_to_do() {
     let world = World::start().await;
     let cfg = harness_sdk_config(&world.moto.url).await;
-    let with_role = world
-        .org
-        .account(&world.org.root_id, "with-role", &[])
-        .await;
-    let without = world
-        .org
-        .account(&world.org.root_id, "without-role", &[])
+    let org = &world.org;
+    let [with_role, without] = org
+        .accounts(&org.root_id, ["with-role", "without-role"])
         .await;
     // Accounts in the table to sample, then the run record removed: "no run yet".
     world.run().await;
@@ -401,13 +398,8 @@ async fn a_broken_deployment_says_what_to_do() {
     let last = check(&report, "last-run", "WARN");
     assert_eq!(found(last), "no run recorded in the table yet");
 
-    let out = world
-        .command(apnwatch_binary())
-        .arg("doctor")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text, _) = doctor_binary(&world);
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("FAIL  table  ") || text.contains("FAIL  table       "),
         "{text}"

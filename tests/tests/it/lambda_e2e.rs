@@ -82,6 +82,7 @@ impl Scenario {
                 ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
                 ("APNWATCH_TABLE", world.table.name.as_str()),
                 ("APNWATCH_TOPIC_ARN", world.alerts.topic_arn.as_str()),
+                ("APNWATCH_SUMMARY", "off"),
             ],
         );
         Self {

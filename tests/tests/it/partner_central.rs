@@ -22,8 +22,30 @@ async fn start() -> (World, FakePartnerCentral) {
     (world, pc)
 }
 
+/// [`start`] with account `team-a` in an ACTIVE connection, after a baseline run: returns
+/// its id too.
+async fn start_connected() -> (World, FakePartnerCentral, String) {
+    let (world, pc) = start().await;
+    let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
+    pc.set_fixture(&fixture(&[(&a, "ACTIVE")], &[]));
+    world.run_and_discard_alerts().await;
+    (world, pc, a)
+}
+
 fn link(r: &AccountRecord) -> (LinkState, LinkSource) {
     (r.link.state, r.link.source)
+}
+
+/// Asserts that `r` is LINKED by partner-central, with `why` in the detail.
+fn assert_linked_by_partner_central(r: &AccountRecord, why: &str) {
+    let expected = (LinkState::Linked, LinkSource::PartnerCentral);
+    assert_eq!(link(r), expected, "{}", r.account.id);
+    assert!(r.link.detail.contains(why), "{}", r.link.detail);
+}
+
+/// Asserts the link state and source recorded for `account_id`.
+async fn assert_link(account_id: &str, expected: (LinkState, LinkSource)) {
+    assert_eq!(link(&records().await[account_id]), expected, "{account_id}");
 }
 
 /// An ACTIVE SUBSIDIARY connection makes the account LINKED by partner-central; with
@@ -33,31 +55,15 @@ async fn active_connection_links_the_account_by_partner_central() {
     let (world, pc) = start().await;
     let org = &world.org;
     let connected = org.account(&org.root_id, "connected", &[]).await;
-    let both = org
-        .account(&org.root_id, "both", &[("apn-link", "linked")])
-        .await;
+    let both = org.linked_account(&org.root_id, "both").await;
     let other = org.account(&org.root_id, "other", &[]).await;
     pc.set_fixture(&fixture(&[(&connected, "ACTIVE"), (&both, "ACTIVE")], &[]));
 
     world.run().await;
 
     let r = records().await;
-    assert_eq!(
-        link(&r[&connected]),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
-    assert!(
-        r[&connected]
-            .link
-            .detail
-            .contains("active SUBSIDIARY connection"),
-        "{}",
-        r[&connected].link.detail
-    );
-    assert_eq!(
-        link(&r[&both]),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
+    assert_linked_by_partner_central(&r[&connected], "active SUBSIDIARY connection");
+    assert_linked_by_partner_central(&r[&both], "active SUBSIDIARY connection");
     assert_eq!(link(&r[&other]), (LinkState::Unlinked, LinkSource::None));
     let received = world.alerts.received().await;
     assert_eq!(received.len(), 1);
@@ -73,16 +79,7 @@ async fn primary_account_is_linked() {
 
     world.run().await;
 
-    let primary = &records().await[MOTO_ACCOUNT];
-    assert_eq!(
-        link(primary),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
-    assert!(
-        primary.link.detail.contains("primary"),
-        "{}",
-        primary.link.detail
-    );
+    assert_linked_by_partner_central(&records().await[MOTO_ACCOUNT], "primary");
     assert!(world.alerts.received().await.is_empty(), "nothing unlinked");
 }
 
@@ -90,11 +87,7 @@ async fn primary_account_is_linked() {
 /// saying the link was canceled, and alerts it as LINK_LOST.
 #[tokio::test]
 async fn canceled_connection_unlinks_with_link_canceled_and_alerts() {
-    let (world, pc) = start().await;
-    let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
-    pc.set_fixture(&fixture(&[(&a, "ACTIVE")], &[]));
-    world.run().await;
-    world.alerts.received().await;
+    let (world, pc, a) = start_connected().await;
 
     pc.set_fixture(&fixture(&[(&a, "CANCELED")], &[]));
     world.run().await;
@@ -130,26 +123,18 @@ async fn canceled_connection_unlinks_with_link_canceled_and_alerts() {
 async fn pending_invitation_is_pending_and_the_alert_says_accept() {
     let (world, pc) = start().await;
     let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     pc.set_fixture(&fixture(&[], &[(&a, "PENDING")]));
     let report = world.run().await;
 
-    assert_eq!(
-        link(&records().await[&a]),
-        (LinkState::Pending, LinkSource::PartnerCentral)
-    );
+    assert_link(&a, (LinkState::Pending, LinkSource::PartnerCentral)).await;
     let received = world.alerts.received().await;
     assert_eq!(received.len(), 1);
     let alert = received[0].alert(&a);
     assert_eq!(alert["reason"], "LINK_PENDING");
     assert_eq!(alert["link_state"], "PENDING");
-    assert!(
-        received[0].subject.contains("1 pending"),
-        "{}",
-        received[0].subject
-    );
+    received[0].assert_subject_contains("1 pending");
     // The email and Slack formats of the same publish tell what to do.
     let body: Value = serde_json::from_str(&report.messages[0].body).unwrap();
     let email = body["email"].as_str().unwrap();
@@ -170,17 +155,11 @@ async fn pending_invitation_is_pending_and_the_alert_says_accept() {
 #[tokio::test]
 async fn tag_links_an_account_partner_central_does_not_know() {
     let (world, _pc) = start().await;
-    let tagged = world
-        .org
-        .account(&world.org.root_id, "tagged", &[("apn-link", "linked")])
-        .await;
+    let tagged = world.org.linked_account(&world.org.root_id, "tagged").await;
 
     world.run().await;
 
-    assert_eq!(
-        link(&records().await[&tagged]),
-        (LinkState::Linked, LinkSource::Tag)
-    );
+    assert_link(&tagged, (LinkState::Linked, LinkSource::Tag)).await;
 }
 
 /// With sources `tag,partner-central` an account both tagged and connected records `tag`.
@@ -188,29 +167,19 @@ async fn tag_links_an_account_partner_central_does_not_know() {
 async fn tag_listed_first_decides_for_a_tagged_and_connected_account() {
     let (world, pc) = start().await;
     set_env(&[("APNWATCH_LINK_SOURCES", Some("tag,partner-central"))]);
-    let both = world
-        .org
-        .account(&world.org.root_id, "both", &[("apn-link", "linked")])
-        .await;
+    let both = world.org.linked_account(&world.org.root_id, "both").await;
     pc.set_fixture(&fixture(&[(&both, "ACTIVE")], &[]));
 
     world.run().await;
 
-    assert_eq!(
-        link(&records().await[&both]),
-        (LinkState::Linked, LinkSource::Tag)
-    );
+    assert_link(&both, (LinkState::Linked, LinkSource::Tag)).await;
 }
 
 /// Partner Central denying access fails the run with PartnerCentralError, and nothing in the
 /// table or on the topic changes, although the organization did.
 #[tokio::test]
 async fn partner_central_failure_fails_the_run_and_changes_nothing() {
-    let (world, pc) = start().await;
-    let a = world.org.account(&world.org.root_id, "team-a", &[]).await;
-    pc.set_fixture(&fixture(&[(&a, "ACTIVE")], &[]));
-    world.run().await;
-    world.alerts.received().await;
+    let (world, pc, a) = start_connected().await;
     world.org.account(&world.org.root_id, "team-new", &[]).await;
     let mut failing = fixture(&[(&a, "ACTIVE")], &[]);
     failing["fail"] = json!("AccessDeniedException");
@@ -239,10 +208,7 @@ async fn throttled_partner_central_is_retried() {
 
     world.run().await;
 
-    assert_eq!(
-        link(&records().await[&a]),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
+    assert_link(&a, (LinkState::Linked, LinkSource::PartnerCentral)).await;
     // One page of each list, plus the throttled request sent again.
     assert_eq!(pc.requests().len(), 3, "{:?}", pc.requests());
 }
@@ -295,10 +261,7 @@ async fn sandbox_catalog_reaches_partner_central() {
 
     world.run().await;
 
-    assert_eq!(
-        link(&records().await[&a]),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
+    assert_link(&a, (LinkState::Linked, LinkSource::PartnerCentral)).await;
     let requests = pc.requests();
     assert!(!requests.is_empty());
     assert!(
@@ -324,19 +287,8 @@ async fn partner_central_role_is_assumed() {
     world.run().await;
 
     let r = records().await;
-    assert_eq!(
-        link(&r[&partner]),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
-    assert!(
-        r[&partner].link.detail.contains("primary"),
-        "{}",
-        r[&partner].link.detail
-    );
-    assert_eq!(
-        link(&r[&connected]),
-        (LinkState::Linked, LinkSource::PartnerCentral)
-    );
+    assert_linked_by_partner_central(&r[&partner], "primary");
+    assert_linked_by_partner_central(&r[&connected], "active SUBSIDIARY connection");
     // The function's own account is no longer Partner Central's primary account.
     assert_eq!(
         link(&r[MOTO_ACCOUNT]),

@@ -72,14 +72,10 @@ async fn link_precedence_is_visible_in_account_records() {
     let world = World::start().await;
     let org = &world.org;
     let root = org.root_id.clone();
-    let tagged = org
-        .account(&root, "tagged", &[("apn-link", "linked")])
-        .await;
+    let tagged = org.linked_account(&root, "tagged").await;
     let listed = org.account(&root, "listed", &[]).await;
-    let both = org.account(&root, "both", &[("apn-link", "linked")]).await;
-    let exempt_listed = org
-        .account(&root, "exempt-listed", &[("apn-link", "linked")])
-        .await;
+    let both = org.linked_account(&root, "both").await;
+    let exempt_listed = org.linked_account(&root, "exempt-listed").await;
     let exempt_tagged = org
         .account(&root, "exempt-tagged", &[("apn-link", "exempt")])
         .await;
@@ -120,13 +116,11 @@ async fn link_precedence_is_visible_in_account_records() {
 /// counts in a subject of at most 100 characters.
 #[tokio::test]
 async fn first_run_sends_one_baseline_of_exactly_the_unlinked_accounts() {
-    let world = World::start().await;
+    let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
-    let workloads = org.ou(&org.root_id, "Workloads").await;
     let a = org.account(&workloads, "team-a", &[]).await;
     let b = org.account(&workloads, "team-b", &[]).await;
-    org.account(&workloads, "linked", &[("apn-link", "linked")])
-        .await;
+    org.linked_account(&workloads, "linked").await;
     org.account(&workloads, "lab", &[("apn-link", "exempt")])
         .await;
 
@@ -145,12 +139,8 @@ async fn first_run_sends_one_baseline_of_exactly_the_unlinked_accounts() {
     assert_eq!(message.alert(&a)["ou_path"], "Root/Workloads");
     assert_eq!(message.message["schema"], "apn-link-watch/alert/v1");
     assert_eq!(message.message["organization_id"], org.id.as_str());
-    assert!(
-        message.subject.contains("baseline: 3 unlinked"),
-        "{}",
-        message.subject
-    );
-    assert!(message.subject.contains(&org.id), "{}", message.subject);
+    message.assert_subject_contains("baseline: 3 unlinked");
+    message.assert_subject_contains(&org.id);
     assert!(
         message.subject.chars().count() <= 100,
         "{}",
@@ -168,12 +158,10 @@ async fn first_run_sends_one_baseline_of_exactly_the_unlinked_accounts() {
 /// as a new account.
 #[tokio::test]
 async fn new_account_on_a_later_run_is_alerted_as_new() {
-    let world = World::start().await;
+    let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
-    let workloads = org.ou(&org.root_id, "Workloads").await;
     org.account(&workloads, "team-a", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     let new = org.account(&workloads, "team-new", &[]).await;
     world.run().await;
@@ -185,11 +173,7 @@ async fn new_account_on_a_later_run_is_alerted_as_new() {
     assert_eq!(alert["reason"], "NEW_ACCOUNT");
     assert_eq!(alert["link_state"], "UNLINKED");
     assert_eq!(alert["name"], "team-new");
-    assert!(
-        received[0].subject.contains("1 new"),
-        "{}",
-        received[0].subject
-    );
+    received[0].assert_subject_contains("1 new");
     let events = history(&new).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, ChangeKind::Discovered);
@@ -202,11 +186,8 @@ async fn new_account_on_a_later_run_is_alerted_as_new() {
 async fn removed_link_tag_records_unlinked_and_alerts_link_lost() {
     let world = World::start().await;
     let org = &world.org;
-    let a = org
-        .account(&org.root_id, "team-a", &[("apn-link", "linked")])
-        .await;
-    world.run().await;
-    world.alerts.received().await;
+    let a = org.linked_account(&org.root_id, "team-a").await;
+    world.run_and_discard_alerts().await;
 
     org.untag(&a, "apn-link").await;
     world.run().await;
@@ -230,14 +211,11 @@ async fn removed_link_tag_records_unlinked_and_alerts_link_lost() {
 /// no history: only its run record is added.
 #[tokio::test]
 async fn rerun_without_changes_publishes_nothing_and_writes_no_account() {
-    let world = World::start().await;
+    let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
-    let workloads = org.ou(&org.root_id, "Workloads").await;
     org.account(&workloads, "team-a", &[]).await;
-    org.account(&workloads, "linked", &[("apn-link", "linked")])
-        .await;
-    world.run().await;
-    world.alerts.received().await;
+    org.linked_account(&workloads, "linked").await;
+    world.run_and_discard_alerts().await;
     let without_runs = |items: BTreeMap<(String, String), _>| {
         items
             .into_iter()
@@ -270,9 +248,8 @@ async fn rerun_without_changes_publishes_nothing_and_writes_no_account() {
 /// out of the alert.
 #[tokio::test]
 async fn exempt_ou_covers_its_whole_subtree() {
-    let world = World::start().await;
+    let (world, sandbox) = World::start_with_ou("Sandbox").await;
     let org = &world.org;
-    let sandbox = org.ou(&org.root_id, "Sandbox").await;
     let experiments = org.ou(&sandbox, "Experiments").await;
     let workloads = org.ou(&org.root_id, "Workloads").await;
     let s1 = org.account(&sandbox, "sandbox-1", &[]).await;
@@ -305,12 +282,10 @@ async fn exempt_ou_covers_its_whole_subtree() {
 /// keeps its item, marked removed and gone from the link-state index.
 #[tokio::test]
 async fn closed_and_removed_accounts_are_recorded_not_deleted() {
-    let world = World::start().await;
+    let (world, closing) = World::start_with_account("closing").await;
     let org = &world.org;
-    let closing = org.account(&org.root_id, "closing", &[]).await;
     let leaving = org.account(&org.root_id, "leaving", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     org.close_account(&closing).await;
     org.remove_account(&leaving).await;
@@ -364,14 +339,10 @@ async fn closed_and_removed_accounts_are_recorded_not_deleted() {
 /// records the changes.
 #[tokio::test]
 async fn walk_failing_midway_leaves_table_and_topic_untouched() {
-    let world = World::start().await;
+    let (world, workloads) = World::start_with_ou("Workloads").await;
     let org = &world.org;
-    let workloads = org.ou(&org.root_id, "Workloads").await;
-    let linked = org
-        .account(&workloads, "linked", &[("apn-link", "linked")])
-        .await;
-    world.run().await;
-    world.alerts.received().await;
+    let linked = org.linked_account(&workloads, "linked").await;
+    world.run_and_discard_alerts().await;
 
     let new = org.account(&workloads, "team-new", &[]).await;
     org.untag(&linked, "apn-link").await;
@@ -404,9 +375,8 @@ async fn walk_failing_midway_leaves_table_and_topic_untouched() {
 /// and the one after sends nothing.
 #[tokio::test]
 async fn failed_publish_is_sent_once_by_the_next_run() {
-    let world = World::start().await;
+    let (world, a) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let a = org.account(&org.root_id, "team-a", &[]).await;
     set_env(&[("APNWATCH_TOPIC_ARN", Some(&topic_arn("does-not-exist")))]);
 
     let err = app().await.run(RunOptions::default()).await.unwrap_err();
@@ -445,8 +415,7 @@ async fn failed_publish_is_sent_once_by_the_next_run() {
     );
     assert_eq!(world.table.count("OUTBOX").await, 0);
 
-    world.run().await;
-    assert!(world.alerts.received().await.is_empty(), "sent once only");
+    world.assert_quiet_run("sent once only").await;
 }
 
 /// Two runs started at the same moment record each account once and publish each alert
@@ -491,8 +460,7 @@ async fn concurrent_runs_publish_each_alert_exactly_once() {
 /// before anything is read, written or published.
 #[tokio::test]
 async fn malformed_lambda_payload_leaves_everything_untouched() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let app = app().await;
     let before = world.table.items().await;
 
@@ -502,15 +470,13 @@ async fn malformed_lambda_payload_leaves_everything_untouched() {
         assert_eq!(err.kind(), "BadEvent", "{}", err.one_line());
     }
 
-    assert_eq!(world.table.items().await, before);
-    assert!(world.alerts.received().await.is_empty());
+    world.assert_untouched(&before, "a refused payload").await;
 }
 
 /// The schedule's EventBridge event runs a snapshot and returns its summary.
 #[tokio::test]
 async fn scheduled_event_runs_and_returns_the_summary() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let event = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event",
         "source": "aws.events", "account": "123456789012", "time": "2026-11-27T12:00:00Z",
         "region": "us-east-1", "resources": [], "detail": {}});

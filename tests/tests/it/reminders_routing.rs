@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use integration_tests::{set_env, FakePartnerCentral, Received, World};
+use integration_tests::{pc_fixture, set_env, FakePartnerCentral, Queue, Received, World};
 use serde_json::{json, Value};
 
 /// Longer than the 1 s reminder interval these tests use, with room for the clock's
@@ -31,9 +31,8 @@ fn text(v: &Value) -> String {
 /// after that, nothing is due and the run writes no account.
 #[tokio::test]
 async fn reminder_is_sent_once_due_and_counted_in_the_subject() {
-    let world = World::start().await;
+    let (world, team) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let team = org.account(&org.root_id, "team-a", &[]).await;
     org.tag(&org.management_account_id, "apn-link", "exempt")
         .await;
     set_env(&[("APNWATCH_REMIND_AFTER", Some("1s"))]);
@@ -45,11 +44,7 @@ async fn reminder_is_sent_once_due_and_counted_in_the_subject() {
 
     let received = world.alerts.received().await;
     assert_eq!(reasons(&received), vec![(team.clone(), "REMINDER".into())]);
-    assert!(
-        received[0].subject.contains("1 still unlinked account"),
-        "{}",
-        received[0].subject
-    );
+    received[0].assert_subject_contains("1 still unlinked account");
     let why = text(&received[0].alert(&team)["why"]);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     assert!(
@@ -94,8 +89,7 @@ async fn second_run_is_quiet(remind_after: Option<&str>) {
     if remind_after.is_some() {
         set_env(&[("APNWATCH_REMIND_AFTER", remind_after)]);
     }
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     tokio::time::sleep(PAST_ONE_SECOND).await;
     let report = world.run().await;
@@ -110,12 +104,9 @@ async fn second_run_is_quiet(remind_after: Option<&str>) {
 async fn resolved_on_link_exempt_close_and_removal() {
     let world = World::start().await;
     let org = &world.org;
-    let linked = org.account(&org.root_id, "gets-linked", &[]).await;
-    let exempt = org.account(&org.root_id, "gets-exempt", &[]).await;
-    let closed = org.account(&org.root_id, "gets-closed", &[]).await;
-    let removed = org.account(&org.root_id, "gets-removed", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    let names = ["gets-linked", "gets-exempt", "gets-closed", "gets-removed"];
+    let [linked, exempt, closed, removed] = org.accounts(&org.root_id, names).await;
+    org.link_management().await;
     world.run().await;
     assert_eq!(reasons(&world.alerts.received().await).len(), 4, "baseline");
 
@@ -152,24 +143,21 @@ async fn resolved_on_link_exempt_close_and_removal() {
     );
     assert_eq!(m.attribute("reasons"), r#"["RESOLVED"]"#);
 
-    world.run().await;
-    assert!(world.alerts.received().await.is_empty(), "resolved once");
+    world.assert_quiet_run("resolved once").await;
 }
 
 /// `APNWATCH_NOTIFY_RESOLVED=false` keeps resolutions quiet.
 #[tokio::test]
 async fn resolved_notices_can_be_turned_off() {
-    let world = World::start().await;
+    let (world, team) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let team = org.account(&org.root_id, "team-a", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
     set_env(&[("APNWATCH_NOTIFY_RESOLVED", Some("false"))]);
 
     org.tag(&team, "apn-link", "linked").await;
-    world.run().await;
-
-    assert!(world.alerts.received().await.is_empty());
+    world
+        .assert_quiet_run("resolved notices are turned off")
+        .await;
 }
 
 /// A closed (SUSPENDED) unlinked account is left out of the baseline and never reminded
@@ -178,10 +166,8 @@ async fn resolved_notices_can_be_turned_off() {
 async fn closed_accounts_never_alert_nor_get_reminders() {
     let world = World::start().await;
     let org = &world.org;
-    let active = org.account(&org.root_id, "active", &[]).await;
-    let closed = org.account(&org.root_id, "closed", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    let [active, closed] = org.accounts(&org.root_id, ["active", "closed"]).await;
+    org.link_management().await;
     org.close_account(&closed).await;
     set_env(&[("APNWATCH_REMIND_AFTER", Some("1s"))]);
     world.run().await;
@@ -199,15 +185,11 @@ async fn closed_accounts_never_alert_nor_get_reminders() {
     );
 }
 
-/// A Partner Central fixture with `(account id, status)` connections and invitations.
+/// [`pc_fixture`] with `(account id, status)` connections and invitations, ten a page.
 fn partner_central(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -> Value {
-    let entries = |list: &[(&str, &str)]| {
-        list.iter()
-            .map(|(id, status)| json!({"account_id": id, "status": status}))
-            .collect::<Vec<_>>()
-    };
-    json!({"catalog": "AWS", "page_size": 10, "fail": null,
-           "connections": entries(connections), "invitations": entries(invitations)})
+    let mut fixture = pc_fixture(connections, invitations);
+    fixture["page_size"] = json!(10);
+    fixture
 }
 
 /// An invitation that lapses (PENDING, then no invitation any more) alerts as
@@ -215,16 +197,14 @@ fn partner_central(connections: &[(&str, &str)], invitations: &[(&str, &str)]) -
 /// connection, it is RESOLVED "now linked via partner-central".
 #[tokio::test]
 async fn lapsed_invitation_then_connection_read_as_such() {
-    let world = World::start().await;
+    let (world, team) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let team = org.account(&org.root_id, "team-a", &[]).await;
     let pc = FakePartnerCentral::start(partner_central(&[], &[(&team, "PENDING")]));
     set_env(&[
         ("APNWATCH_LINK_SOURCES", Some("partner-central,tag")),
         ("AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT", Some(&pc.url)),
     ]);
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    org.link_management().await;
     world.run().await;
     assert_eq!(
         reasons(&world.alerts.received().await),
@@ -278,29 +258,40 @@ async fn attributes_are_present_without_routing() {
     assert_eq!(attrs["organization_id"], ("String".into(), org.id.clone()));
 }
 
+/// `APNWATCH_ROUTE_BY=<route_by>`, and the payments and search teams' queues subscribed to
+/// the topic with these filter policies.
+async fn route_to_teams(
+    world: &World,
+    route_by: &str,
+    payments_policy: &str,
+    search_policy: &str,
+) -> (Queue, Queue) {
+    set_env(&[("APNWATCH_ROUTE_BY", Some(route_by))]);
+    let alerts = &world.alerts;
+    let payments = alerts.subscribe_queue("team-payments", Some(payments_policy));
+    let search = alerts.subscribe_queue("team-search", Some(search_policy));
+    (payments.await, search.await)
+}
+
 /// `APNWATCH_ROUTE_BY=ou:1`: each top-level OU's accounts go out as their own message, and a
 /// team queue subscribed with a `route` filter policy receives only its own.
 #[tokio::test]
 async fn routing_by_top_level_ou_reaches_only_each_teams_queue() {
-    let world = World::start().await;
+    let (world, payments_ou) = World::start_with_ou("Payments").await;
     let org = &world.org;
-    let payments_ou = org.ou(&org.root_id, "Payments").await;
     let deep = org.ou(&payments_ou, "Prod").await;
     let search_ou = org.ou(&org.root_id, "Search").await;
     let payments = org.account(&deep, "payments-prod", &[]).await;
     let search = org.account(&search_ou, "search-dev", &[]).await;
     let loose = org.account(&org.root_id, "loose", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
-    let payments_q = world
-        .alerts
-        .subscribe_queue("team-payments", Some(r#"{"route": ["Payments"]}"#))
-        .await;
-    let search_q = world
-        .alerts
-        .subscribe_queue("team-search", Some(r#"{"route": ["Search"]}"#))
-        .await;
-    set_env(&[("APNWATCH_ROUTE_BY", Some("ou:1"))]);
+    org.link_management().await;
+    let (payments_q, search_q) = route_to_teams(
+        &world,
+        "ou:1",
+        r#"{"route": ["Payments"]}"#,
+        r#"{"route": ["Search"]}"#,
+    )
+    .await;
 
     let report = world.run().await;
 
@@ -340,20 +331,14 @@ async fn routing_by_team_tag_reaches_only_each_teams_queue() {
     let search = org
         .account(&org.root_id, "find", &[("team", "search")])
         .await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
-    let payments_q = world
-        .alerts
-        .subscribe_queue("team-payments", Some(r#"{"route": ["payments"]}"#))
-        .await;
-    let search_q = world
-        .alerts
-        .subscribe_queue(
-            "team-search",
-            Some(r#"{"route": ["search"], "reasons": ["NEW_ACCOUNT", "REMINDER"]}"#),
-        )
-        .await;
-    set_env(&[("APNWATCH_ROUTE_BY", Some("tag:team"))]);
+    org.link_management().await;
+    let (payments_q, search_q) = route_to_teams(
+        &world,
+        "tag:team",
+        r#"{"route": ["payments"]}"#,
+        r#"{"route": ["search"], "reasons": ["NEW_ACCOUNT", "REMINDER"]}"#,
+    )
+    .await;
 
     world.run().await;
     let p = payments_q.received().await;
@@ -443,15 +428,13 @@ fn alert_email_filter_policy(route: &str) -> String {
 /// no `route` attribute), and not the other teams' or the unrouted message.
 #[tokio::test]
 async fn alert_email_route_still_receives_the_alarms() {
-    let world = World::start().await;
+    let (world, payments_ou) = World::start_with_ou("Payments").await;
     let org = &world.org;
-    let payments_ou = org.ou(&org.root_id, "Payments").await;
     let search_ou = org.ou(&org.root_id, "Search").await;
     let payments = org.account(&payments_ou, "payments-prod", &[]).await;
     org.account(&search_ou, "search-dev", &[]).await;
     org.account(&org.root_id, "loose", &[]).await;
-    org.tag(&org.management_account_id, "apn-link", "linked")
-        .await;
+    org.link_management().await;
     let policy = alert_email_filter_policy("Payments");
     let email = world
         .alerts

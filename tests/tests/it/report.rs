@@ -3,30 +3,20 @@
 //! a real run's record, what the report reads (Queries only), and the HTML page parsed with a
 //! real HTML5 parser.
 
-use apnwatch::cli::{execute, Cli};
 use apnwatch::domain::model::{
     Account, AccountChange, AccountRecord, AccountState, ChangeKind, LinkDecision, LinkRefusal,
     LinkSource, LinkState, RunSummary,
 };
 use apnwatch::ports::{AccountTable, RunRecords};
 use chrono::{DateTime, Duration, DurationRound, NaiveTime, Utc};
-use clap::Parser;
-use integration_tests::{app, TempDir, World};
+use integration_tests::{app, cli_ok, TempDir, World};
 use scraper::{Html, Selector};
 use serde_json::{json, Value};
-
-async fn apnwatch(args: &[&str]) -> String {
-    let cli = Cli::try_parse_from(std::iter::once("apnwatch").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-    execute(&app().await, &cli)
-        .await
-        .unwrap_or_else(|e| panic!("apnwatch {args:?}: {}", e.one_line()))
-}
 
 async fn report_json(args: &[&str]) -> Value {
     let mut all = vec!["report", "--json"];
     all.extend_from_slice(args);
-    let out = apnwatch(&all).await;
+    let out = cli_ok(&all).await;
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
@@ -52,19 +42,13 @@ fn record(
     first_seen: DateTime<Utc>,
     since: DateTime<Utc>,
 ) -> AccountRecord {
+    let sample = AccountRecord::sample(id);
     AccountRecord {
         account: Account {
-            id: id.into(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            state: AccountState::Active,
-            joined_method: Some("CREATED".into()),
-            joined_at: None,
             parent_id: "ou-x".into(),
             ou_path: ou_path.into(),
             ou_ids: vec!["r-x".into()],
-            tags: Default::default(),
-            is_management: false,
+            ..sample.account
         },
         link: LinkDecision {
             state,
@@ -73,11 +57,8 @@ fn record(
         },
         first_seen,
         last_changed: since,
-        removed: false,
-        rev: 1,
         state_since: since,
-        last_alerted_at: None,
-        refusal: None,
+        ..sample
     }
 }
 
@@ -469,7 +450,7 @@ async fn html_report_is_one_self_contained_page_with_every_chart() {
     let (day_a, day_b) = seed().await;
     let dir = TempDir::new("report");
     let path = dir.path().join("report.html");
-    let out = apnwatch(&["report", "--html", path.to_str().unwrap()]).await;
+    let out = cli_ok(&["report", "--html", path.to_str().unwrap()]).await;
     assert!(
         out.starts_with("APN link coverage of o-report1234"),
         "{out}"
@@ -565,7 +546,7 @@ async fn empty_table_reports_zero_and_says_so() {
 
     let dir = TempDir::new("report-empty");
     let path = dir.path().join("empty.html");
-    apnwatch(&["report", "--json", "--html", path.to_str().unwrap()]).await;
+    cli_ok(&["report", "--json", "--html", path.to_str().unwrap()]).await;
     let doc = Html::parse_document(&std::fs::read_to_string(&path).unwrap());
     assert_self_contained(&doc);
     assert_eq!(text(&select(&doc, "#coverage .big")[0]), "n/a");
@@ -587,7 +568,7 @@ async fn a_real_run_feeds_the_trend_and_names_the_organization() {
     org.account(&workloads, "linked", &[("apn-link", "linked")])
         .await;
     org.account(&workloads, "unlinked", &[]).await;
-    apnwatch(&["snapshot", "--json"]).await;
+    cli_ok(&["snapshot", "--json"]).await;
     let calls_before = world.proxy.organizations_calls();
 
     let r = report_json(&["--since", "1d"]).await;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use apnwatch::aws::dynamodb::DynamoStore;
 use apnwatch::domain::model::{
-    Account, AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
-    LinkDecision, LinkSource, LinkState, PendingAlert, RunSummary,
+    AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision, LinkSource,
+    LinkState, PendingAlert, RunSummary,
 };
 use apnwatch::error::Error;
 use apnwatch::ports::{AccountTable, AlertOutbox, Queries, RunRecords};
@@ -40,34 +40,24 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
+/// [`AccountRecord::sample`] linked or not by tag, with its optional fields filled in so
+/// they make the trip through DynamoDB too.
 fn record(id: &str, state: LinkState, rev: u64) -> AccountRecord {
-    AccountRecord {
-        account: Account {
-            id: id.into(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            state: AccountState::Active,
-            joined_method: Some("CREATED".into()),
-            joined_at: Some(at("2024-01-02T03:04:05.678Z")),
-            parent_id: "ou-ab12-prod1234".into(),
-            ou_path: "Root/Workloads/Prod".into(),
-            ou_ids: vec!["r-ab12".into(), "ou-ab12-prod1234".into()],
-            tags: [("team".to_string(), "payments".to_string())].into(),
-            is_management: false,
-        },
-        link: LinkDecision {
-            state,
-            source: LinkSource::Tag,
-            detail: format!("tag apn-link={state}"),
-        },
-        first_seen: at("2026-11-27T12:00:00.000Z"),
-        last_changed: at("2026-11-27T12:00:00.000Z"),
-        removed: false,
-        rev,
-        state_since: at("2026-11-27T12:00:00.000Z"),
-        last_alerted_at: None,
-        refusal: None,
-    }
+    let mut r = AccountRecord::sample(id);
+    r.account.joined_at = Some(at("2024-01-02T03:04:05.678Z"));
+    r.account.tags = [("team".to_string(), "payments".to_string())].into();
+    r.link = LinkDecision {
+        state,
+        source: LinkSource::Tag,
+        detail: format!("tag apn-link={state}"),
+    };
+    r.rev = rev;
+    r
+}
+
+/// Account id number `n`, twelve digits.
+fn account_id(n: u64) -> String {
+    format!("{n:012}")
 }
 
 fn event(id: &str, run: &str, when: &str, seq: u32, kind: ChangeKind) -> ChangeEvent {
@@ -337,7 +327,7 @@ async fn many_accounts_index_and_history() {
 
     let changes: Vec<AccountChange> = (0..60)
         .map(|i| {
-            let id = format!("{:012}", 100_000_000_000u64 + i);
+            let id = account_id(100_000_000_000 + i);
             let state = if i % 3 == 0 {
                 LinkState::Linked
             } else {
@@ -422,7 +412,7 @@ async fn ack_removes_only_sent_alerts() {
     let changes: Vec<AccountChange> = (0..40)
         .map(|i| {
             discovered(
-                &format!("{:012}", 200_000_000_000u64 + i),
+                &account_id(200_000_000_000 + i),
                 LinkState::Unlinked,
                 "run-1",
             )

@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use apnwatch::domain::model::LinkState;
-use apnwatch::ports::{AccountTable, AlertOutbox, PublishLease, Queries};
+use apnwatch::domain::summary::SummaryPeriod;
+use apnwatch::ports::{AccountTable, AlertOutbox, PublishLease, Queries, SummaryOutbox};
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::{app, workspace_dir, World};
 use serde_json::Value;
@@ -95,7 +96,9 @@ async fn round_trip(all: bool) {
             "history event",
             "publish lease",
             "queued alert",
+            "queued summary",
             "run record",
+            "summary period",
             "tag sweep"
         ]
     );
@@ -140,7 +143,23 @@ async fn round_trip(all: bool) {
         .pending_alerts()
         .await
         .unwrap_or_else(|e| panic!("{what}: queued alert: {}", e.one_line()));
-    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        alerts.len(),
+        1,
+        "{what}: the summary beside it is not an alert"
+    );
+    let summaries = store
+        .pending_summaries()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: queued summary: {}", e.one_line()));
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].id, "SUMMARY#weekly#2026-W50#all");
+    let mark = store
+        .last_summary(SummaryPeriod::Weekly)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: summary period: {}", e.one_line()))
+        .expect("the documented marker");
+    assert_eq!(mark.key, "2026-W50");
     let state = store
         .load()
         .await

@@ -38,6 +38,31 @@ struct Eval<'a> {
     conditions: &'a Mapping,
 }
 
+/// Each parameter's default value, as text.
+fn defaults(doc: &Value) -> BTreeMap<String, String> {
+    let specs = doc["Parameters"].as_mapping().unwrap();
+    specs
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(&v["Default"])?)))
+        .collect()
+}
+
+impl<'a> Eval<'a> {
+    /// The conditions of template `doc` with `params` (defaults for the rest), after checking
+    /// that each value in `params` is one its parameter allows.
+    fn checked(doc: &'a Value, params: &'a Params) -> Self {
+        let specs = doc["Parameters"].as_mapping().unwrap();
+        for (k, v) in params {
+            assert_eq!(violation(&specs[*k], v), None, "{k}={v:?}");
+        }
+        Eval {
+            params,
+            defaults: defaults(doc),
+            conditions: doc["Conditions"].as_mapping().unwrap(),
+        }
+    }
+}
+
 impl Eval<'_> {
     fn value(&self, v: &Value) -> String {
         if let Some(s) = scalar(v) {
@@ -129,39 +154,38 @@ fn violation(spec: &Value, value: &str) -> Option<String> {
             return Some(format!("does not match AllowedPattern {pattern}"));
         }
     }
-    let len = value.chars().count() as u64;
-    if spec
-        .get("MinLength")
-        .and_then(Value::as_u64)
-        .is_some_and(|m| len < m)
-    {
-        return Some("shorter than MinLength".into());
-    }
-    if spec
-        .get("MaxLength")
-        .and_then(Value::as_u64)
-        .is_some_and(|m| len > m)
-    {
-        return Some("longer than MaxLength".into());
+    let len = value.chars().count() as f64;
+    if let Some(why) = out_of_bounds(
+        spec,
+        len,
+        ("MinLength", "shorter than"),
+        ("MaxLength", "longer than"),
+    ) {
+        return Some(why);
     }
     if spec["Type"].as_str() == Some("Number") {
         let Ok(n) = value.parse::<f64>() else {
             return Some("not a number".into());
         };
-        if spec
-            .get("MinValue")
-            .and_then(Value::as_f64)
-            .is_some_and(|m| n < m)
-        {
-            return Some("below MinValue".into());
-        }
-        if spec
-            .get("MaxValue")
-            .and_then(Value::as_f64)
-            .is_some_and(|m| n > m)
-        {
-            return Some("above MaxValue".into());
-        }
+        return out_of_bounds(spec, n, ("MinValue", "below"), ("MaxValue", "above"));
+    }
+    None
+}
+
+/// Why `x` (a length or a number) is past the bound `spec` sets under key `min` or `max`,
+/// in the words given: e.g. "shorter than MinLength".
+fn out_of_bounds(
+    spec: &Value,
+    x: f64,
+    (min, below): (&str, &str),
+    (max, above): (&str, &str),
+) -> Option<String> {
+    let bound = |key: &str| spec.get(key).and_then(Value::as_f64);
+    if bound(min).is_some_and(|m| x < m) {
+        return Some(format!("{below} {min}"));
+    }
+    if bound(max).is_some_and(|m| x > m) {
+        return Some(format!("{above} {max}"));
     }
     None
 }
@@ -194,17 +218,22 @@ fn every_parameter_default_passes_its_constraints() {
     }
 }
 
+/// `params` with the value of the i-th one set when bit i of `mask` is, empty otherwise.
+fn masked<'a>(
+    params: &'a [(&'static str, &'a str)],
+    mask: u32,
+) -> impl Iterator<Item = (&'static str, String)> + 'a {
+    params.iter().enumerate().map(move |(i, (k, v))| {
+        let set = mask & (1 << i) != 0;
+        (*k, if set { v.to_string() } else { String::new() })
+    })
+}
+
 /// Rules accept exactly the complete chat settings, and the conditions create exactly the
 /// channels, reservation and Partner Central permissions each combination asks for.
 #[test]
 fn rules_and_conditions_hold_for_every_combination_of_optional_parameters() {
     let doc = template();
-    let specs = doc["Parameters"].as_mapping().unwrap();
-    let defaults: BTreeMap<String, String> = specs
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(&v["Default"])?)))
-        .collect();
-    let conditions = doc["Conditions"].as_mapping().unwrap();
     let rules = doc["Rules"].as_mapping().expect("template.yaml has Rules");
 
     let slack = [
@@ -226,38 +255,12 @@ fn rules_and_conditions_hold_for_every_combination_of_optional_parameters() {
                 for state in ["ENABLED", "DISABLED"] {
                     for sources in link_sources_values() {
                         let mut params: Params = BTreeMap::new();
-                        for (i, (k, v)) in slack.iter().enumerate() {
-                            params.insert(
-                                k,
-                                if slack_mask & (1 << i) != 0 {
-                                    v.to_string()
-                                } else {
-                                    String::new()
-                                },
-                            );
-                        }
-                        for (i, (k, v)) in teams.iter().enumerate() {
-                            params.insert(
-                                k,
-                                if teams_mask & (1 << i) != 0 {
-                                    v.to_string()
-                                } else {
-                                    String::new()
-                                },
-                            );
-                        }
+                        params.extend(masked(&slack, slack_mask));
+                        params.extend(masked(&teams, teams_mask));
                         params.insert("ReservedConcurrency", reserved.into());
                         params.insert("ScheduleState", state.into());
                         params.insert("LinkSources", sources.clone());
-                        for (k, v) in &params {
-                            assert_eq!(violation(&specs[*k], v), None, "{k}={v:?}");
-                        }
-
-                        let eval = Eval {
-                            params: &params,
-                            defaults: defaults.clone(),
-                            conditions,
-                        };
+                        let eval = Eval::checked(&doc, &params);
                         let slack_all = slack_mask == 0b11;
                         let teams_all = teams_mask == 0b111;
                         let complete =
@@ -369,11 +372,7 @@ fn external_ids_are_empty_or_at_least_two_characters() {
 fn control_tower_rule_and_table_protection_follow_their_parameters() {
     let doc = template();
     let specs = doc["Parameters"].as_mapping().unwrap();
-    let defaults: BTreeMap<String, String> = specs
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(&v["Default"])?)))
-        .collect();
-    let conditions = doc["Conditions"].as_mapping().unwrap();
+    let defaults = defaults(&doc);
     assert_eq!(defaults["ControlTowerEvents"], "false");
     assert_eq!(defaults["TableDeletionProtection"], "false");
     for triggers in ["true", "false"] {
@@ -384,14 +383,7 @@ fn control_tower_rule_and_table_protection_follow_their_parameters() {
                     ("ControlTowerEvents", control_tower.to_string()),
                     ("TableDeletionProtection", protect.to_string()),
                 ]);
-                for (k, v) in &params {
-                    assert_eq!(violation(&specs[*k], v), None, "{k}={v:?}");
-                }
-                let eval = Eval {
-                    params: &params,
-                    defaults: defaults.clone(),
-                    conditions,
-                };
+                let eval = Eval::checked(&doc, &params);
                 assert_eq!(
                     eval.condition("ControlTowerRule"),
                     triggers == "true" && control_tower == "true",

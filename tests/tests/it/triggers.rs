@@ -2,12 +2,10 @@
 //! batch of them, a replay and a bad payload cost in Organizations calls, run records and
 //! table writes, through the Lambda handler and `apnwatch snapshot --event`.
 
-use apnwatch::cli::{execute, Cli};
 use apnwatch::lambda::handler;
 use apnwatch::run::RunOptions;
 use chrono::{DateTime, Utc};
-use clap::Parser;
-use integration_tests::{app, workspace_dir, World};
+use integration_tests::{app, cli_ok, workspace_dir, World};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -38,12 +36,22 @@ async fn invoke(payload: Value) -> Result<Value, apnwatch::Error> {
 }
 
 async fn cli(args: &[&str]) -> Value {
-    let cli = Cli::try_parse_from(std::iter::once("apnwatch").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-    let out = execute(&app().await, &cli)
-        .await
-        .unwrap_or_else(|e| panic!("apnwatch {args:?}: {}", e.one_line()));
+    let out = cli_ok(args).await;
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON ({e}): {out}"))
+}
+
+/// `apnwatch snapshot --json --event infra/events/<sample>`.
+async fn replay(sample: &str) -> Value {
+    let path = workspace_dir().join("infra/events").join(sample);
+    cli(&["snapshot", "--json", "--event", path.to_str().unwrap()]).await
+}
+
+/// Asserts that `out` is the whole answer to the Organizations event `event_name` skipped
+/// with `reason`.
+fn assert_skipped(out: &Value, event_name: &str, reason: &str) {
+    let trigger = json!({"kind": "organizations", "event_name": event_name});
+    let expected = json!({"trigger": trigger, "skipped": true, "skip_reason": reason});
+    assert_eq!(*out, expected);
 }
 
 /// An account factory creating 20 accounts: the 20 events arrive as one SQS batch, cost one
@@ -51,11 +59,9 @@ async fn cli(args: &[&str]) -> Value {
 /// record, and alert every new account in one message.
 #[tokio::test]
 async fn sqs_batch_of_twenty_account_creations_is_one_walk() {
-    let world = World::start().await;
+    let (world, factory) = World::start_with_ou("Factory").await;
     let org = &world.org;
-    let factory = org.ou(&org.root_id, "Factory").await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
     for i in 0..20 {
         org.account(&factory, &format!("factory-{i:02}"), &[]).await;
     }
@@ -96,10 +102,8 @@ async fn sqs_batch_of_twenty_account_creations_is_one_walk() {
 /// call, no run record, no write, no alert; each says which run covered it.
 #[tokio::test]
 async fn replays_of_events_older_than_the_last_run_never_walk() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
-    let last = world.run().await;
-    world.alerts.received().await;
+    let (world, _) = World::start_with_account("team-a").await;
+    let last = world.run_and_discard_alerts().await;
     let app = app().await;
     let before = world.table.items().await;
     let calls = world.proxy.organizations_calls();
@@ -120,41 +124,31 @@ async fn replays_of_events_older_than_the_last_run_never_walk() {
         calls,
         "a covered replay called Organizations"
     );
-    assert_eq!(world.table.items().await, before, "a covered replay wrote");
-    assert!(world.alerts.received().await.is_empty());
+    world.assert_untouched(&before, "a covered replay").await;
 }
 
 /// Each kind of change event runs when nothing covers it: a Partner Central connection event
 /// and an Organizations `MoveAccount` at the current time.
 #[tokio::test]
 async fn partner_central_and_move_events_run_when_not_covered() {
-    let world = World::start().await;
+    let (world, team) = World::start_with_account("team-a").await;
     let org = &world.org;
-    let team = org.account(&org.root_id, "team-a", &[]).await;
     let apps = org.ou(&org.root_id, "Apps").await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
     org.move_account(&team, &org.root_id, &apps).await;
 
-    let dir = workspace_dir().join("infra/events");
-    let read = |name: &str| -> Value {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
-    };
-    let mut moved = read("organizations-move-account.json");
-    moved["time"] = json!(Utc::now().to_rfc3339());
-    let out = invoke(moved).await.unwrap();
+    let out = runs_on("organizations-move-account.json", "organizations").await;
     assert_eq!(
         out["trigger"],
         json!({"kind": "organizations", "event_name": "MoveAccount"})
     );
-    assert_eq!(out["skipped"], false);
     assert_eq!(out["changes"], 1, "the move is recorded: {out}");
 
-    let mut accepted = read("partner-central-invitation-accepted.json");
-    accepted["time"] = json!(Utc::now().to_rfc3339());
-    let out = invoke(accepted).await.unwrap();
-    assert_eq!(out["trigger"]["kind"], "partner-central");
-    assert_eq!(out["skipped"], false);
+    runs_on(
+        "partner-central-invitation-accepted.json",
+        "partner-central",
+    )
+    .await;
     assert_eq!(world.table.count("RUNS").await, 3);
 }
 
@@ -162,25 +156,14 @@ async fn partner_central_and_move_events_run_when_not_covered() {
 /// the function does not handle are refused: neither reads Organizations nor writes.
 #[tokio::test]
 async fn ignored_and_bad_events_change_nothing() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let before = world.table.items().await;
 
-    let ignored = cli(&[
-        "snapshot",
-        "--json",
-        "--event",
-        workspace_dir()
-            .join("infra/events/organizations-ignored.json")
-            .to_str()
-            .unwrap(),
-    ])
-    .await;
-    assert_eq!(
-        ignored,
-        json!({"trigger": {"kind": "organizations", "event_name": "CreatePolicy"},
-            "skipped": true,
-            "skip_reason": "eventName CreatePolicy does not change accounts or OUs"})
+    let ignored = replay("organizations-ignored.json").await;
+    assert_skipped(
+        &ignored,
+        "CreatePolicy",
+        "eventName CreatePolicy does not change accounts or OUs",
     );
 
     for bad in [
@@ -191,8 +174,7 @@ async fn ignored_and_bad_events_change_nothing() {
         let err = invoke(bad.clone()).await.unwrap_err();
         assert_eq!(err.kind(), "BadEvent", "{bad}: {}", err.one_line());
     }
-    assert_eq!(world.table.items().await, before);
-    assert!(world.alerts.received().await.is_empty());
+    world.assert_untouched(&before, "these events").await;
 }
 
 /// `snapshot --event` replays the sample batch like the Lambda: a mixed batch runs once with
@@ -200,8 +182,7 @@ async fn ignored_and_bad_events_change_nothing() {
 /// the same (old) events again is covered by that run.
 #[tokio::test]
 async fn snapshot_event_replays_batches_like_the_lambda() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let dir = workspace_dir().join("infra/events");
     let mut sample: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sqs-batch.json")).unwrap())
@@ -253,37 +234,40 @@ fn sample_now(name: &str) -> Value {
     event
 }
 
+/// The handler's answer to [`sample_now`]`(name)`: a run (nothing covers the event) started
+/// by a trigger of `kind`.
+async fn runs_on(name: &str, kind: &str) -> Value {
+    let out = invoke(sample_now(name))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {}", e.one_line()));
+    assert_eq!(out["trigger"]["kind"], kind, "{out}");
+    assert_eq!(out["skipped"], false, "{out}");
+    out
+}
+
 /// A closure completing (`CloseAccountResult`) and an account created through Control Tower
 /// (`CreateManagedAccount`) each start a run that records the change, the latter as
 /// `trigger.kind` `control-tower`.
 #[tokio::test]
 async fn close_account_result_and_control_tower_events_run() {
-    let world = World::start().await;
+    let (world, gone) = World::start_with_account("to-close").await;
     let org = &world.org;
-    let gone = org.account(&org.root_id, "to-close", &[]).await;
-    world.run().await;
-    world.alerts.received().await;
+    world.run_and_discard_alerts().await;
 
     org.close_account(&gone).await;
-    let out = invoke(sample_now("organizations-close-account-result.json"))
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.one_line()));
+    let out = runs_on("organizations-close-account-result.json", "organizations").await;
     assert_eq!(
         out["trigger"],
         json!({"kind": "organizations", "event_name": "CloseAccountResult"})
     );
-    assert_eq!(out["skipped"], false, "{out}");
     assert_eq!(out["changes"], 1, "the closure is recorded: {out}");
 
     org.account(&org.root_id, "factory-01", &[]).await;
-    let out = invoke(sample_now("control-tower-create-managed-account.json"))
-        .await
-        .unwrap_or_else(|e| panic!("{}", e.one_line()));
+    let out = runs_on("control-tower-create-managed-account.json", "control-tower").await;
     assert_eq!(
         out["trigger"],
         json!({"kind": "control-tower", "event_name": "CreateManagedAccount"})
     );
-    assert_eq!(out["skipped"], false, "{out}");
     assert_eq!(out["alerts"], 1, "the new account is alerted: {out}");
     assert_eq!(world.table.count("RUNS").await, 3);
 }
@@ -292,27 +276,16 @@ async fn close_account_result_and_control_tower_events_run() {
 /// --event`: no Organizations call, no run record, no write.
 #[tokio::test]
 async fn failed_create_account_result_is_skipped_with_its_reason() {
-    let world = World::start().await;
-    world.org.account(&world.org.root_id, "team-a", &[]).await;
+    let (world, _) = World::start_with_account("team-a").await;
     let before = world.table.items().await;
     let calls = world.proxy.organizations_calls();
 
-    let out = cli(&[
-        "snapshot",
-        "--json",
-        "--event",
-        workspace_dir()
-            .join("infra/events/organizations-create-account-result-failed.json")
-            .to_str()
-            .unwrap(),
-    ])
-    .await;
+    let out = replay("organizations-create-account-result-failed.json").await;
 
-    assert_eq!(
-        out,
-        json!({"trigger": {"kind": "organizations", "event_name": "CreateAccountResult"},
-            "skipped": true,
-            "skip_reason": "CreateAccountResult FAILED (EMAIL_ALREADY_EXISTS): no account was created"})
+    assert_skipped(
+        &out,
+        "CreateAccountResult",
+        "CreateAccountResult FAILED (EMAIL_ALREADY_EXISTS): no account was created",
     );
     assert_eq!(world.proxy.organizations_calls(), calls);
     assert_eq!(world.table.items().await, before);

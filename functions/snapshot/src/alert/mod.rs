@@ -12,7 +12,7 @@
 //! With routing (`APNWATCH_ROUTE_BY`), each route's alerts are built into their own
 //! messages; every message carries the SNS message attributes of `route`.
 //!
-//! This file builds and splits the messages; [`wording`] holds the words every format
+//! This file builds and splits the messages; `wording` holds the words every format
 //! shares, and `email`, `chat` and `machine` render one format each.
 
 use serde_json::json;
@@ -20,6 +20,7 @@ use serde_json::json;
 mod chat;
 mod email;
 mod machine;
+pub mod summary;
 mod wording;
 
 use chat::slack_notification;

@@ -8,6 +8,7 @@
 
 use chrono::Utc;
 
+use super::partner_central_sdk;
 use crate::app::App;
 use crate::aws;
 use crate::aws::doctor as probe;
@@ -72,19 +73,7 @@ impl App {
 
         checks.push(if config.rules.uses(LinkSource::PartnerCentral) {
             let pc = &config.partner_central;
-            let sdk = match &pc.role_arn {
-                Some(arn) => {
-                    aws::assume_role_config(
-                        base,
-                        arn,
-                        aws::PARTNER_CENTRAL_SESSION_NAME,
-                        pc.external_id.as_deref(),
-                        None,
-                    )
-                    .await
-                }
-                None => base.clone(),
-            };
+            let sdk = partner_central_sdk(pc, base).await;
             let (client, sts) = aws::partner_central_clients(&sdk);
             probe::partner_central(&client, &sts, &pc.catalog, pc.role_arn.as_deref()).await
         } else {

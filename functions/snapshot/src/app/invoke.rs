@@ -79,6 +79,7 @@ impl App {
         // Parsed again by `handle`; parsing is pure and cheap.
         if let Ok(invocation) = trigger::parse(payload) {
             options.tagged_accounts.extend(invocation.tagged_accounts());
+            options.named_units.extend(invocation.named_units());
         }
         handle(&self.store, payload, COVER_MARGIN, || self.run(options)).await
     }

@@ -14,7 +14,7 @@ use crate::aws::organizations::OrganizationsSource;
 use crate::aws::partner_central::invitations::{InvitationsAdapter, Sender};
 use crate::aws::partner_central::PartnerCentralAdapter;
 use crate::aws::sns::SnsNotifier;
-use crate::config::Config;
+use crate::config::{Config, PartnerCentralConfig};
 use crate::domain::invite::AutoInvite;
 use crate::domain::model::LinkSource;
 use crate::error::Error;
@@ -41,6 +41,27 @@ pub struct App {
     pub sdk: aws_config::SdkConfig,
 }
 
+/// The SDK configuration of the Partner Central session: the configured role assumed, or the
+/// function's own credentials.
+pub(crate) async fn partner_central_sdk(
+    pc: &PartnerCentralConfig,
+    base: &aws_config::SdkConfig,
+) -> aws_config::SdkConfig {
+    match &pc.role_arn {
+        Some(arn) => {
+            aws::assume_role_config(
+                base,
+                arn,
+                aws::PARTNER_CENTRAL_SESSION_NAME,
+                pc.external_id.as_deref(),
+                None,
+            )
+            .await
+        }
+        None => base.clone(),
+    }
+}
+
 impl App {
     /// Reads `APNWATCH_*` and the standard AWS environment (region, credentials, endpoints).
     pub async fn from_env() -> Result<Self, Error> {
@@ -60,19 +81,7 @@ impl App {
         let mut invitations = None;
         let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
             let pc = &config.partner_central;
-            let sdk = match &pc.role_arn {
-                Some(arn) => {
-                    aws::assume_role_config(
-                        base,
-                        arn,
-                        aws::PARTNER_CENTRAL_SESSION_NAME,
-                        pc.external_id.as_deref(),
-                        None,
-                    )
-                    .await
-                }
-                None => base.clone(),
-            };
+            let sdk = partner_central_sdk(pc, base).await;
             let (client, sts) = aws::partner_central_clients(&sdk);
             let inv = &config.invite;
             let sender = match (&inv.name, &inv.email) {

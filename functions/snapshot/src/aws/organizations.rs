@@ -20,6 +20,10 @@
 //! slowly; `APNWATCH_ORG_CONCURRENCY` bounds the calls in flight on top of it.
 //!
 //! The walk checks the run's [`Deadline`] before every request.
+//!
+//! With paths and stored OU names (`walk_reusing_names`, see `names`), the OU listing is
+//! skipped too: the paths give every OU id and parent, and only the names the rotation
+//! picks are read, one `DescribeOrganizationalUnit` each.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -35,8 +39,12 @@ use tracing::{debug, info, warn};
 use crate::aws::{all_pages, classify, Failure, PageError};
 use crate::domain::deadline::{self, Deadline};
 use crate::domain::model::{Account, AccountState, OrgTree, OrgUnit};
+use crate::domain::ou_names::OuNames;
 use crate::error::{BoxError, Error};
-use crate::ports::{OrgSnapshot, OrgSource, TagReads};
+use crate::ports::{OrgSnapshot, OrgSource, OuNameInputs, TagReads};
+
+#[path = "organizations_names.rs"]
+mod names;
 
 /// The root's name in every path, e.g. `Root/Workloads/Prod`.
 pub const ROOT_NAME: &str = "Root";
@@ -198,7 +206,13 @@ impl<'a> Walk<'a> {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
-    async fn walk(&self, with_tags: bool) -> Result<OrgTree, Error> {
+    /// The tree; with `names`, the OU names reused where the stored ones allow, and the
+    /// names to store (only when the accounts came with their paths).
+    async fn walk(
+        &self,
+        with_tags: bool,
+        names: Option<OuNameInputs<'_>>,
+    ) -> Result<(OrgTree, Option<OuNames>), Error> {
         self.count_call();
         let org = self
             .client
@@ -245,7 +259,30 @@ impl<'a> Walk<'a> {
             path: ROOT_NAME.to_string(),
         }];
         let mut accounts = Vec::new();
-        let listed = self.accounts_with_paths().await?;
+        let mut listed = self.accounts_with_paths().await?;
+        if let (Some(inputs), Some(found)) = (names, listed.take_if(|_| names.is_some())) {
+            let ids = names::Ids {
+                organization: &organization_id,
+                root: &root_id,
+                management: &management_account_id,
+            };
+            match self.with_stored_names(found, &ids, inputs).await? {
+                Ok((units, accounts, stored)) => {
+                    self.with_paths.store(true, Ordering::Relaxed);
+                    return Ok((
+                        self.finish(
+                            organization_id,
+                            management_account_id,
+                            root_id,
+                            units,
+                            accounts,
+                        ),
+                        Some(stored),
+                    ));
+                }
+                Err(found) => listed = Some(found),
+            }
+        }
         let per_unit = listed.is_none();
         let mut parents = Vec::new();
 
@@ -317,6 +354,41 @@ impl<'a> Walk<'a> {
             }
         }
 
+        // Every name was listed: with paths, they are the names to store.
+        let stored = match names {
+            Some(inputs) if self.with_paths.load(Ordering::Relaxed) => {
+                let listed_names: BTreeMap<String, String> = units
+                    .iter()
+                    .map(|u| (u.id.clone(), u.name.clone()))
+                    .collect();
+                Some(OuNames::read_all(
+                    &organization_id,
+                    &listed_names,
+                    &names::on_paths(&accounts),
+                    inputs.now,
+                ))
+            }
+            _ => None,
+        };
+        let tree = self.finish(
+            organization_id,
+            management_account_id,
+            root_id,
+            units,
+            accounts,
+        );
+        Ok((tree, stored))
+    }
+
+    /// The tree in id order, logged.
+    fn finish(
+        &self,
+        organization_id: String,
+        management_account_id: String,
+        root_id: String,
+        mut units: Vec<OrgUnit>,
+        mut accounts: Vec<Account>,
+    ) -> OrgTree {
         units.sort_by(|a, b| a.id.cmp(&b.id));
         accounts.sort_by(|a, b| a.id.cmp(&b.id));
         info!(
@@ -327,13 +399,13 @@ impl<'a> Walk<'a> {
             with_paths = self.with_paths.load(Ordering::Relaxed),
             "organization walked"
         );
-        Ok(OrgTree {
+        OrgTree {
             organization_id,
             management_account_id,
             root_id,
             units,
             accounts,
-        })
+        }
     }
 
     /// The tags of `ids`, by account id, with bounded concurrency.
@@ -455,10 +527,25 @@ impl OrgSource for OrganizationsSource {
         deadline: Option<&Deadline>,
     ) -> Result<OrgSnapshot, Error> {
         let walk = Walk::new(self, deadline);
-        let tree = walk.within_deadline(walk.walk(with_tags)).await?;
+        let (tree, _) = walk.within_deadline(walk.walk(with_tags, None)).await?;
         Ok(OrgSnapshot {
             tree,
             calls: walk.calls(),
+            ou_names: None,
+        })
+    }
+
+    async fn walk_reusing_names(
+        &self,
+        names: OuNameInputs<'_>,
+        deadline: Option<&Deadline>,
+    ) -> Result<OrgSnapshot, Error> {
+        let walk = Walk::new(self, deadline);
+        let (tree, ou_names) = walk.within_deadline(walk.walk(false, Some(names))).await?;
+        Ok(OrgSnapshot {
+            tree,
+            calls: walk.calls(),
+            ou_names,
         })
     }
 

@@ -15,9 +15,9 @@ use crate::domain::ids::is_account_id;
 use crate::domain::model::LinkState;
 use crate::error::Error;
 use crate::ports::{AccountTable, Queries};
-use crate::report_view::ReportView;
 use crate::run::autolink::{self, InviteOutcome};
 use crate::run::RunOptions;
+use crate::views::report::ReportView;
 use crate::views::{self, AccountView, EventView, RunView, SnapshotView};
 
 #[derive(Debug, Parser)]
@@ -286,7 +286,7 @@ async fn report(
     let mut out = if json {
         to_json(&view)
     } else {
-        crate::report_view::report_text(&view)
+        crate::views::report::report_text(&view)
     };
     if let Some(path) = html {
         std::fs::write(path, report_html::report_html(&view)).map_err(|source| {

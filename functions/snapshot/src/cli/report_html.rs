@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::report_view::{hrs, pct, ReportView};
+use crate::views::report::{hrs, pct, ReportView};
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
@@ -276,7 +276,7 @@ fn ou_section(v: &ReportView) -> String {
     }
     for (i, o) in v.by_ou.iter().enumerate() {
         let y = 4.0 + i as f64 * ROW;
-        let total = o.eligible.max(1) as f64;
+        let total = o.coverage.eligible.max(1) as f64;
         let _ = write!(
             svg,
             r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="13">{}</text>"##,
@@ -286,9 +286,9 @@ fn ou_section(v: &ReportView) -> String {
         );
         let mut x = LABEL;
         for (kind, n) in [
-            ("linked", o.linked),
-            ("pending", o.pending),
-            ("unlinked", o.unlinked),
+            ("linked", o.coverage.linked),
+            ("pending", o.coverage.pending),
+            ("unlinked", o.coverage.unlinked),
         ] {
             let w = BAR * n as f64 / total;
             if n > 0 {
@@ -306,15 +306,15 @@ fn ou_section(v: &ReportView) -> String {
             r##"<rect x="{LABEL}" y="{y:.1}" width="{BAR}" height="26" fill="none" stroke="#555"/><text x="{:.1}" y="{:.1}" font-size="13">{} ({}/{})</text>"##,
             LABEL + BAR + 8.0,
             y + 19.0,
-            pct(o.percent),
-            o.linked,
-            o.eligible
+            pct(o.coverage.percent),
+            o.coverage.linked,
+            o.coverage.eligible
         );
     }
     let worst = v
         .by_ou
         .first()
-        .map(|o| format!(" Lowest: {} at {}.", o.ou, pct(o.percent)))
+        .map(|o| format!(" Lowest: {} at {}.", o.ou, pct(o.coverage.percent)))
         .unwrap_or_default();
     let desc = format!(
         "Linked, pending and unlinked eligible accounts per top-level OU, lowest coverage first.{worst}"
@@ -325,11 +325,11 @@ fn ou_section(v: &ReportView) -> String {
             rows,
             r##"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"##,
             esc(&o.ou),
-            pct(o.percent),
-            o.linked,
-            o.pending,
-            o.unlinked,
-            o.eligible
+            pct(o.coverage.percent),
+            o.coverage.linked,
+            o.coverage.pending,
+            o.coverage.unlinked,
+            o.coverage.eligible
         );
     }
     format!(
@@ -461,7 +461,7 @@ mod tests {
     /// Text from the table is escaped, never markup.
     #[test]
     fn names_are_escaped() {
-        let html = report_html(&ReportView::from(&crate::report_view::tests::sample()));
+        let html = report_html(&ReportView::from(&crate::views::report::tests::sample()));
         assert!(html.contains("sandbox &lt;dev&gt; &amp; test"));
         assert!(!html.contains("<dev>"));
     }

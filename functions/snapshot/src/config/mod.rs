@@ -19,6 +19,7 @@ pub use crate::domain::link::{LinkRules, DEFAULT_TAG_KEY};
 use crate::domain::model::LinkSource;
 use crate::domain::remind::{parse_remind_after, AlertPolicy};
 use crate::domain::route::RouteBy;
+use crate::domain::summary::SummaryPeriod;
 
 pub const ENV_TABLE: &str = "APNWATCH_TABLE";
 pub const ENV_TOPIC_ARN: &str = "APNWATCH_TOPIC_ARN";
@@ -36,8 +37,10 @@ pub const ENV_RUN_RETENTION_DAYS: &str = "APNWATCH_RUN_RETENTION_DAYS";
 pub const ENV_REMIND_AFTER: &str = "APNWATCH_REMIND_AFTER";
 pub const ENV_NOTIFY_RESOLVED: &str = "APNWATCH_NOTIFY_RESOLVED";
 pub const ENV_ROUTE_BY: &str = "APNWATCH_ROUTE_BY";
+pub const ENV_SUMMARY: &str = "APNWATCH_SUMMARY";
 pub const ENV_TAG_SWEEP_ABOVE: &str = "APNWATCH_TAG_SWEEP_ABOVE";
 pub const ENV_TAG_MAX_AGE: &str = "APNWATCH_TAG_MAX_AGE";
+pub const ENV_OU_MAX_AGE: &str = "APNWATCH_OU_MAX_AGE";
 pub const ENV_AUTO_INVITE: &str = "APNWATCH_AUTO_INVITE";
 pub const ENV_INVITE_MAX_PER_RUN: &str = "APNWATCH_INVITE_MAX_PER_RUN";
 pub const ENV_INVITE_NAME: &str = "APNWATCH_INVITE_NAME";
@@ -67,8 +70,10 @@ pub const ALL_VARS: &[&str] = &[
     ENV_REMIND_AFTER,
     ENV_NOTIFY_RESOLVED,
     ENV_ROUTE_BY,
+    ENV_SUMMARY,
     ENV_TAG_SWEEP_ABOVE,
     ENV_TAG_MAX_AGE,
+    ENV_OU_MAX_AGE,
     ENV_AUTO_INVITE,
     ENV_INVITE_MAX_PER_RUN,
     ENV_INVITE_NAME,
@@ -87,6 +92,8 @@ pub const DEFAULT_RUN_RETENTION_DAYS: u32 = 90;
 pub const DEFAULT_TAG_SWEEP_ABOVE: usize = 1000;
 /// Above the sweep threshold, every account's tags are re-read at least this often.
 pub const DEFAULT_TAG_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
+/// When the accounts come with their paths, every stored OU name is re-read at least this often.
+pub const DEFAULT_OU_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
 
 /// Which Partner Central catalog to read: `AWS` (production) or `Sandbox` (trials).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,10 +117,14 @@ pub struct Config {
     pub alert_policy: AlertPolicy,
     /// `APNWATCH_ROUTE_BY`.
     pub route_by: RouteBy,
+    /// `APNWATCH_SUMMARY`: how often the coverage summary goes out (default weekly).
+    pub summary: SummaryPeriod,
     /// `APNWATCH_TAG_SWEEP_ABOVE`: above this many accounts tag reads are spread.
     pub tag_sweep_above: usize,
     /// `APNWATCH_TAG_MAX_AGE`.
     pub tag_max_age: chrono::Duration,
+    /// `APNWATCH_OU_MAX_AGE`: how old a stored OU name may get (see `domain::ou_names`).
+    pub ou_max_age: chrono::Duration,
     /// `APNWATCH_AUTO_INVITE`, `APNWATCH_INVITE_*`, `APNWATCH_ACCEPT_*` (see `invite`).
     pub invite: InviteConfig,
     /// `APNWATCH_CHANGE_TRIGGERS`: the stack starts runs on change events (default false).
@@ -229,6 +240,10 @@ impl Config {
             None => RouteBy::None,
             Some(v) => RouteBy::parse(&v).map_err(|h| invalid(ENV_ROUTE_BY, &v, &h))?,
         };
+        let summary = match get(ENV_SUMMARY) {
+            None => SummaryPeriod::default(),
+            Some(v) => SummaryPeriod::parse(&v).map_err(|h| invalid(ENV_SUMMARY, &v, &h))?,
+        };
 
         let tag_sweep_above = whole_number(
             &get,
@@ -237,19 +252,8 @@ impl Config {
             0..=usize::MAX,
             "a whole number of accounts (0: always spread the tag reads)",
         )?;
-        let tag_max_age = match get(ENV_TAG_MAX_AGE) {
-            None => DEFAULT_TAG_MAX_AGE,
-            Some(v) => match parse_remind_after(&v) {
-                Ok(Some(d)) if d >= chrono::Duration::hours(1) => d,
-                _ => {
-                    return Err(invalid(
-                        ENV_TAG_MAX_AGE,
-                        &v,
-                        "a duration of at least 1h with a unit m, h or d (e.g. 24h, 7d)",
-                    ))
-                }
-            },
-        };
+        let tag_max_age = max_age(&get, ENV_TAG_MAX_AGE, DEFAULT_TAG_MAX_AGE)?;
+        let ou_max_age = max_age(&get, ENV_OU_MAX_AGE, DEFAULT_OU_MAX_AGE)?;
         let invite = InviteConfig::from_lookup(&get, &rules)?;
         let change_triggers = match get(ENV_CHANGE_TRIGGERS) {
             None => false,
@@ -279,8 +283,10 @@ impl Config {
             run_retention_days,
             alert_policy,
             route_by,
+            summary,
             tag_sweep_above,
             tag_max_age,
+            ou_max_age,
             invite,
             change_triggers,
         })
@@ -289,6 +295,26 @@ impl Config {
     /// Account tags are read when a link rule or the routing needs them.
     pub fn needs_tags(&self) -> bool {
         self.rules.needs_tags() || self.route_by.needs_tags()
+    }
+}
+
+/// `var` as a max age (`APNWATCH_TAG_MAX_AGE`, `APNWATCH_OU_MAX_AGE`): a whole number with
+/// `m`, `h` or `d`, at least one hour; `default` when it is not set.
+fn max_age(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: chrono::Duration,
+) -> Result<chrono::Duration, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match parse_remind_after(&v) {
+            Ok(Some(d)) if d >= chrono::Duration::hours(1) => Ok(d),
+            _ => Err(invalid(
+                var,
+                &v,
+                "a duration of at least 1h with a unit m, h or d (e.g. 24h, 7d)",
+            )),
+        },
     }
 }
 

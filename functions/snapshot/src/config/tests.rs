@@ -101,13 +101,16 @@ fn reminder_resolved_and_routing_settings_parse() {
     assert_eq!(c.alert_policy.remind_after, Some(chrono::Duration::days(7)));
     assert!(c.alert_policy.notify_resolved);
     assert_eq!(c.route_by, RouteBy::None);
+    assert_eq!(c.summary, crate::domain::summary::SummaryPeriod::Weekly);
     let c = cfg(&[
         (ENV_TABLE, "t"),
         (ENV_REMIND_AFTER, "off"),
         (ENV_NOTIFY_RESOLVED, "false"),
         (ENV_ROUTE_BY, "tag:team"),
+        (ENV_SUMMARY, "daily"),
     ])
     .unwrap();
+    assert_eq!(c.summary, crate::domain::summary::SummaryPeriod::Daily);
     assert_eq!(c.alert_policy.remind_after, None);
     assert!(!c.alert_policy.notify_resolved);
     assert!(c.needs_tags(), "routing by tag reads tags");
@@ -115,6 +118,7 @@ fn reminder_resolved_and_routing_settings_parse() {
         (ENV_REMIND_AFTER, "weekly"),
         (ENV_NOTIFY_RESOLVED, "yes"),
         (ENV_ROUTE_BY, "ou:9"),
+        (ENV_SUMMARY, "monthly"),
     ] {
         let e = cfg(&[(ENV_TABLE, "t"), (var, bad)]).unwrap_err();
         assert!(e.to_string().starts_with(var), "{e}");
@@ -222,5 +226,22 @@ fn tag_sweep_settings() {
     for bad in ["10m", "off", "24"] {
         let e = cfg(&[(ENV_TABLE, "t"), (ENV_TAG_MAX_AGE, bad)]).unwrap_err();
         assert!(e.to_string().contains("at least 1h"), "{bad}: {e}");
+    }
+}
+
+/// The OU-name max age defaults to 24 h and takes the tag max age's format and minimum.
+#[test]
+fn ou_max_age_setting() {
+    let c = cfg(&[(ENV_TABLE, "t")]).unwrap();
+    assert_eq!(c.ou_max_age, chrono::Duration::hours(24));
+    let c = cfg(&[(ENV_TABLE, "t"), (ENV_OU_MAX_AGE, "3d")]).unwrap();
+    assert_eq!(c.ou_max_age, chrono::Duration::days(3));
+    for bad in ["30m", "never", "24"] {
+        let e = cfg(&[(ENV_TABLE, "t"), (ENV_OU_MAX_AGE, bad)]).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains(ENV_OU_MAX_AGE) && text.contains("at least 1h"),
+            "{bad}: {text}"
+        );
     }
 }

@@ -31,20 +31,17 @@ fn link(state: LinkState) -> LinkDecision {
 
 fn stored(account: Account, state: LinkState) -> (String, AccountRecord) {
     let at = "2026-11-26T12:00:00Z".parse().unwrap();
-    (
-        account.id.clone(),
-        AccountRecord {
-            account,
-            link: link(state),
-            first_seen: at,
-            last_changed: at,
-            removed: false,
-            rev: 3,
-            state_since: at,
-            last_alerted_at: None,
-            refusal: None,
-        },
-    )
+    let id = account.id.clone();
+    let record = AccountRecord {
+        account,
+        link: link(state),
+        first_seen: at,
+        last_changed: at,
+        rev: 3,
+        state_since: at,
+        ..AccountRecord::sample(&id)
+    };
+    (id, record)
 }
 
 /// A refusal stays on the account while its link state stays, and goes when it changes.

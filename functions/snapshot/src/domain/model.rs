@@ -96,31 +96,6 @@ pub struct Account {
     pub is_management: bool,
 }
 
-#[cfg(test)]
-impl Account {
-    /// An active member account in `Root/Workloads/Prod`, without tags: the one fixture unit
-    /// tests start from (`Account { tags, ..Account::sample(id) }` for a variation).
-    pub(crate) fn sample(id: &str) -> Account {
-        Account {
-            id: id.into(),
-            name: format!("acct-{id}"),
-            email: format!("{id}@example.com"),
-            state: AccountState::Active,
-            joined_method: Some("CREATED".into()),
-            joined_at: None,
-            parent_id: "ou-ab12-prod1234".into(),
-            ou_path: "Root/Workloads/Prod".into(),
-            ou_ids: vec![
-                "r-ab12".into(),
-                "ou-ab12-work1234".into(),
-                "ou-ab12-prod1234".into(),
-            ],
-            tags: Default::default(),
-            is_management: false,
-        }
-    }
-}
-
 /// A complete walk of the organization. A partial walk is never built: the adapter fails
 /// instead, so a missing account here really is gone.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -34,11 +34,8 @@ fn record(
         },
         first_seen: at(first_seen),
         last_changed: at(since),
-        removed: false,
-        rev: 1,
         state_since: at(since),
-        last_alerted_at: None,
-        refusal: None,
+        ..AccountRecord::sample(id)
     }
 }
 

@@ -11,7 +11,7 @@ pub fn format(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// `#[serde(with = "timestamp")]`: written as [`format`]; any RFC 3339 form is read back.
+/// `#[serde(with = "timestamp")]`: written as [`format()`]; any RFC 3339 form is read back.
 pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format(t))
 }

@@ -114,6 +114,11 @@ pub struct Event {
     /// The account whose tags a `TagResource`/`UntagResource` event changed: the run reads
     /// its tags even when the tag sweep would not (OU and root ids are left out).
     pub tagged_account: Option<String>,
+    /// The OU ids a `CreateOrganizationalUnit` / `UpdateOrganizationalUnit` /
+    /// `DeleteOrganizationalUnit` / `MoveAccount` event names: the run re-reads their names
+    /// even when the OU-name rotation would not (root ids are left out: the root's name is
+    /// fixed).
+    pub units: Vec<String>,
 }
 
 /// A parsed invoke payload.
@@ -155,6 +160,13 @@ impl Invocation {
     pub fn tagged_accounts(&self) -> BTreeSet<String> {
         self.relevant()
             .filter_map(|e| e.tagged_account.clone())
+            .collect()
+    }
+
+    /// OUs whose names the events may have changed (or whose accounts moved).
+    pub fn named_units(&self) -> BTreeSet<String> {
+        self.relevant()
+            .flat_map(|e| e.units.iter().cloned())
             .collect()
     }
 
@@ -287,6 +299,7 @@ fn parse_event(map: &Map<String, Value>) -> Result<Event, String> {
         time,
         ignored,
         tagged_account: None,
+        units: Vec::new(),
     };
     match source.as_str() {
         SCHEDULE_SOURCE if detail_type == SCHEDULE_DETAIL_TYPE => {
@@ -313,6 +326,9 @@ fn parse_event(map: &Map<String, Value>) -> Result<Event, String> {
             let mut e = event(Kind::Organizations, name, ignored);
             if matches!(name, "TagResource" | "UntagResource") && e.ignored.is_none() {
                 e.tagged_account = tagged_account(detail);
+            }
+            if e.ignored.is_none() {
+                e.units = named_units(name, detail);
             }
             Ok(e)
         }
@@ -370,6 +386,41 @@ fn tagged_account(detail: Option<&Value>) -> Option<String> {
         .or_else(|| params.get("ResourceId"))?
         .as_str()?;
     crate::domain::ids::is_account_id(id).then(|| id.to_string())
+}
+
+/// The OU ids an OU or move event names, from CloudTrail's `requestParameters` (the API's
+/// request parameters in camelCase) and, for `CreateOrganizationalUnit`, the created OU in
+/// `responseElements.organizationalUnit.id`; PascalCase is accepted too, as for tag events.
+/// <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_cloudtrail-integration.html>,
+/// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_UpdateOrganizationalUnit.html>,
+/// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_MoveAccount.html>
+fn named_units(name: &str, detail: Option<&Value>) -> Vec<String> {
+    let params: &[&str] = match name {
+        "UpdateOrganizationalUnit" | "DeleteOrganizationalUnit" => &["organizationalUnitId"],
+        "CreateOrganizationalUnit" => &["parentId"],
+        "MoveAccount" => &["sourceParentId", "destinationParentId"],
+        _ => return Vec::new(),
+    };
+    let field = |obj: Option<&Value>, key: &str| -> Option<String> {
+        let obj = obj?;
+        let pascal = format!("{}{}", key[..1].to_uppercase(), &key[1..]);
+        obj.get(key)
+            .or_else(|| obj.get(&pascal))?
+            .as_str()
+            .map(str::to_string)
+    };
+    let request = detail.and_then(|d| d.get("requestParameters"));
+    let mut ids: Vec<String> = params.iter().filter_map(|k| field(request, k)).collect();
+    if name == "CreateOrganizationalUnit" {
+        let response = detail.and_then(|d| d.get("responseElements"));
+        let created = response.and_then(|r| {
+            r.get("organizationalUnit")
+                .or_else(|| r.get("OrganizationalUnit"))
+        });
+        ids.extend(field(created, "id"));
+    }
+    ids.retain(|id| id.starts_with("ou-"));
+    ids
 }
 
 /// The latest completed run covers the invocation when every event asking for a run

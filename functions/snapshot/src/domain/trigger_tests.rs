@@ -210,6 +210,46 @@ fn tag_events_name_the_tagged_account() {
     );
 }
 
+/// OU events and account moves name the OUs whose names the run re-reads: the renamed or
+/// deleted OU, a new OU and its parent, a move's source and destination (never the root).
+#[test]
+fn ou_events_name_their_units() {
+    let moved = parse(&sample("organizations-move-account.json")).unwrap();
+    assert_eq!(
+        moved.named_units(),
+        BTreeSet::from(["ou-ab12-cd34ef56".to_string()]),
+        "the source is the root"
+    );
+    let mut renamed = sample("organizations-move-account.json");
+    renamed["detail"]["eventName"] = json!("UpdateOrganizationalUnit");
+    renamed["detail"]["requestParameters"] =
+        json!({"organizationalUnitId": "ou-ab12-11111111", "name": "Prod"});
+    assert_eq!(
+        parse(&renamed).unwrap().named_units(),
+        BTreeSet::from(["ou-ab12-11111111".to_string()])
+    );
+    let mut created = sample("organizations-move-account.json");
+    created["detail"]["eventName"] = json!("CreateOrganizationalUnit");
+    created["detail"]["requestParameters"] = json!({"parentId": "ou-ab12-11111111", "name": "New"});
+    created["detail"]["responseElements"] =
+        json!({"organizationalUnit": {"id": "ou-ab12-22222222", "name": "New"}});
+    assert_eq!(
+        parse(&created).unwrap().named_units(),
+        BTreeSet::from([
+            "ou-ab12-11111111".to_string(),
+            "ou-ab12-22222222".to_string()
+        ])
+    );
+    let mut failed = renamed.clone();
+    failed["detail"]["errorCode"] = json!("AccessDenied");
+    assert!(
+        parse(&failed).unwrap().named_units().is_empty(),
+        "a failed call changed nothing"
+    );
+    let tagged = parse(&sample("organizations-tag-resource.json")).unwrap();
+    assert!(tagged.named_units().is_empty());
+}
+
 /// `CloseAccountResult` (the service event when a closure completes) starts a run like
 /// `CloseAccount`.
 #[test]

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::invite::{Accepted, Sent};
-use crate::domain::model::{Account, AlertReason, LinkState};
+use crate::domain::model::{AlertReason, LinkState};
 use crate::fakes::FakeStore;
 use chrono::Utc;
 
@@ -27,6 +27,7 @@ fn config() -> Config {
             "APNWATCH_AUTO_INVITE" => "unlinked",
             "APNWATCH_INVITE_NAME" => "Ops",
             "APNWATCH_INVITE_EMAIL" => "ops@example.com",
+            "APNWATCH_SUMMARY" => "off",
             _ => return None,
         };
         Some(v.to_string())
@@ -40,19 +41,11 @@ fn store(published_meanwhile: bool) -> (FakeStore, String) {
     let store = FakeStore::default();
     let now = Utc::now().trunc_subsecs(3);
     let record = AccountRecord {
-        account: Account::sample("111122223333"),
-        link: crate::domain::model::LinkDecision {
-            state: LinkState::Unlinked,
-            source: crate::domain::model::LinkSource::None,
-            detail: "no link evidence".into(),
-        },
         first_seen: now,
         last_changed: now,
-        removed: false,
-        rev: 1,
         state_since: now,
         last_alerted_at: Some(now),
-        refusal: None,
+        ..AccountRecord::sample("111122223333")
     };
     let queued = PendingAlert::about(&record, AlertReason::NewAccount, "run-1", now, None);
     let id = queued.id.clone();
@@ -82,6 +75,13 @@ async fn after(store: &FakeStore, answer: Result<Sent, Refusal>) -> AutoLinkRepo
     after_run(&config(), store, &Answer(answer), facts).await
 }
 
+/// Partner Central's answer to an invitation it sent.
+fn sent() -> Result<Sent, Refusal> {
+    Ok(Sent {
+        invitation_id: "pacinv-1".into(),
+    })
+}
+
 fn refusal() -> Refusal {
     Refusal {
         code: "ResourceNotFoundException".into(),
@@ -94,11 +94,8 @@ fn refusal() -> Refusal {
 #[tokio::test]
 async fn sent_invitation_rewrites_the_queued_alert() {
     let (store, id) = store(false);
-    let sent = Sent {
-        invitation_id: "pacinv-1".into(),
-    };
 
-    let report = after(&store, Ok(sent)).await;
+    let report = after(&store, sent()).await;
 
     assert_eq!(report.invited, vec!["111122223333".to_string()]);
     let t = store.snapshot();
@@ -112,11 +109,8 @@ async fn sent_invitation_rewrites_the_queued_alert() {
 #[tokio::test]
 async fn auto_link_never_reads_the_whole_accounts_partition() {
     let (store, _) = store(false);
-    let sent = Sent {
-        invitation_id: "pacinv-1".into(),
-    };
 
-    let report = after(&store, Ok(sent)).await;
+    let report = after(&store, sent()).await;
 
     assert_eq!(report.invited.len(), 1);
     assert_eq!(store.snapshot().full_reads, 0);
@@ -127,11 +121,8 @@ async fn auto_link_never_reads_the_whole_accounts_partition() {
 #[tokio::test]
 async fn an_alert_published_meanwhile_is_not_queued_again() {
     let (store, _) = store(true);
-    let sent = Sent {
-        invitation_id: "pacinv-1".into(),
-    };
 
-    after(&store, Ok(sent)).await;
+    after(&store, sent()).await;
 
     let t = store.snapshot();
     assert!(t.outbox.is_empty(), "{:?}", t.outbox.keys());

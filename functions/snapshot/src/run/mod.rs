@@ -14,6 +14,7 @@
 
 pub mod autolink;
 mod publish;
+mod summary;
 
 pub use publish::publish;
 use publish::{missing_topic, Reported};
@@ -32,10 +33,11 @@ use crate::domain::model::{
     Account, AccountChange, ChangeEvent, LinkDecision, LinkSource, LinkState, PendingAlert,
     RunSummary,
 };
+use crate::domain::ou_names::OuNames;
 use crate::domain::route;
 use crate::domain::sweep::{self, SweepState};
 use crate::error::Error;
-use crate::ports::{AccountTable, Notifier, OrgSource, PartnerCentralSource, Store};
+use crate::ports::{AccountTable, Notifier, OrgSource, OuNameInputs, PartnerCentralSource, Store};
 
 /// A conflicting account is re-read and re-diffed at most this often; past it, the next run
 /// settles it.
@@ -50,6 +52,10 @@ pub struct RunOptions {
     /// Accounts named in `TagResource`/`UntagResource` events: their tags are read this run
     /// even when the tag sweep would not read them.
     pub tagged_accounts: BTreeSet<String>,
+    /// OUs named in `CreateOrganizationalUnit`/`UpdateOrganizationalUnit`/
+    /// `DeleteOrganizationalUnit`/`MoveAccount` events: their names are read this run even
+    /// when the OU-name rotation would not.
+    pub named_units: BTreeSet<String>,
 }
 
 /// What a run did (or, dry, would do).
@@ -79,11 +85,11 @@ pub struct RunReport {
     pub coverage: crate::domain::report::RunCoverage,
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 impl RunReport {
-    /// A run of `run_id` in `o-abc123def4` that found and did nothing: the fixture unit tests
-    /// vary (`RunReport { account_writes: 3, ..RunReport::sample("r") }`).
-    pub(crate) fn sample(run_id: &str) -> Self {
+    /// A run of `run_id` in `o-abc123def4` that found and did nothing: the fixture tests and the
+    /// benchmark vary (`RunReport { account_writes: 3, ..RunReport::sample("r") }`).
+    pub fn sample(run_id: &str) -> Self {
         Self {
             organization_id: "o-abc123def4".into(),
             summary: RunSummary {
@@ -154,6 +160,7 @@ pub struct Stored {
     unsettled: Vec<String>,
     organizations_calls: u64,
     sweep_state: Option<SweepState>,
+    ou_names: Option<OuNames>,
     coverage: crate::domain::report::RunCoverage,
 }
 
@@ -210,7 +217,15 @@ where
 
     let previous = deps.store.load().await?;
     let deadline = options.deadline.as_ref();
-    let walk = deps.org.walk(false, deadline).await?;
+    // Stored OU names spare the OU listing when the accounts come with their paths.
+    let names = OuNameInputs {
+        previous: &previous.ou_names,
+        named: &options.named_units,
+        now: started_at,
+        max_age: config.ou_max_age,
+    };
+    let walk = deps.org.walk_reusing_names(names, deadline).await?;
+    let ou_names = walk.ou_names;
     let mut tree = walk.tree;
     let mut organizations_calls = walk.calls;
     let mut sweep_state = None;
@@ -306,7 +321,25 @@ where
         }));
     }
 
+    // Only the first run of a summary period holds the accounts once more to summarize them.
+    let due = summary::due(config, deps.store, started_at).await?;
+    let after = due
+        .as_ref()
+        .map(|_| summary::records_after(&previous.records, &changes));
     let (written, unsettled) = commit_all(deps.store, changes, &resolved, &ctx).await?;
+    if let (Some(due), Some(after)) = (due, after) {
+        summary::queue(
+            deps.store,
+            due,
+            &after,
+            &ctx.routes,
+            alert_ctx.routing,
+            &organization_id,
+            &run_id,
+            started_at,
+        )
+        .await?;
+    }
     // The walked accounts are in the table now; the alerts are read back from the outbox.
     drop(resolved);
     let Written {
@@ -334,6 +367,7 @@ where
         unsettled,
         organizations_calls,
         sweep_state,
+        ou_names,
         coverage,
     }))
 }
@@ -519,5 +553,7 @@ async fn commit_all<S: AccountTable>(
 
 #[cfg(test)]
 mod remind_tests;
+#[cfg(test)]
+mod summary_tests;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use crate::alert::{messages, AlertContext, AlertMessage};
 use crate::config::{ConfigError, ENV_TOPIC_ARN};
 use crate::domain::model::PendingAlert;
 use crate::error::Error;
-use crate::ports::{AlertOutbox, Notifier, PublishLease, Store};
+use crate::ports::{AlertOutbox, Notifier, PublishLease, Store, SummaryOutbox};
 
 /// Tries to take the publish lease while another run holds it, with doubling waits.
 const LEASE_TRIES: u32 = 4;
@@ -45,6 +45,7 @@ where
         unsettled,
         organizations_calls,
         sweep_state,
+        ou_names,
         coverage,
     } = stored;
     let notifier = deps
@@ -65,6 +66,10 @@ where
     // covers its time too.
     if let Some(sweep) = &sweep_state {
         deps.store.put_sweep(sweep).await?;
+    }
+    // Likewise the OU names: a failed run leaves them, so the next one reads its slice too.
+    if let Some(names) = &ou_names {
+        deps.store.put_ou_names(names).await?;
     }
     // The run record is written even when publishing failed: `apnwatch runs` should show it.
     deps.store.put_run(&summary).await?;
@@ -103,14 +108,14 @@ pub(super) fn missing_topic() -> ConfigError {
 /// Publishes everything in the outbox: this run's alerts and any a failed run left behind.
 /// Only one run publishes at a time (the lease), and an alert leaves the outbox only after
 /// SNS accepted the message that carries it.
-pub(super) async fn publish_pending<S: AlertOutbox + PublishLease, N: Notifier>(
+pub(super) async fn publish_pending<S: AlertOutbox + SummaryOutbox + PublishLease, N: Notifier>(
     store: &S,
     notifier: &N,
     ctx: &AlertContext,
     run_id: &str,
 ) -> Result<(Vec<PendingAlert>, Reported), Error> {
     // Nothing queued (the usual unchanged run): no lease, so such a run writes only its record.
-    if store.pending_alerts().await?.is_empty() {
+    if store.pending_alerts().await?.is_empty() && store.pending_summaries().await?.is_empty() {
         return Ok((Vec::new(), Reported::default()));
     }
     let mut wait = LEASE_FIRST_WAIT;
@@ -142,7 +147,7 @@ pub(super) async fn publish_pending<S: AlertOutbox + PublishLease, N: Notifier>(
     Ok(sent)
 }
 
-pub(super) async fn publish_outbox<S: AlertOutbox, N: Notifier>(
+pub(super) async fn publish_outbox<S: AlertOutbox + SummaryOutbox, N: Notifier>(
     store: &S,
     notifier: &N,
     ctx: &AlertContext,
@@ -156,6 +161,14 @@ pub(super) async fn publish_outbox<S: AlertOutbox, N: Notifier>(
         store.ack_alerts(&message.alert_ids).await?;
         info!(message_id, alerts = message.alert_ids.len(), subject = %message.subject, "alert published");
         sent_ids.extend(message.alert_ids.iter().cloned());
+        reported.push(message);
+    }
+    // The period's summaries after the alerts, each deleted once SNS accepted it.
+    for queued in store.pending_summaries().await? {
+        let message = super::summary::message(&queued);
+        let message_id = notifier.publish(&message).await?;
+        store.ack_summary(&queued.id).await?;
+        info!(message_id, route = %queued.route, subject = %message.subject, "summary published");
         reported.push(message);
     }
     let alerts = pending

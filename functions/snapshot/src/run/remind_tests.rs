@@ -3,9 +3,7 @@
 use chrono::{Duration, Utc};
 
 use crate::config::Config;
-use crate::domain::model::{
-    Account, AccountRecord, AlertReason, LinkDecision, LinkSource, LinkState, OrgTree,
-};
+use crate::domain::model::{Account, AccountRecord, AlertReason, LinkDecision, OrgTree};
 use crate::fakes::{FakeNotifier, FakeOrg, FakePartnerCentral, FakeStore};
 use crate::run::{run_once, Deps, RunOptions};
 
@@ -13,6 +11,7 @@ fn config() -> Config {
     let get = |k: &str| match k {
         "APNWATCH_TABLE" => Some("t".to_string()),
         "APNWATCH_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".to_string()),
+        "APNWATCH_SUMMARY" => Some("off".to_string()),
         _ => None,
     };
     Config::from_lookup(get).unwrap()
@@ -31,20 +30,18 @@ fn account() -> Account {
 /// The account as stored: unlinked, alerted `days` ago.
 fn alerted(days: i64) -> AccountRecord {
     let then = Utc::now() - Duration::days(days);
+    let sample = AccountRecord::sample("222222222222");
     AccountRecord {
         account: account(),
         link: LinkDecision {
-            state: LinkState::Unlinked,
-            source: LinkSource::None,
             detail: "no link evidence from tag, list".into(),
+            ..sample.link
         },
         first_seen: then,
         last_changed: then,
-        removed: false,
-        rev: 1,
         state_since: then,
         last_alerted_at: Some(then),
-        refusal: None,
+        ..sample
     }
 }
 

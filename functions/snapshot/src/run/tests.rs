@@ -20,8 +20,10 @@ fn config() -> Config {
         run_retention_days: 90,
         alert_policy: Default::default(),
         route_by: Default::default(),
+        summary: crate::domain::summary::SummaryPeriod::Off,
         tag_sweep_above: crate::config::DEFAULT_TAG_SWEEP_ABOVE,
         tag_max_age: crate::config::DEFAULT_TAG_MAX_AGE,
+        ou_max_age: crate::config::DEFAULT_OU_MAX_AGE,
         invite: Default::default(),
         change_triggers: false,
     }
@@ -88,6 +90,11 @@ impl World {
         .await
     }
 
+    /// `account` joins the organization: the next walk finds it.
+    fn joins(&self, account: Account) {
+        self.org.tree.lock().unwrap().accounts.push(account);
+    }
+
     fn published(&self) -> Vec<AlertMessage> {
         self.sns.published.lock().unwrap().clone()
     }
@@ -139,12 +146,7 @@ async fn new_account_alerts_once() {
         w.published().is_empty(),
         "everything linked: no baseline message"
     );
-    w.org
-        .tree
-        .lock()
-        .unwrap()
-        .accounts
-        .push(account("222222222222", false));
+    w.joins(account("222222222222", false));
     w.run(false).await.unwrap();
     w.run(false).await.unwrap();
     let sent = w.published();
@@ -215,12 +217,7 @@ async fn failed_publish_is_sent_by_the_next_run() {
 async fn concurrent_run_does_not_duplicate_the_alert() {
     let w = World::new(vec![account("111111111111", true)]);
     w.run(false).await.unwrap();
-    w.org
-        .tree
-        .lock()
-        .unwrap()
-        .accounts
-        .push(account("222222222222", false));
+    w.joins(account("222222222222", false));
     // The other run stores the new account and its alert between our read and our write.
     let id = "222222222222";
     let ctx = RunContext {

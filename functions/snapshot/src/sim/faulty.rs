@@ -13,12 +13,14 @@ use crate::domain::link::PartnerCentralLinks;
 use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, PendingAlert, RunSummary,
 };
+use crate::domain::ou_names::OuNames;
+use crate::domain::summary::{QueuedSummary, SummaryMark, SummaryPeriod};
 use crate::domain::sweep::SweepState;
 use crate::error::Error;
 use crate::fakes::{FakePartnerCentral, FakeStore};
 use crate::ports::{
     AccountTable, AlertOutbox, CommitOutcome, Invitations, Notifier, OrgSnapshot, OrgSource,
-    PartnerCentralSource, PublishLease, Queries, RunRecords, StoredState, TagReads,
+    PartnerCentralSource, PublishLease, Queries, RunRecords, StoredState, SummaryOutbox, TagReads,
 };
 use crate::sim::faults::{cause, store_error, Ctl, Fault};
 
@@ -239,7 +241,64 @@ impl AlertOutbox for Faulty<'_, FakeStore> {
     }
 }
 
+impl SummaryOutbox for Faulty<'_, FakeStore> {
+    async fn last_summary(&self, period: SummaryPeriod) -> Result<Option<SummaryMark>, Error> {
+        if let Some(f) = self.ctl.before("store.last_summary").await {
+            return Err(store_error("Query", f));
+        }
+        let out = self.inner.last_summary(period).await;
+        self.ctl.after("store.last_summary", false).await;
+        out
+    }
+
+    async fn queue_summaries(
+        &self,
+        mark: &SummaryMark,
+        summaries: &[QueuedSummary],
+    ) -> Result<bool, Error> {
+        if let Some(f) = self.ctl.before("store.queue_summaries").await {
+            return Err(store_error("TransactWriteItems", f));
+        }
+        let out = self.inner.queue_summaries(mark, summaries).await;
+        if let Some(f) = self.ctl.after("store.queue_summaries", true).await {
+            return Err(store_error("TransactWriteItems", f));
+        }
+        out
+    }
+
+    async fn pending_summaries(&self) -> Result<Vec<QueuedSummary>, Error> {
+        if let Some(f) = self.ctl.before("store.pending_summaries").await {
+            return Err(store_error("Query", f));
+        }
+        let out = self.inner.pending_summaries().await;
+        self.ctl.after("store.pending_summaries", false).await;
+        out
+    }
+
+    async fn ack_summary(&self, id: &str) -> Result<(), Error> {
+        if let Some(f) = self.ctl.before("store.ack_summary").await {
+            return Err(store_error("DeleteItem", f));
+        }
+        let out = self.inner.ack_summary(id).await;
+        if let Some(f) = self.ctl.after("store.ack_summary", true).await {
+            return Err(store_error("DeleteItem", f));
+        }
+        out
+    }
+}
+
 impl RunRecords for Faulty<'_, FakeStore> {
+    async fn put_ou_names(&self, names: &OuNames) -> Result<(), Error> {
+        if let Some(f) = self.ctl.before("store.put_ou_names").await {
+            return Err(store_error("PutItem", f));
+        }
+        self.inner.put_ou_names(names).await?;
+        if let Some(f) = self.ctl.after("store.put_ou_names", true).await {
+            return Err(store_error("PutItem", f));
+        }
+        Ok(())
+    }
+
     async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
         if let Some(f) = self.ctl.before("store.put_run").await {
             return Err(store_error("PutItem", f));

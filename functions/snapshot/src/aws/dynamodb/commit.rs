@@ -10,7 +10,7 @@
 //! SDK) is read reason by reason ([`read_cancellation`]) and then acted on
 //! ([`DynamoStore::write_batch`]); and the `UnprocessedItems` a successful BatchWriteItem
 //! hands back are resent with backoff, as its API reference asks
-//! (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html).
+//! (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html>).
 
 use std::collections::{BTreeSet, VecDeque};
 

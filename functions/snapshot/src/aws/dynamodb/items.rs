@@ -88,7 +88,7 @@ where
     M::try_from(raw)
 }
 
-fn check_entity(found: &str, expected: &str) -> Result<(), String> {
+pub(crate) fn check_entity(found: &str, expected: &str) -> Result<(), String> {
     if found == expected {
         Ok(())
     } else {

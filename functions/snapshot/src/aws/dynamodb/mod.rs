@@ -6,7 +6,9 @@
 
 mod commit;
 mod items;
+mod ou_names;
 pub(crate) mod schema;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::model::{
     AccountChange, AccountRecord, ChangeEvent, LinkState, PendingAlert, RunSummary,
 };
+use crate::domain::ou_names::OuNames;
 use crate::domain::sweep::SweepState;
 use crate::error::{BoxError, Error};
 use crate::ports::{
@@ -31,6 +34,7 @@ use items::{
     AlertItem, EventItem, Item, LeaseItem, RunItem, SweepItem, ACCOUNTS_PK, LEASE_PK, LEASE_SK,
     OUTBOX_PK, RUNS_PK, SWEEP_PK, SWEEP_SK,
 };
+use ou_names::{OuNamesItem, OU_NAMES_PK, OU_NAMES_SK};
 pub use schema::{
     table_definition, IndexDefinition, InitOutcome, TableDefinition, LINK_STATE_INDEX,
 };
@@ -95,7 +99,7 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(backoff_delay(attempt, fastrand::f64())).await;
 }
 
-/// The DynamoDB implementation of [`Store`].
+/// The DynamoDB implementation of [`Store`](crate::ports::Store).
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -244,10 +248,24 @@ impl AccountTable for DynamoStore {
             .map(|item| self.decode::<SweepItem, SweepState>(item))
             .transpose()?
             .unwrap_or_default();
+        let ou_names = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(OU_NAMES_PK, OU_NAMES_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("GetItem", e))?
+            .item
+            .map(|item| self.decode::<OuNamesItem, OuNames>(item))
+            .transpose()?
+            .unwrap_or_default();
         Ok(StoredState {
             records,
             first_run,
             sweep,
+            ou_names,
         })
     }
 
@@ -273,8 +291,20 @@ impl AccountTable for DynamoStore {
 
 impl AlertOutbox for DynamoStore {
     async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
+        // Alerts only: the summaries queued beside them (entity `summary`) are read by
+        // `pending_summaries`. Told apart by entity, not key: alert keys start with any run id.
         let query = self.query(OUTBOX_PK).consistent_read(true);
-        self.query_decoded::<AlertItem, _>(query, None).await
+        let alerts = self
+            .query_map(query, None, |item| {
+                let summary =
+                    matches!(item.get("entity"), Some(AttributeValue::S(e)) if e == "summary");
+                if summary {
+                    return Ok(None);
+                }
+                self.decode::<AlertItem, PendingAlert>(item).map(Some)
+            })
+            .await?;
+        Ok(alerts.into_iter().flatten().collect())
     }
 
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
@@ -354,6 +384,25 @@ impl RunRecords for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(&SweepItem::new(sweep))))
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn put_ou_names(&self, names: &OuNames) -> Result<(), Error> {
+        let (item, left_out) = OuNamesItem::new(names);
+        if left_out > 0 {
+            tracing::warn!(
+                left_out,
+                stored = item.units.len(),
+                "the OU names exceed one DynamoDB item: the OUs left out are read again next run"
+            );
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)))
             .send()
             .await
             .map_err(|e| self.sdk_error("PutItem", e))?;

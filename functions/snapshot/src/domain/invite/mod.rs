@@ -2,7 +2,7 @@
 //! connection invitation, the idempotency tokens, the per-run cap, the 24 h back-off after a
 //! refusal, the invite settings (read by `config`), and the records and history events an outcome writes.
 //!
-//! This file holds the settings and tokens; [`eligibility`], [`refusal`] and [`changes`] the
+//! This file holds the settings and tokens; `eligibility`, `refusal` and `changes` the
 //! rest. The calls themselves are in `aws::partner_central::invitations` (adapter) and the
 //! orchestration in `run::autolink`.
 //! API shapes: CreateConnectionInvitation

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::domain::model::{
-    Account, AccountRecord, AccountState, AlertReason, ChangeKind, LinkDecision, LinkSource,
-    LinkState, PendingAlert,
+    AccountRecord, AccountState, AlertReason, ChangeKind, LinkDecision, LinkSource, LinkState,
+    PendingAlert,
 };
 use chrono::{Duration, TimeZone};
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,19 +14,6 @@ fn at(h: u32) -> DateTime<Utc> {
 
 fn record(id: &str, state: LinkState) -> AccountRecord {
     AccountRecord {
-        account: Account {
-            id: id.into(),
-            name: "n".into(),
-            email: "e@example.com".into(),
-            state: AccountState::Active,
-            joined_method: None,
-            joined_at: None,
-            parent_id: "r-ab12".into(),
-            ou_path: "Root".into(),
-            ou_ids: vec![],
-            tags: Default::default(),
-            is_management: false,
-        },
         link: LinkDecision {
             state,
             source: LinkSource::None,
@@ -34,11 +21,10 @@ fn record(id: &str, state: LinkState) -> AccountRecord {
         },
         first_seen: at(1),
         last_changed: at(1),
-        removed: false,
         rev: 3,
         state_since: at(1),
         last_alerted_at: Some(at(1)),
-        refusal: None,
+        ..AccountRecord::sample(id)
     }
 }
 

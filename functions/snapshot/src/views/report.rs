@@ -40,11 +40,9 @@ pub struct TimeToLinkView {
 #[derive(Debug, Clone, Serialize)]
 pub struct OuView {
     pub ou: String,
-    pub eligible: usize,
-    pub linked: usize,
-    pub pending: usize,
-    pub unlinked: usize,
-    pub percent: Option<f64>,
+    /// The OU's own coverage, its fields beside `ou` in the JSON.
+    #[serde(flatten)]
+    pub coverage: CoverageView,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,11 +165,7 @@ impl From<&Report> for ReportView {
                 .iter()
                 .map(|o| OuView {
                     ou: o.ou.clone(),
-                    eligible: o.coverage.eligible,
-                    linked: o.coverage.linked,
-                    pending: o.coverage.pending,
-                    unlinked: o.coverage.unlinked,
-                    percent: o.coverage.percent,
+                    coverage: (&o.coverage).into(),
                 })
                 .collect(),
             oldest_unlinked: r.oldest_unlinked.iter().map(Into::into).collect(),
@@ -231,9 +225,9 @@ pub fn report_text(v: &ReportView) -> String {
     for o in &v.by_ou {
         out.push(format!(
             "  {:>6}  {}/{} linked  {}",
-            pct(o.percent),
-            o.linked,
-            o.eligible,
+            pct(o.coverage.percent),
+            o.coverage.linked,
+            o.coverage.eligible,
             o.ou
         ));
     }
