@@ -158,22 +158,18 @@ mod tests {
                 .include_management_events(mgmt)
                 .build()
         };
-        assert_eq!(
-            records_management_writes(&[sel(ReadWriteType::All, true)], &[]),
-            Some(true)
-        );
-        assert_eq!(
-            records_management_writes(&[sel(ReadWriteType::WriteOnly, true)], &[]),
-            Some(true)
-        );
-        assert_eq!(
-            records_management_writes(&[sel(ReadWriteType::ReadOnly, true)], &[]),
-            Some(false)
-        );
-        assert_eq!(
-            records_management_writes(&[sel(ReadWriteType::All, false)], &[]),
-            Some(false)
-        );
+        for (rw, management, records) in [
+            (ReadWriteType::All, true, true),
+            (ReadWriteType::WriteOnly, true, true),
+            (ReadWriteType::ReadOnly, true, false),
+            (ReadWriteType::All, false, false),
+        ] {
+            assert_eq!(
+                records_management_writes(&[sel(rw.clone(), management)], &[]),
+                Some(records),
+                "{rw:?}, management events {management}"
+            );
+        }
         assert_eq!(records_management_writes(&[], &[]), None);
     }
 

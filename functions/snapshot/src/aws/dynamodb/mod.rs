@@ -169,6 +169,16 @@ impl DynamoStore {
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
     }
 
+    /// The items of partition `pk` whose sort key starts with `prefix`.
+    pub(crate) fn query_prefix(&self, pk: &str, prefix: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_string()))
+    }
+
     /// Runs `query` to its last page, or until `limit` items are read.
     async fn query_all(
         &self,
@@ -207,6 +217,25 @@ impl DynamoStore {
         }
     }
 
+    /// One item by key, read consistently, in its model type; `None` when there is none.
+    async fn get_decoded<I, M>(&self, key: Item) -> Result<Option<M>, Error>
+    where
+        I: serde::de::DeserializeOwned,
+        M: TryFrom<I, Error = String>,
+    {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("GetItem", e))?
+            .item
+            .map(|item| self.decode::<I, M>(item))
+            .transpose()
+    }
+
     async fn query_decoded<I, M>(
         &self,
         query: QueryFluentBuilder,
@@ -236,30 +265,12 @@ impl AccountTable for DynamoStore {
             .map(|r| (r.account.id.clone(), r))
             .collect();
         let sweep = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(SWEEP_PK, SWEEP_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.sdk_error("GetItem", e))?
-            .item
-            .map(|item| self.decode::<SweepItem, SweepState>(item))
-            .transpose()?
+            .get_decoded::<SweepItem, SweepState>(key(SWEEP_PK, SWEEP_SK))
+            .await?
             .unwrap_or_default();
         let ou_names = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(OU_NAMES_PK, OU_NAMES_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.sdk_error("GetItem", e))?
-            .item
-            .map(|item| self.decode::<OuNamesItem, OuNames>(item))
-            .transpose()?
+            .get_decoded::<OuNamesItem, OuNames>(key(OU_NAMES_PK, OU_NAMES_SK))
+            .await?
             .unwrap_or_default();
         Ok(StoredState {
             records,
@@ -274,18 +285,8 @@ impl AccountTable for DynamoStore {
     }
 
     async fn account(&self, account_id: &str) -> Result<Option<AccountRecord>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(ACCOUNTS_PK, account_sk(account_id))))
-            .consistent_read(true)
-            .send()
+        self.get_decoded::<AccountItem, AccountRecord>(key(ACCOUNTS_PK, account_sk(account_id)))
             .await
-            .map_err(|e| self.sdk_error("GetItem", e))?;
-        out.item
-            .map(|item| self.decode::<AccountItem, AccountRecord>(item))
-            .transpose()
     }
 }
 

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -167,15 +167,7 @@ impl SummaryOutbox for DynamoStore {
     /// One Query, newest first, one item: period keys sort in time order.
     async fn last_summary(&self, period: SummaryPeriod) -> Result<Option<SummaryMark>, Error> {
         let query = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :kind)")
-            .expression_attribute_values(":pk", AttributeValue::S(SUMMARY_PK.to_string()))
-            .expression_attribute_values(
-                ":kind",
-                AttributeValue::S(format!("{}#", period.as_str())),
-            )
+            .query_prefix(SUMMARY_PK, &format!("{}#", period.as_str()))
             .scan_index_forward(false)
             .consistent_read(true);
         Ok(self
@@ -246,15 +238,7 @@ impl SummaryOutbox for DynamoStore {
 
     async fn pending_summaries(&self) -> Result<Vec<QueuedSummary>, Error> {
         let query = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :summary)")
-            .expression_attribute_values(":pk", AttributeValue::S(OUTBOX_PK.to_string()))
-            .expression_attribute_values(
-                ":summary",
-                AttributeValue::S(SUMMARY_SK_PREFIX.to_string()),
-            )
+            .query_prefix(OUTBOX_PK, SUMMARY_SK_PREFIX)
             .consistent_read(true);
         self.query_decoded::<SummaryItem, QueuedSummary>(query, None)
             .await
