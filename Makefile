@@ -32,7 +32,7 @@ SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION
 TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 HAVE_NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: help setup venv tools fmt-check clippy unit integration test templates template-params sam-build-check demo report-screenshot build sam-build deploy deploy-guided require-samconfig bench moto-stop
+.PHONY: help setup venv tools fmt-check clippy unit integration test soak templates template-params sam-build-check demo report-screenshot build sam-build deploy deploy-guided require-samconfig bench moto-stop
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -104,6 +104,16 @@ ifeq ($(HAVE_NEXTEST),yes)
 else
 	cargo test --workspace
 endif
+
+# The simulator (functions/snapshot/src/sim): `make test` plays 2,000 seeds as a unit test;
+# `make soak SEEDS=100000` plays more, optimized (profile `soak`), from FIRST_SEED, and
+# prints the figures the README quotes. A failure prints its seed and shrunk steps;
+# `SIM_SEED=<n> cargo test -p apn-link-watch --lib sim::` replays it.
+SEEDS ?= 100000
+FIRST_SEED ?= 1
+soak: ## Simulate SEEDS seeds (default 100000) of runs with faults, crashes and interleavings
+	SIM_SEEDS=$(SEEDS) SIM_FIRST_SEED=$(FIRST_SEED) cargo test --profile soak -p apn-link-watch --lib \
+		sim::tests::simulated_runs_keep_every_promise -- --nocapture
 
 templates: $(TOOL_STAMPS) ## Lint the CloudFormation/SAM templates (cfn-lint, sam validate --lint, checkov)
 	$(CFN_LINT) $(TEMPLATES)

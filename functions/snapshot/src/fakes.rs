@@ -385,4 +385,10 @@ mod tests {
     async fn fake_lease_keeps_the_contract() {
         check_publish_lease_contract(&FakeStore::default()).await;
     }
+
+    /// The fake table keeps the whole store contract the DynamoDB adapter keeps on moto.
+    #[tokio::test]
+    async fn fake_store_keeps_the_contract() {
+        crate::contract::check_store_contract(&FakeStore::default()).await;
+    }
 }

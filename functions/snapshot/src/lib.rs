@@ -6,6 +6,9 @@
 //! # Layout
 //! The folders are the layers; an import only ever points down this list (the README's
 //! "Architecture" section draws it):
+//! - `sim` (tests, feature `test-util`): the deterministic simulation of many runs with
+//!   faults, crashes and interleavings over [`app::sequence`]; `contract`: the store contract
+//!   the fakes and the DynamoDB adapter both keep.
 //! - [`lambda`], `cli` (feature `cli`): the entry points. Parse input, hand off, print.
 //! - [`app`]: the composition root (SDK clients, adapters, one [`app::App`]) and one invoke.
 //! - [`views`]: the JSON and table shapes users read, apart from the model (`views::report`
@@ -17,14 +20,18 @@
 //! - [`alert`]: what a message says, in each subscriber's format.
 //! - [`config`]: every `APNWATCH_*` setting, parsed once into domain types.
 //! - [`domain`]: plain data and pure rules: no SDK, no environment, no clock.
-//! - [`error`]: the one error type (a leaf).
+//! - [`error`]: the one error type (a leaf); [`clock`]: the run's clock and run ids (a leaf,
+//!   simulated in tests).
 
 pub mod alert;
 pub mod app;
 pub mod aws;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod clock;
 pub mod config;
+#[cfg(any(test, feature = "test-util"))]
+pub mod contract;
 pub mod domain;
 pub mod error;
 #[cfg(any(test, feature = "test-util"))]
@@ -33,7 +40,11 @@ pub mod fakes;
 mod golden;
 pub mod lambda;
 pub mod ports;
+#[cfg(test)]
+mod props;
 pub mod run;
+#[cfg(any(test, feature = "test-util"))]
+pub mod sim;
 pub mod views;
 
 pub use config::Config;

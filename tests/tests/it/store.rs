@@ -480,6 +480,15 @@ async fn publish_lease_is_exclusive() {
     apnwatch::fakes::check_publish_lease_contract(&store).await;
 }
 
+/// The adapter keeps the whole store contract the simulator's in-memory table keeps
+/// (conditional writes, all-or-nothing per account, outbox, lease): the same cases.
+#[tokio::test]
+async fn dynamo_store_keeps_the_contract() {
+    let moto = Moto::start();
+    let (store, _) = moto.store().await;
+    apnwatch::contract::check_store_contract(&store).await;
+}
+
 /// Runs list most recent first, as many as asked; a table with a run but no account is no
 /// longer a first run.
 #[tokio::test]

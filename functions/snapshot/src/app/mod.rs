@@ -18,6 +18,7 @@ use crate::config::{Config, PartnerCentralConfig};
 use crate::domain::invite::AutoInvite;
 use crate::domain::model::LinkSource;
 use crate::error::Error;
+use crate::ports::{Invitations, Notifier, OrgSource, PartnerCentralSource, Queries, Store};
 use crate::run::autolink;
 use crate::run::{self, Deps, RunOptions, RunReport, Stage};
 
@@ -124,9 +125,8 @@ impl App {
         }
     }
 
-    /// One run, the same code path for the Lambda and `apnwatch snapshot`: store the changes,
-    /// then auto-invite and auto-accept (when on), then publish, so the alerts tell what
-    /// auto-link did.
+    /// One run, the same code path for the Lambda and `apnwatch snapshot`: [`sequence`]
+    /// with the AWS adapters.
     pub async fn run(&self, options: RunOptions) -> Result<RunReport, Error> {
         let deps = Deps {
             org: &self.org,
@@ -134,51 +134,8 @@ impl App {
             store: &self.store,
             notifier: self.notifier.as_ref(),
         };
-        let budget = options.deadline.as_ref().map(|d| d.left());
-        let mut stored = match run::store_changes(&self.config, &deps, options).await? {
-            Stage::Dry(report) => return Ok(self.finished(report)),
-            Stage::Stored(stored) => stored,
-        };
-        let auto_link = self.auto_link(&stored, budget).await;
-        if let Some(done) = &auto_link {
-            stored.record_auto_link(done);
-        }
-        let mut report = run::publish(stored, &deps).await?;
-        report.auto_link = auto_link;
+        let report = sequence(&self.config, &deps, self.invitations.as_ref(), options).await?;
         Ok(self.finished(report))
-    }
-
-    /// Auto-invite and auto-accept, bounded in time so that a slow Partner Central never holds
-    /// back the alerts: at most [`AUTO_LINK_BUDGET`], and never past half of what was left of
-    /// the invoke's deadline when the run began. Cut short, what was done is recorded and the
-    /// next run goes on.
-    async fn auto_link(
-        &self,
-        stored: &run::Stored,
-        budget: Option<Duration>,
-    ) -> Option<autolink::AutoLinkReport> {
-        let wants = self.config.invite.auto != AutoInvite::Off || self.config.invite.accepts();
-        let inv = self.invitations.as_ref().filter(|_| wants)?;
-        let discovered = stored.discovered();
-        let facts = autolink::RunFacts {
-            run_id: &stored.run_id,
-            organization_id: &stored.organization_id,
-            discovered: &discovered,
-            routes: &stored.routes,
-        };
-        let limit = budget.map_or(AUTO_LINK_BUDGET, |left| (left / 2).min(AUTO_LINK_BUDGET));
-        let work = autolink::after_run(&self.config, &self.store, inv, facts);
-        match tokio::time::timeout(limit, work).await {
-            Ok(report) => Some(report),
-            Err(_) => {
-                warn!(
-                    run_id = stored.run_id,
-                    seconds = limit.as_secs(),
-                    "auto-link cut short to publish the alerts in time; the next run goes on"
-                );
-                None
-            }
-        }
     }
 
     fn finished(&self, report: RunReport) -> RunReport {
@@ -193,5 +150,70 @@ impl App {
 
     pub fn store(&self) -> &DynamoStore {
         &self.store
+    }
+}
+
+/// The steps of one run, over any ports (the simulator drives this very code with in-memory
+/// ones): store the changes, then auto-invite and auto-accept (when on), then publish, so
+/// the alerts tell what auto-link did.
+pub async fn sequence<O, P, S, N, I>(
+    config: &Config,
+    deps: &Deps<'_, O, P, S, N>,
+    invitations: Option<&I>,
+    options: RunOptions,
+) -> Result<RunReport, Error>
+where
+    O: OrgSource,
+    P: PartnerCentralSource,
+    S: Store + Queries,
+    N: Notifier,
+    I: Invitations,
+{
+    let budget = options.deadline.as_ref().map(|d| d.left());
+    let mut stored = match run::store_changes(config, deps, options).await? {
+        Stage::Dry(report) => return Ok(report),
+        Stage::Stored(stored) => stored,
+    };
+    let auto_link = auto_link(config, deps.store, invitations, &stored, budget).await;
+    if let Some(done) = &auto_link {
+        stored.record_auto_link(done);
+    }
+    let mut report = run::publish(stored, deps).await?;
+    report.auto_link = auto_link;
+    Ok(report)
+}
+
+/// Auto-invite and auto-accept, bounded in time so that a slow Partner Central never holds
+/// back the alerts: at most [`AUTO_LINK_BUDGET`], and never past half of what was left of
+/// the invoke's deadline when the run began. Cut short, what was done is recorded and the
+/// next run goes on.
+async fn auto_link<S: Store + Queries, I: Invitations>(
+    config: &Config,
+    store: &S,
+    invitations: Option<&I>,
+    stored: &run::Stored,
+    budget: Option<Duration>,
+) -> Option<autolink::AutoLinkReport> {
+    let wants = config.invite.auto != AutoInvite::Off || config.invite.accepts();
+    let inv = invitations.filter(|_| wants)?;
+    let discovered = stored.discovered();
+    let facts = autolink::RunFacts {
+        run_id: &stored.run_id,
+        organization_id: &stored.organization_id,
+        discovered: &discovered,
+        routes: &stored.routes,
+    };
+    let limit = budget.map_or(AUTO_LINK_BUDGET, |left| (left / 2).min(AUTO_LINK_BUDGET));
+    let work = autolink::after_run(config, store, inv, facts);
+    match tokio::time::timeout(limit, work).await {
+        Ok(report) => Some(report),
+        Err(_) => {
+            warn!(
+                run_id = stored.run_id,
+                seconds = limit.as_secs(),
+                "auto-link cut short to publish the alerts in time; the next run goes on"
+            );
+            None
+        }
     }
 }

@@ -208,7 +208,11 @@ fn changed(
         (before, LinkState::Pending) if before != LinkState::Pending => {
             Some(AlertReason::LinkPending)
         }
-        _ if was_open && reminder_due(prev, &ctx.policy, ctx.now) => Some(AlertReason::Reminder),
+        // Only while the alert stays open: an account linked or exempted just as its
+        // reminder fell due is resolved, not reminded (found by the simulator, seed 15).
+        _ if was_open && open_now && reminder_due(prev, &ctx.policy, ctx.now) => {
+            Some(AlertReason::Reminder)
+        }
         _ => None,
     };
     let resolved = was_open && !open_now;

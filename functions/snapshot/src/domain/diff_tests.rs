@@ -298,6 +298,29 @@ fn reminder_is_due_only_after_remind_after() {
     );
 }
 
+/// An alerted account linked or exempted just when its reminder fell due is resolved,
+/// not reminded (simulator seed 15 found the REMINDER).
+#[test]
+fn a_due_reminder_gives_way_to_resolved() {
+    let last = "2020-01-01T00:00:00Z";
+    let prev: BTreeMap<_, _> = [
+        alerted(account("111111111111"), LinkState::Unlinked, last),
+        alerted(account("222222222222"), LinkState::Pending, last),
+    ]
+    .into();
+    let current = vec![
+        (account("111111111111"), link(LinkState::Exempt)),
+        (account("222222222222"), link(LinkState::Linked)),
+    ];
+    assert_eq!(
+        reasons(&diff(&prev, &current, &ctx(false))),
+        vec![
+            ("111111111111", AlertReason::Resolved),
+            ("222222222222", AlertReason::Resolved)
+        ]
+    );
+}
+
 /// With reminders off, nothing is ever due.
 #[test]
 fn reminders_off_never_remind() {

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use tracing::{info, warn};
 
 use crate::config::Config;
@@ -69,8 +69,8 @@ where
     I: Invitations,
 {
     let stamp = Stamp {
-        run_id: format!("invite-{}", uuid::Uuid::now_v7()),
-        now: Utc::now().trunc_subsecs(3),
+        run_id: format!("invite-{}", crate::clock::run_id()),
+        now: crate::clock::now().trunc_subsecs(3),
     };
     let records = store.load().await?.records;
     let outbox = Outbox::read(store, None).await?;
@@ -157,7 +157,7 @@ where
     let mut report = AutoLinkReport::default();
     let stamp = Stamp {
         run_id: run.run_id.to_string(),
-        now: Utc::now().trunc_subsecs(3),
+        now: crate::clock::now().trunc_subsecs(3),
     };
     let outbox = match Outbox::read(store, Some(run.routes)).await {
         Ok(o) => o,

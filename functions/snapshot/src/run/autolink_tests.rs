@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::invite::{Accepted, Sent};
 use crate::domain::model::{AlertReason, LinkState};
 use crate::fakes::FakeStore;
+use chrono::Utc;
 
 /// Partner Central answering every invitation with `outcome`.
 struct Answer(Result<Sent, Refusal>);
@@ -145,6 +146,9 @@ async fn a_refusal_after_the_alert_went_out_gets_its_own_alert() {
         .collect();
     assert_eq!(
         alerts,
-        vec![("run-2#111122223333", AlertReason::InviteFailed)]
+        vec![(
+            "run-2#111122223333#INVITE_FAILED",
+            AlertReason::InviteFailed
+        )]
     );
 }

@@ -209,8 +209,8 @@ where
     N: Notifier,
 {
     // The table keeps milliseconds; a report with the same precision matches what is stored.
-    let started_at = Utc::now().trunc_subsecs(3);
-    let run_id = uuid::Uuid::now_v7().to_string();
+    let started_at = crate::clock::now().trunc_subsecs(3);
+    let run_id = crate::clock::run_id();
     if !options.dry_run && deps.notifier.is_none() {
         return Err(missing_topic().into());
     }
@@ -305,7 +305,7 @@ where
         summary.alerts = alerts.len();
         summary.messages = kept.count;
         let messages = kept.messages;
-        summary.finished_at = Utc::now().trunc_subsecs(3);
+        summary.finished_at = crate::clock::now().trunc_subsecs(3);
         return Ok(Stage::Dry(RunReport {
             organization_id,
             summary,
@@ -485,6 +485,14 @@ struct Written {
 }
 
 /// Writes `changes`; an account another run changed since we read it is re-read and
+/// Whether `record` was written at a time later than `now` (a change, an alert, a refusal).
+fn written_after(record: &crate::domain::model::AccountRecord, now: chrono::DateTime<Utc>) -> bool {
+    record.last_changed > now
+        || record.state_since > now
+        || record.last_alerted_at.is_some_and(|t| t > now)
+        || record.refusal.as_ref().is_some_and(|r| r.at > now)
+}
+
 /// re-diffed against this snapshot, since the other run usually recorded the same thing.
 async fn commit_all<S: AccountTable>(
     store: &S,
@@ -517,12 +525,18 @@ async fn commit_all<S: AccountTable>(
         let mut previous = BTreeMap::new();
         for id in &conflicts {
             if let Some(record) = store.account(id).await? {
+                // Written from a newer view than this snapshot (a run that started later, or
+                // auto-link after it): re-diffing ours would undo it, e.g. record an invitation
+                // sent meanwhile as lapsed and alert INVITATION_LAPSED (simulator seed 823).
+                if written_after(&record, ctx.now) {
+                    continue;
+                }
                 previous.insert(id.clone(), record);
             }
         }
         let current: Vec<(Account, LinkDecision)> = resolved
             .iter()
-            .filter(|(a, _)| conflicts.contains(&a.id))
+            .filter(|(a, _)| previous.contains_key(&a.id))
             .cloned()
             .collect();
         changes = diff(&previous, &current, ctx);

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use tracing::info;
 
 use super::{Deps, RunReport, Stored};
@@ -61,7 +61,7 @@ where
     summary.alerts = alerts.len();
     summary.messages = reported.count;
     let messages = reported.messages;
-    summary.finished_at = Utc::now().trunc_subsecs(3);
+    summary.finished_at = crate::clock::now().trunc_subsecs(3);
     // After the commit: a failed run leaves the sweep where it was, so the next run's slice
     // covers its time too.
     if let Some(sweep) = &sweep_state {
@@ -121,7 +121,10 @@ pub(super) async fn publish_pending<S: AlertOutbox + SummaryOutbox + PublishLeas
     let mut wait = LEASE_FIRST_WAIT;
     let mut leased = false;
     for _ in 0..LEASE_TRIES {
-        if store.acquire_publish_lease(run_id, Utc::now()).await? {
+        if store
+            .acquire_publish_lease(run_id, crate::clock::now())
+            .await?
+        {
             leased = true;
             break;
         }

@@ -287,7 +287,7 @@ fn a_refusal_nobody_was_told_of_is_alerted_once() {
     assert_eq!(
         (a.id.as_str(), a.reason, a.route.as_deref()),
         (
-            "run-9#111122223333",
+            "run-9#111122223333#INVITE_FAILED",
             AlertReason::InviteFailed,
             Some("payments")
         )
