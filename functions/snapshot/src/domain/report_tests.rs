@@ -12,20 +12,9 @@ fn now() -> DateTime<Utc> {
     at("2026-12-01T00:00:00Z")
 }
 
-/// An ACTIVE account in `ou_path`, `state` since `since`, first seen at `first_seen`.
-fn record(
-    id: &str,
-    ou_path: &str,
-    state: LinkState,
-    first_seen: &str,
-    since: &str,
-) -> AccountRecord {
-    AccountRecord::sample_at(id, ou_path, state, first_seen, since)
-}
-
 fn table() -> Vec<AccountRecord> {
     use LinkState::*;
-    let mut refused = record(
+    let mut refused = AccountRecord::sample_at(
         "121",
         "Root/Sandbox",
         Unlinked,
@@ -47,14 +36,16 @@ fn table() -> Vec<AccountRecord> {
         ("161", Unlinked, "2026-09-01T00:00:00Z", "2026-09-01T00:00:00Z"),
         ("162", Linked, "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"),
     ]
-    .map(|(id, state, seen, since)| record(id, "Root/Sandbox", state, seen, since));
+    .map(|(id, state, seen, since)| {
+        AccountRecord::sample_at(id, "Root/Sandbox", state, seen, since)
+    });
     closed.account.state = AccountState::Closed;
     suspended.account.state = AccountState::Suspended;
     removed.removed = true;
     removed_linked.removed = true;
     vec![
         // Linked 10 h after first seen.
-        record(
+        AccountRecord::sample_at(
             "111",
             "Root/Workloads/Prod",
             Linked,
@@ -62,7 +53,7 @@ fn table() -> Vec<AccountRecord> {
             "2026-11-10T10:00:00Z",
         ),
         // Linked 24 h after first seen.
-        record(
+        AccountRecord::sample_at(
             "112",
             "Root/Workloads/Dev",
             Linked,
@@ -70,7 +61,7 @@ fn table() -> Vec<AccountRecord> {
             "2026-11-13T00:00:00Z",
         ),
         // Linked 48 h after first seen.
-        record(
+        AccountRecord::sample_at(
             "113",
             "Root/Sandbox",
             Linked,
@@ -78,7 +69,7 @@ fn table() -> Vec<AccountRecord> {
             "2026-11-03T12:00:00Z",
         ),
         // Linked before the window: counts in coverage, not in time to link.
-        record(
+        AccountRecord::sample_at(
             "114",
             "Root/Sandbox",
             Linked,
@@ -86,7 +77,7 @@ fn table() -> Vec<AccountRecord> {
             "2026-10-05T00:00:00Z",
         ),
         // Linked when first seen: nothing to measure.
-        record(
+        AccountRecord::sample_at(
             "115",
             "Root/Security",
             Linked,
@@ -95,14 +86,14 @@ fn table() -> Vec<AccountRecord> {
         ),
         refused,
         // Directly under the root, unlinked the longest.
-        record(
+        AccountRecord::sample_at(
             "122",
             "Root",
             Unlinked,
             "2026-10-20T00:00:00Z",
             "2026-10-20T00:00:00Z",
         ),
-        record(
+        AccountRecord::sample_at(
             "131",
             "Root/Workloads/Prod",
             Pending,
@@ -110,7 +101,7 @@ fn table() -> Vec<AccountRecord> {
             "2026-11-25T00:00:00Z",
         ),
         // Not eligible: exempt, closed, suspended, removed.
-        record(
+        AccountRecord::sample_at(
             "141",
             "Root/Security",
             Exempt,
@@ -298,14 +289,14 @@ fn an_empty_table_reports_nothing_to_divide() {
 #[test]
 fn no_linked_account_is_zero_percent_and_no_time_to_link() {
     let records = vec![
-        record(
+        AccountRecord::sample_at(
             "1",
             "Root/A",
             LinkState::Unlinked,
             "2026-11-01T00:00:00Z",
             "2026-11-01T00:00:00Z",
         ),
-        record(
+        AccountRecord::sample_at(
             "2",
             "Root/B/C",
             LinkState::Pending,
@@ -327,7 +318,7 @@ fn oldest_unlinked_lists_ten() {
     let records: Vec<AccountRecord> = (10..30)
         .map(|d| {
             let since = format!("2026-11-{d:02}T00:00:00Z");
-            record(
+            AccountRecord::sample_at(
                 &format!("{d}"),
                 "Root/A",
                 LinkState::Unlinked,
@@ -352,14 +343,14 @@ fn oldest_unlinked_lists_ten() {
 #[test]
 fn even_sample_median_is_the_mean_of_the_middle_two() {
     let records = vec![
-        record(
+        AccountRecord::sample_at(
             "1",
             "Root/A",
             LinkState::Linked,
             "2026-11-01T00:00:00Z",
             "2026-11-01T01:00:00Z",
         ),
-        record(
+        AccountRecord::sample_at(
             "2",
             "Root/A",
             LinkState::Linked,
@@ -378,14 +369,14 @@ fn even_sample_median_is_the_mean_of_the_middle_two() {
 #[test]
 fn run_coverage_takes_the_written_records_over_the_stored_ones() {
     let stored = vec![
-        record(
+        AccountRecord::sample_at(
             "1",
             "Root/A",
             LinkState::Unlinked,
             "2026-11-20T00:00:00Z",
             "2026-11-20T00:00:00Z",
         ),
-        record(
+        AccountRecord::sample_at(
             "2",
             "Root/A",
             LinkState::Unlinked,
@@ -395,14 +386,14 @@ fn run_coverage_takes_the_written_records_over_the_stored_ones() {
     ];
     // Account 1 linked 12 h after first seen; account 3 new and unlinked.
     let written = vec![
-        record(
+        AccountRecord::sample_at(
             "1",
             "Root/A",
             LinkState::Linked,
             "2026-11-20T00:00:00Z",
             "2026-11-20T12:00:00Z",
         ),
-        record(
+        AccountRecord::sample_at(
             "3",
             "Root/A",
             LinkState::Pending,
