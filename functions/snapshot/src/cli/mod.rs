@@ -274,8 +274,9 @@ async fn report(
     html: Option<&std::path::Path>,
     json: bool,
 ) -> Result<String, Error> {
-    use chrono::SubsecRound;
-    let now = chrono::Utc::now().trunc_subsecs(0);
+    // Not truncated: a run that started earlier within this second must count (the views
+    // print whole seconds anyway).
+    let now = chrono::Utc::now();
     let records = app.store().accounts(None).await?;
     let runs = app
         .store()
