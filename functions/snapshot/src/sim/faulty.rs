@@ -60,6 +60,17 @@ impl<T> Faulty<'_, T> {
     }
 }
 
+/// The store's methods that are the fake's own behind one fault point: one line each, the
+/// method, the point's name in the plan, read or write, and the DynamoDB operation whose
+/// error a fault there returns.
+macro_rules! faulty_store {
+    ($(fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty = $point:literal, $kind:ident, $op:literal;)+) => {$(
+        async fn $method(&self $(, $arg: $ty)*) -> Result<$ret, Error> {
+            self.call($point, $kind, store($op), self.inner.$method($($arg),*)).await
+        }
+    )+};
+}
+
 // [`Faulty::call`]'s `write`, named at the call sites.
 const READ: bool = false;
 const WRITE: bool = true;
@@ -182,9 +193,8 @@ fn refusal(f: Fault) -> Refusal {
 }
 
 impl AccountTable for Faulty<'_, FakeStore> {
-    async fn load(&self) -> Result<StoredState, Error> {
-        self.call("store.load", READ, store("Query"), self.inner.load())
-            .await
+    faulty_store! {
+        fn load(&self) -> StoredState = "store.load", READ, "Query";
     }
 
     /// Each account's change is its own transaction in DynamoDB: written in chunks here, with
@@ -209,48 +219,21 @@ impl AccountTable for Faulty<'_, FakeStore> {
         Ok(outcome)
     }
 
-    async fn account(&self, account_id: &str) -> Result<Option<AccountRecord>, Error> {
-        self.call(
-            "store.account",
-            READ,
-            store("GetItem"),
-            self.inner.account(account_id),
-        )
-        .await
+    faulty_store! {
+        fn account(&self, account_id: &str) -> Option<AccountRecord> = "store.account", READ, "GetItem";
     }
 }
 
 impl PublishLease for Faulty<'_, FakeStore> {
-    async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
-        self.call(
-            "store.acquire_lease",
-            WRITE,
-            store("PutItem"),
-            self.inner.acquire_publish_lease(owner, now),
-        )
-        .await
-    }
-
-    async fn release_publish_lease(&self, owner: &str) -> Result<(), Error> {
-        self.call(
-            "store.release_lease",
-            WRITE,
-            store("DeleteItem"),
-            self.inner.release_publish_lease(owner),
-        )
-        .await
+    faulty_store! {
+        fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> bool = "store.acquire_lease", WRITE, "PutItem";
+        fn release_publish_lease(&self, owner: &str) -> () = "store.release_lease", WRITE, "DeleteItem";
     }
 }
 
 impl AlertOutbox for Faulty<'_, FakeStore> {
-    async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
-        self.call(
-            "store.pending_alerts",
-            READ,
-            store("Query"),
-            self.inner.pending_alerts(),
-        )
-        .await
+    faulty_store! {
+        fn pending_alerts(&self) -> Vec<PendingAlert> = "store.pending_alerts", READ, "Query";
     }
 
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
@@ -269,80 +252,19 @@ impl AlertOutbox for Faulty<'_, FakeStore> {
 }
 
 impl SummaryOutbox for Faulty<'_, FakeStore> {
-    async fn last_summary(&self, period: SummaryPeriod) -> Result<Option<SummaryMark>, Error> {
-        self.call(
-            "store.last_summary",
-            READ,
-            store("Query"),
-            self.inner.last_summary(period),
-        )
-        .await
-    }
-
-    async fn queue_summaries(
-        &self,
-        mark: &SummaryMark,
-        summaries: &[QueuedSummary],
-    ) -> Result<bool, Error> {
-        self.call(
-            "store.queue_summaries",
-            WRITE,
-            store("TransactWriteItems"),
-            self.inner.queue_summaries(mark, summaries),
-        )
-        .await
-    }
-
-    async fn pending_summaries(&self) -> Result<Vec<QueuedSummary>, Error> {
-        self.call(
-            "store.pending_summaries",
-            READ,
-            store("Query"),
-            self.inner.pending_summaries(),
-        )
-        .await
-    }
-
-    async fn ack_summary(&self, id: &str) -> Result<(), Error> {
-        self.call(
-            "store.ack_summary",
-            WRITE,
-            store("DeleteItem"),
-            self.inner.ack_summary(id),
-        )
-        .await
+    faulty_store! {
+        fn last_summary(&self, period: SummaryPeriod) -> Option<SummaryMark> = "store.last_summary", READ, "Query";
+        fn queue_summaries(&self, mark: &SummaryMark, summaries: &[QueuedSummary]) -> bool = "store.queue_summaries", WRITE, "TransactWriteItems";
+        fn pending_summaries(&self) -> Vec<QueuedSummary> = "store.pending_summaries", READ, "Query";
+        fn ack_summary(&self, id: &str) -> () = "store.ack_summary", WRITE, "DeleteItem";
     }
 }
 
 impl RunRecords for Faulty<'_, FakeStore> {
-    async fn put_ou_names(&self, names: &OuNames) -> Result<(), Error> {
-        self.call(
-            "store.put_ou_names",
-            WRITE,
-            store("PutItem"),
-            self.inner.put_ou_names(names),
-        )
-        .await
-    }
-
-    async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
-        self.call(
-            "store.put_run",
-            WRITE,
-            store("PutItem"),
-            self.inner.put_run(summary),
-        )
-        .await
-    }
-
-    async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
-        self.call(
-            "store.put_sweep",
-            WRITE,
-            store("PutItem"),
-            self.inner.put_sweep(sweep),
-        )
-        .await
+    faulty_store! {
+        fn put_ou_names(&self, names: &OuNames) -> () = "store.put_ou_names", WRITE, "PutItem";
+        fn put_run(&self, summary: &RunSummary) -> () = "store.put_run", WRITE, "PutItem";
+        fn put_sweep(&self, sweep: &SweepState) -> () = "store.put_sweep", WRITE, "PutItem";
     }
 }
 
@@ -367,24 +289,9 @@ impl Faulty<'_, FakeStore> {
 }
 
 impl Queries for Faulty<'_, FakeStore> {
-    async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
-        self.call(
-            "store.accounts",
-            READ,
-            store("Query"),
-            self.inner.accounts(link_state),
-        )
-        .await
-    }
-
-    async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
-        self.call(
-            "store.history",
-            READ,
-            store("Query"),
-            self.inner.history(account_id),
-        )
-        .await
+    faulty_store! {
+        fn accounts(&self, link_state: Option<LinkState>) -> Vec<AccountRecord> = "store.accounts", READ, "Query";
+        fn history(&self, account_id: &str) -> Vec<ChangeEvent> = "store.history", READ, "Query";
     }
 
     async fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, Error> {
