@@ -12,7 +12,7 @@ use super::partner_central_sdk;
 use crate::app::App;
 use crate::aws;
 use crate::aws::doctor as probe;
-use crate::domain::doctor::{self, Check, Options, Report, CHECK_IDS};
+use crate::domain::doctor::{self, Check, Options, Report, Status, CHECK_IDS};
 use crate::domain::model::{LinkSource, LinkState};
 use crate::ports::Queries;
 
@@ -103,7 +103,8 @@ impl App {
                 Utc::now(),
                 options.max_run_age,
             ),
-            Err(e) => Check::fail(
+            Err(e) => Check::flag(
+                Status::Fail,
                 "last-run",
                 e.one_line(),
                 "grant dynamodb:Query on the table (the stack does)",

@@ -34,24 +34,19 @@ impl InviteConfig {
             1..=1000,
             "a whole number from 1 to 1000",
         )?;
-        let name = checked(
-            get,
-            ENV_INVITE_NAME,
-            |n| n.chars().count() <= MAX_NAME,
-            "Partner Central accepts at most 80 characters",
-        )?;
+        // Partner Central's limits on the invitation's texts, in characters.
+        let text = |var, max: usize| {
+            let hint = format!("Partner Central accepts at most {max} characters");
+            checked(get, var, |v| v.chars().count() <= max, &hint)
+        };
+        let name = text(ENV_INVITE_NAME, MAX_NAME)?;
         let email = checked(
             get,
             ENV_INVITE_EMAIL,
             |e| e.chars().count() <= MAX_EMAIL && is_email(e),
             "an email address like partner-ops@example.com, at most 320 characters",
         )?;
-        let message = checked(
-            get,
-            ENV_INVITE_MESSAGE,
-            |m| m.chars().count() <= MAX_MESSAGE,
-            "Partner Central accepts at most 256 characters",
-        )?;
+        let message = text(ENV_INVITE_MESSAGE, MAX_MESSAGE)?;
         // IAM role names: 1-64 of [\w+=,.@-].
         let accept_role_name = checked(
             get,

@@ -80,34 +80,16 @@ impl Check {
         Self::new(id, Status::Skip, found, None, None)
     }
 
-    pub fn warn(
+    /// A WARN or a FAIL, with the fix and the page that explains it.
+    pub fn flag(
+        status: Status,
         id: &'static str,
         found: impl Into<String>,
         what_to_do: impl Into<String>,
         doc: &str,
     ) -> Self {
-        Self::new(
-            id,
-            Status::Warn,
-            found,
-            Some(what_to_do.into()),
-            Some(doc.into()),
-        )
-    }
-
-    pub fn fail(
-        id: &'static str,
-        found: impl Into<String>,
-        what_to_do: impl Into<String>,
-        doc: &str,
-    ) -> Self {
-        Self::new(
-            id,
-            Status::Fail,
-            found,
-            Some(what_to_do.into()),
-            Some(doc.into()),
-        )
+        debug_assert!(matches!(status, Status::Warn | Status::Fail));
+        Self::new(id, status, found, Some(what_to_do.into()), Some(doc.into()))
     }
 
     fn new(
@@ -207,7 +189,13 @@ pub fn last_run(
     const FIX: &str = "the schedule never ran or keeps failing: check the schedule rule (ScheduleExpression), the function's log group and the ErrorsAlarm; start a run by hand with `apnwatch snapshot` or the console's Test button and the event {}";
     const DOC: &str = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html";
     let Some((run_id, started)) = latest else {
-        return Check::warn(ID, "no run recorded in the table yet", FIX, DOC);
+        return Check::flag(
+            Status::Warn,
+            ID,
+            "no run recorded in the table yet",
+            FIX,
+            DOC,
+        );
     };
     let age = now - started;
     let found = format!(
@@ -216,7 +204,8 @@ pub fn last_run(
         started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     if age > max_age {
-        Check::warn(
+        Check::flag(
+            Status::Warn,
             ID,
             format!("{found}, older than {}", human(max_age)),
             FIX,

@@ -140,13 +140,13 @@ fn only_a_fail_makes_the_report_not_ok() {
     let mut report = Report {
         checks: vec![
             Check::pass("identity", "x"),
-            Check::warn("last-run", "y", "z", "d"),
+            Check::flag(Status::Warn, "last-run", "y", "z", "d"),
             Check::skip("accept-role", "n/a"),
         ],
     };
     assert!(report.ok());
     report
         .checks
-        .push(Check::fail("table", "no TTL", "fix", "d"));
+        .push(Check::flag(Status::Fail, "table", "no TTL", "fix", "d"));
     assert!(!report.ok());
 }

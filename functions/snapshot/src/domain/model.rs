@@ -10,6 +10,19 @@ use serde::{Deserialize, Serialize};
 
 use super::timestamp;
 
+/// `Display` is the value's `as_str()`: the name the table, the alerts and the CLI use.
+macro_rules! display_as_str {
+    ($($t:ty),+) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )+};
+}
+
+display_as_str!(AccountState, LinkState, LinkSource, ChangeKind);
+
 /// The lifecycle state Organizations reports in `Account.State`.
 ///
 /// `Account.Status` was retired on 2026-09-09; we never read it. Values AWS adds later are
@@ -54,12 +67,6 @@ impl From<String> for AccountState {
 impl From<AccountState> for String {
     fn from(s: AccountState) -> Self {
         s.as_str().to_string()
-    }
-}
-
-impl fmt::Display for AccountState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -135,12 +142,6 @@ impl LinkState {
     }
 }
 
-impl fmt::Display for LinkState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The source that decided an account's link state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -166,12 +167,6 @@ impl LinkSource {
             Self::ExemptOu => "exempt-ou",
             Self::None => "none",
         }
-    }
-}
-
-impl fmt::Display for LinkSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -279,12 +274,6 @@ impl ChangeKind {
             LinkState::Unlinked => Self::Unlinked,
             LinkState::Exempt => Self::Exempted,
         }
-    }
-}
-
-impl fmt::Display for ChangeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

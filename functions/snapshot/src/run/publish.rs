@@ -33,27 +33,13 @@ where
     S: Store,
     N: Notifier,
 {
-    let Stored {
-        run_id,
-        organization_id,
-        first_run,
-        events,
-        routes: _,
-        mut summary,
-        alert_ctx,
-        account_writes,
-        unsettled,
-        organizations_calls,
-        sweep_state,
-        ou_names,
-        coverage,
-    } = stored;
+    let mut summary = stored.summary;
     let notifier = deps
         .notifier
         .expect("checked by store_changes: a real run has a notifier");
     // Taken apart by value: at a large baseline the message bodies run to tens of MiB.
     let (published, publish_error) =
-        match publish_pending(deps.store, notifier, &alert_ctx, &run_id).await {
+        match publish_pending(deps.store, notifier, &stored.alert_ctx, &stored.run_id).await {
             Ok(sent) => (sent, None),
             Err(e) => ((Vec::new(), Reported::default()), Some(e)),
         };
@@ -64,11 +50,11 @@ where
     summary.finished_at = crate::clock::now().trunc_subsecs(3);
     // After the commit: a failed run leaves the sweep where it was, so the next run's slice
     // covers its time too.
-    if let Some(sweep) = &sweep_state {
+    if let Some(sweep) = &stored.sweep_state {
         deps.store.put_sweep(sweep).await?;
     }
     // Likewise the OU names: a failed run leaves them, so the next one reads its slice too.
-    if let Some(names) = &ou_names {
+    if let Some(names) = &stored.ou_names {
         deps.store.put_ou_names(names).await?;
     }
     // The run record is written even when publishing failed: `apnwatch runs` should show it.
@@ -77,24 +63,24 @@ where
         return Err(e);
     }
     info!(
-        run_id,
+        run_id = stored.run_id,
         alerts = summary.alerts,
         messages = summary.messages,
         "run finished"
     );
 
     Ok(RunReport {
-        organization_id,
+        organization_id: stored.organization_id,
         summary,
-        events,
+        events: stored.events,
         alerts,
         messages,
-        account_writes,
-        unsettled,
-        organizations_calls,
-        first_run,
+        account_writes: stored.account_writes,
+        unsettled: stored.unsettled,
+        organizations_calls: stored.organizations_calls,
+        first_run: stored.first_run,
         auto_link: None,
-        coverage,
+        coverage: stored.coverage,
     })
 }
 

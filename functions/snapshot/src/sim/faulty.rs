@@ -2,6 +2,7 @@
 //! [`Ctl`]'s await points and fault draws, so the fakes keep the adapters' semantics and the
 //! faults live in one place (the wrappers would fit any port).
 
+use std::future::Future;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -30,50 +31,88 @@ pub struct Faulty<'a, T> {
     pub ctl: &'a Ctl,
 }
 
+impl<'a> Ctl {
+    /// `inner` behind this plan's faults.
+    pub fn wrap<T>(&'a self, inner: &'a T) -> Faulty<'a, T> {
+        Faulty { inner, ctl: self }
+    }
+}
+
+impl<T> Faulty<'_, T> {
+    /// A call at `point`: a fault drawn before it fails the call (`fail` builds the error
+    /// the adapter would return); after a `write`, a fault hides a write that took effect (a
+    /// lost response), while after a read there is only the await point.
+    async fn call<R, E>(
+        &self,
+        point: &'static str,
+        write: bool,
+        fail: impl Fn(Fault) -> E,
+        call: impl Future<Output = Result<R, E>>,
+    ) -> Result<R, E> {
+        if let Some(f) = self.ctl.before(point).await {
+            return Err(fail(f));
+        }
+        let out = call.await;
+        if let Some(f) = self.ctl.after(point, write).await {
+            return Err(fail(f));
+        }
+        out
+    }
+}
+
+// [`Faulty::call`]'s `write`, named at the call sites.
+const READ: bool = false;
+const WRITE: bool = true;
+
+/// The error an Organizations call returns under an injected fault.
+fn organizations(operation: &'static str) -> impl Fn(Fault) -> Error {
+    move |f| Error::Organizations {
+        operation,
+        hint: "injected fault".into(),
+        source: cause(f),
+    }
+}
+
+/// The error a DynamoDB call returns under an injected fault.
+fn store(operation: &'static str) -> impl Fn(Fault) -> Error {
+    move |f| store_error(operation, f)
+}
+
 impl<T: OrgSource + Sync> OrgSource for Faulty<'_, T> {
     async fn walk(
         &self,
         with_tags: bool,
         deadline: Option<&Deadline>,
     ) -> Result<OrgSnapshot, Error> {
-        if let Some(f) = self.ctl.before("organizations.walk").await {
-            return Err(Error::Organizations {
-                operation: "ListAccountsForParent",
-                hint: "injected fault".into(),
-                source: cause(f),
-            });
-        }
-        let out = self.inner.walk(with_tags, deadline).await;
-        self.ctl.after("organizations.walk", false).await;
-        out
+        self.call(
+            "organizations.walk",
+            READ,
+            organizations("ListAccountsForParent"),
+            self.inner.walk(with_tags, deadline),
+        )
+        .await
     }
 
     async fn tags(&self, ids: &[String], deadline: Option<&Deadline>) -> Result<TagReads, Error> {
-        if let Some(f) = self.ctl.before("organizations.tags").await {
-            return Err(Error::Organizations {
-                operation: "ListTagsForResource",
-                hint: "injected fault".into(),
-                source: cause(f),
-            });
-        }
-        let out = self.inner.tags(ids, deadline).await;
-        self.ctl.after("organizations.tags", false).await;
-        out
+        self.call(
+            "organizations.tags",
+            READ,
+            organizations("ListTagsForResource"),
+            self.inner.tags(ids, deadline),
+        )
+        .await
     }
 }
 
 impl PartnerCentralSource for Faulty<'_, FakePartnerCentral> {
     async fn links(&self) -> Result<PartnerCentralLinks, Error> {
-        if let Some(f) = self.ctl.before("partner_central.links").await {
-            return Err(Error::PartnerCentral {
-                operation: "ListConnections",
-                hint: "injected fault".into(),
-                source: cause(f),
-            });
-        }
-        let out = self.inner.links().await;
-        self.ctl.after("partner_central.links", false).await;
-        out
+        let fail = |f| Error::PartnerCentral {
+            operation: "ListConnections",
+            hint: "injected fault".into(),
+            source: cause(f),
+        };
+        self.call("partner_central.links", READ, fail, self.inner.links())
+            .await
     }
 }
 
@@ -86,40 +125,36 @@ impl Invitations for Faulty<'_, FakePartnerCentral> {
         _token: &str,
         _message: &str,
     ) -> Result<Sent, Refusal> {
-        if let Some(f) = self.ctl.before("partner_central.invite").await {
-            return Err(refusal(f));
-        }
-        self.inner
-            .links
-            .lock()
-            .unwrap()
-            .pending
-            .insert(account_id.to_string());
-        if let Some(f) = self.ctl.after("partner_central.invite", true).await {
-            return Err(refusal(f));
-        }
-        Ok(Sent {
-            invitation_id: format!("inv-{account_id}"),
-        })
+        let call = async {
+            self.inner
+                .links
+                .lock()
+                .unwrap()
+                .pending
+                .insert(account_id.to_string());
+            Ok(Sent {
+                invitation_id: format!("inv-{account_id}"),
+            })
+        };
+        self.call("partner_central.invite", WRITE, refusal, call)
+            .await
     }
 
     async fn accept(&self, account_id: &str) -> Result<Accepted, Refusal> {
-        if let Some(f) = self.ctl.before("partner_central.accept").await {
-            return Err(refusal(f));
-        }
-        let found = {
+        let call = async {
             let mut links = self.inner.links.lock().unwrap();
             let found = links.pending.remove(account_id);
             if found {
                 links.active.insert(account_id.to_string());
                 links.canceled.remove(account_id);
             }
-            found
+            Ok(found)
         };
-        if let Some(f) = self.ctl.after("partner_central.accept", true).await {
-            return Err(refusal(f));
-        }
-        if !found {
+        // Not found is the answer to a call that went through: after the await point.
+        if !self
+            .call("partner_central.accept", WRITE, refusal, call)
+            .await?
+        {
             return Err(Refusal {
                 code: "ResourceNotFoundException".into(),
                 reason: None,
@@ -148,12 +183,8 @@ fn refusal(f: Fault) -> Refusal {
 
 impl AccountTable for Faulty<'_, FakeStore> {
     async fn load(&self) -> Result<StoredState, Error> {
-        if let Some(f) = self.ctl.before("store.load").await {
-            return Err(store_error("Query", f));
-        }
-        let out = self.inner.load().await;
-        self.ctl.after("store.load", false).await;
-        out
+        self.call("store.load", READ, store("Query"), self.inner.load())
+            .await
     }
 
     /// Each account's change is its own transaction in DynamoDB: written in chunks here, with
@@ -179,76 +210,73 @@ impl AccountTable for Faulty<'_, FakeStore> {
     }
 
     async fn account(&self, account_id: &str) -> Result<Option<AccountRecord>, Error> {
-        if let Some(f) = self.ctl.before("store.account").await {
-            return Err(store_error("GetItem", f));
-        }
-        let out = self.inner.account(account_id).await;
-        self.ctl.after("store.account", false).await;
-        out
+        self.call(
+            "store.account",
+            READ,
+            store("GetItem"),
+            self.inner.account(account_id),
+        )
+        .await
     }
 }
 
 impl PublishLease for Faulty<'_, FakeStore> {
     async fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> Result<bool, Error> {
-        if let Some(f) = self.ctl.before("store.acquire_lease").await {
-            return Err(store_error("PutItem", f));
-        }
-        let out = self.inner.acquire_publish_lease(owner, now).await;
-        if let Some(f) = self.ctl.after("store.acquire_lease", true).await {
-            return Err(store_error("PutItem", f));
-        }
-        out
+        self.call(
+            "store.acquire_lease",
+            WRITE,
+            store("PutItem"),
+            self.inner.acquire_publish_lease(owner, now),
+        )
+        .await
     }
 
     async fn release_publish_lease(&self, owner: &str) -> Result<(), Error> {
-        if let Some(f) = self.ctl.before("store.release_lease").await {
-            return Err(store_error("DeleteItem", f));
-        }
-        let out = self.inner.release_publish_lease(owner).await;
-        if let Some(f) = self.ctl.after("store.release_lease", true).await {
-            return Err(store_error("DeleteItem", f));
-        }
-        out
+        self.call(
+            "store.release_lease",
+            WRITE,
+            store("DeleteItem"),
+            self.inner.release_publish_lease(owner),
+        )
+        .await
     }
 }
 
 impl AlertOutbox for Faulty<'_, FakeStore> {
     async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
-        if let Some(f) = self.ctl.before("store.pending_alerts").await {
-            return Err(store_error("Query", f));
-        }
-        let out = self.inner.pending_alerts().await;
-        self.ctl.after("store.pending_alerts", false).await;
-        out
+        self.call(
+            "store.pending_alerts",
+            READ,
+            store("Query"),
+            self.inner.pending_alerts(),
+        )
+        .await
     }
 
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
-        if let Some(f) = self.ctl.before("store.ack_alerts").await {
-            return Err(store_error("BatchWriteItem", f));
-        }
-        self.inner.ack_alerts(ids).await?;
-        {
+        let call = async {
+            self.inner.ack_alerts(ids).await?;
             let mut r = self.ctl.record.lock().unwrap();
             for id in ids {
                 r.unacked.remove(id);
                 r.acked.insert(id.clone());
             }
-        }
-        if let Some(f) = self.ctl.after("store.ack_alerts", true).await {
-            return Err(store_error("BatchWriteItem", f));
-        }
-        Ok(())
+            Ok(())
+        };
+        self.call("store.ack_alerts", WRITE, store("BatchWriteItem"), call)
+            .await
     }
 }
 
 impl SummaryOutbox for Faulty<'_, FakeStore> {
     async fn last_summary(&self, period: SummaryPeriod) -> Result<Option<SummaryMark>, Error> {
-        if let Some(f) = self.ctl.before("store.last_summary").await {
-            return Err(store_error("Query", f));
-        }
-        let out = self.inner.last_summary(period).await;
-        self.ctl.after("store.last_summary", false).await;
-        out
+        self.call(
+            "store.last_summary",
+            READ,
+            store("Query"),
+            self.inner.last_summary(period),
+        )
+        .await
     }
 
     async fn queue_summaries(
@@ -256,69 +284,65 @@ impl SummaryOutbox for Faulty<'_, FakeStore> {
         mark: &SummaryMark,
         summaries: &[QueuedSummary],
     ) -> Result<bool, Error> {
-        if let Some(f) = self.ctl.before("store.queue_summaries").await {
-            return Err(store_error("TransactWriteItems", f));
-        }
-        let out = self.inner.queue_summaries(mark, summaries).await;
-        if let Some(f) = self.ctl.after("store.queue_summaries", true).await {
-            return Err(store_error("TransactWriteItems", f));
-        }
-        out
+        self.call(
+            "store.queue_summaries",
+            WRITE,
+            store("TransactWriteItems"),
+            self.inner.queue_summaries(mark, summaries),
+        )
+        .await
     }
 
     async fn pending_summaries(&self) -> Result<Vec<QueuedSummary>, Error> {
-        if let Some(f) = self.ctl.before("store.pending_summaries").await {
-            return Err(store_error("Query", f));
-        }
-        let out = self.inner.pending_summaries().await;
-        self.ctl.after("store.pending_summaries", false).await;
-        out
+        self.call(
+            "store.pending_summaries",
+            READ,
+            store("Query"),
+            self.inner.pending_summaries(),
+        )
+        .await
     }
 
     async fn ack_summary(&self, id: &str) -> Result<(), Error> {
-        if let Some(f) = self.ctl.before("store.ack_summary").await {
-            return Err(store_error("DeleteItem", f));
-        }
-        let out = self.inner.ack_summary(id).await;
-        if let Some(f) = self.ctl.after("store.ack_summary", true).await {
-            return Err(store_error("DeleteItem", f));
-        }
-        out
+        self.call(
+            "store.ack_summary",
+            WRITE,
+            store("DeleteItem"),
+            self.inner.ack_summary(id),
+        )
+        .await
     }
 }
 
 impl RunRecords for Faulty<'_, FakeStore> {
     async fn put_ou_names(&self, names: &OuNames) -> Result<(), Error> {
-        if let Some(f) = self.ctl.before("store.put_ou_names").await {
-            return Err(store_error("PutItem", f));
-        }
-        self.inner.put_ou_names(names).await?;
-        if let Some(f) = self.ctl.after("store.put_ou_names", true).await {
-            return Err(store_error("PutItem", f));
-        }
-        Ok(())
+        self.call(
+            "store.put_ou_names",
+            WRITE,
+            store("PutItem"),
+            self.inner.put_ou_names(names),
+        )
+        .await
     }
 
     async fn put_run(&self, summary: &RunSummary) -> Result<(), Error> {
-        if let Some(f) = self.ctl.before("store.put_run").await {
-            return Err(store_error("PutItem", f));
-        }
-        self.inner.put_run(summary).await?;
-        if let Some(f) = self.ctl.after("store.put_run", true).await {
-            return Err(store_error("PutItem", f));
-        }
-        Ok(())
+        self.call(
+            "store.put_run",
+            WRITE,
+            store("PutItem"),
+            self.inner.put_run(summary),
+        )
+        .await
     }
 
     async fn put_sweep(&self, sweep: &SweepState) -> Result<(), Error> {
-        if let Some(f) = self.ctl.before("store.put_sweep").await {
-            return Err(store_error("PutItem", f));
-        }
-        self.inner.put_sweep(sweep).await?;
-        if let Some(f) = self.ctl.after("store.put_sweep", true).await {
-            return Err(store_error("PutItem", f));
-        }
-        Ok(())
+        self.call(
+            "store.put_sweep",
+            WRITE,
+            store("PutItem"),
+            self.inner.put_sweep(sweep),
+        )
+        .await
     }
 }
 
@@ -344,21 +368,23 @@ impl Faulty<'_, FakeStore> {
 
 impl Queries for Faulty<'_, FakeStore> {
     async fn accounts(&self, link_state: Option<LinkState>) -> Result<Vec<AccountRecord>, Error> {
-        if let Some(f) = self.ctl.before("store.accounts").await {
-            return Err(store_error("Query", f));
-        }
-        let out = self.inner.accounts(link_state).await;
-        self.ctl.after("store.accounts", false).await;
-        out
+        self.call(
+            "store.accounts",
+            READ,
+            store("Query"),
+            self.inner.accounts(link_state),
+        )
+        .await
     }
 
     async fn history(&self, account_id: &str) -> Result<Vec<ChangeEvent>, Error> {
-        if let Some(f) = self.ctl.before("store.history").await {
-            return Err(store_error("Query", f));
-        }
-        let out = self.inner.history(account_id).await;
-        self.ctl.after("store.history", false).await;
-        out
+        self.call(
+            "store.history",
+            READ,
+            store("Query"),
+            self.inner.history(account_id),
+        )
+        .await
     }
 
     async fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, Error> {

@@ -23,7 +23,7 @@ use crate::clock::simulated;
 use crate::fakes::{FakeOrg, FakePartnerCentral, FakeStore};
 use crate::run::{Deps, RunOptions};
 use faults::Ctl;
-use faulty::{Faulty, FaultyNotifier};
+use faulty::FaultyNotifier;
 use oracle::Oracle;
 use sched::{Outcome, RunFuture};
 use world::{Step, World};
@@ -150,18 +150,7 @@ pub fn play(seed: u64, given: Option<&[Step]>) -> (Vec<Step>, Stats, Vec<String>
     let _clock = ClockGuard;
     simulated::set(world.now);
 
-    let f_org = Faulty {
-        inner: &org,
-        ctl: &ctl,
-    };
-    let f_pc = Faulty {
-        inner: &pc,
-        ctl: &ctl,
-    };
-    let f_store = Faulty {
-        inner: &store,
-        ctl: &ctl,
-    };
+    let (f_org, f_pc, f_store) = (ctl.wrap(&org), ctl.wrap(&pc), ctl.wrap(&store));
     let f_sns = FaultyNotifier {
         ctl: &ctl,
         published: &published,

@@ -60,15 +60,20 @@ impl Oracle {
         for v in std::mem::take(&mut record.violations) {
             self.fail(format!("1: {v}"));
         }
-        self.history_chains(table);
-        self.published_alerts(record);
-        self.reminders(record, settings);
+        let found = [
+            self.history_chains(table),
+            self.published_alerts(record),
+            self.reminders(record, settings),
+        ];
+        for v in found.concat() {
+            self.fail(v);
+        }
     }
 
     /// 4: per account, link-state events chain (each starts where the last ended, none
     /// repeats its state), no run records one kind twice, and the chain ends where the
     /// table's record is.
-    fn history_chains(&mut self, table: &FakeTable) {
+    fn history_chains(&self, table: &FakeTable) -> Vec<String> {
         #[derive(PartialEq)]
         enum Chain {
             None,
@@ -135,14 +140,12 @@ impl Oracle {
                 ));
             }
         }
-        for v in bad {
-            self.fail(v);
-        }
+        bad
     }
 
     /// 5: an alert about an account that was exempt, closed or gone when its run looked is
     /// only ever a RESOLVED notice; nothing is published that was never queued.
-    fn published_alerts(&mut self, record: &Record) {
+    fn published_alerts(&self, record: &Record) -> Vec<String> {
         let mut bad = Vec::new();
         for id in record.published.keys() {
             let Some(a) = record.queued.get(id) else {
@@ -165,13 +168,11 @@ impl Oracle {
                 ));
             }
         }
-        for v in bad {
-            self.fail(v);
-        }
+        bad
     }
 
     /// 5: reminders never closer to the account's previous alert than `APNWATCH_REMIND_AFTER`.
-    fn reminders(&mut self, record: &Record, settings: &Settings) {
+    fn reminders(&self, record: &Record, settings: &Settings) -> Vec<String> {
         let mut by_account: BTreeMap<&str, Vec<&PendingAlert>> = BTreeMap::new();
         for a in record.queued.values().filter(|a| {
             matches!(
@@ -207,9 +208,7 @@ impl Oracle {
                 }
             }
         }
-        for v in bad {
-            self.fail(v);
-        }
+        bad
     }
 
     /// After the final clean runs: 1, 2 and 3.

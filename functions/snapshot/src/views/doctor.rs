@@ -91,13 +91,15 @@ mod tests {
         Report {
             checks: vec![
                 Check::pass("identity", "account 123456789012 (partition aws)"),
-                Check::warn(
+                Check::flag(
+                    Status::Warn,
                     "subscriptions",
                     "email ops@example.com is PendingConfirmation",
                     "confirm the subscription from the email AWS sent",
                     "https://docs.aws.amazon.com/sns/latest/dg/sns-email-notifications.html",
                 ),
-                Check::fail(
+                Check::flag(
+                    Status::Fail,
                     "table",
                     "TTL is not enabled on expires_at",
                     "run `apnwatch init`",

@@ -3,7 +3,7 @@
 //! (`accept-role`).
 
 use super::describe;
-use crate::domain::doctor::Check;
+use crate::domain::doctor::{Check, Status};
 
 const DOC_PARTNER_CENTRAL: &str =
     "https://docs.aws.amazon.com/partner-central/latest/APIReference/API_ListConnections.html";
@@ -31,7 +31,8 @@ pub async fn partner_central(
     let primary = match sts.get_caller_identity().send().await {
         Ok(out) => out.account.unwrap_or_default(),
         Err(e) => {
-            return Check::fail(
+            return Check::flag(
+                Status::Fail,
                 ID,
                 format!(
                     "cannot open the Partner Central session{through}: {}",
@@ -55,7 +56,7 @@ pub async fn partner_central(
                 out.connection_summaries().len()
             );
             if catalog == "Sandbox" {
-                Check::warn(
+                Check::flag(Status::Warn,
                     ID,
                     found,
                     "the Sandbox catalog holds test connections only: set PartnerCentralCatalog (APNWATCH_PARTNER_CENTRAL_CATALOG) to AWS for real links",
@@ -65,7 +66,8 @@ pub async fn partner_central(
                 Check::pass(ID, found)
             }
         }
-        Err(e) => Check::fail(
+        Err(e) => Check::flag(
+            Status::Fail,
             ID,
             format!(
                 "primary account {primary}{through}; catalog {catalog}: ListConnections failed: {}",
@@ -100,7 +102,7 @@ pub async fn accept_role(
             .await;
         checks.push(match out {
             Ok(_) => Check::pass(ID, format!("account {account}: assumed {arn}")),
-            Err(e) => Check::fail(
+            Err(e) => Check::flag(Status::Fail,
                 ID,
                 format!("account {account}: cannot assume {arn}: {}", describe(&e)),
                 "deploy infra/member-accept-role.yaml to the member accounts as a service-managed StackSet (trusted access for CloudFormation StackSets on: `aws cloudformation activate-organizations-access`) with FunctionRoleArn set to this function's role, the same RoleName and ExternalId",

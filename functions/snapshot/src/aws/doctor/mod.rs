@@ -22,7 +22,7 @@ use aws_config::SdkConfig;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 use crate::aws::{classify, Failure};
-use crate::domain::doctor::Check;
+use crate::domain::doctor::{Check, Status};
 use crate::error::Error;
 
 pub mod links;
@@ -108,7 +108,13 @@ pub async fn identity(base: &SdkConfig, preflight: Result<(), Error>) -> (Check,
             _ => "no AWS region is configured (AWS_REGION, or the profile's region)".to_string(),
         };
         return (
-            Check::fail(ID, found, crate::aws::preflight::FIX, DOC_CREDENTIALS),
+            Check::flag(
+                Status::Fail,
+                ID,
+                found,
+                crate::aws::preflight::FIX,
+                DOC_CREDENTIALS,
+            ),
             None,
         );
     }
@@ -129,7 +135,8 @@ pub async fn identity(base: &SdkConfig, preflight: Result<(), Error>) -> (Check,
             (Check::pass(ID, found), Some(caller))
         }
         Err(e) => (
-            Check::fail(
+            Check::flag(
+                Status::Fail,
                 ID,
                 format!("STS GetCallerIdentity failed: {}", describe(&e)),
                 crate::aws::preflight::FIX,
@@ -194,7 +201,8 @@ pub async fn organization(
                 _ => "grant organizations:DescribeOrganization (the stack does), or set OrgRoleArn (APNWATCH_ORG_ROLE_ARN) to infra/org-reader-role.yaml's RoleArn".to_string(),
             };
             (
-                Check::fail(
+                Check::flag(
+                    Status::Fail,
                     ID,
                     format!("DescribeOrganization{through} failed: {}", describe(&e)),
                     fix,
@@ -222,7 +230,7 @@ pub async fn organizations_paths(client: &aws_sdk_organizations::Client) -> Chec
                     ),
                 )
             } else {
-                Check::warn(
+                Check::flag(Status::Warn,
                     ID,
                     "ListAccounts answers without Paths: the walk lists the accounts of every unit (one ListAccountsForParent call per unit)",
                     "nothing to fix: runs cost more Organizations calls; newer Organizations endpoints return Paths",
@@ -230,7 +238,7 @@ pub async fn organizations_paths(client: &aws_sdk_organizations::Client) -> Chec
                 )
             }
         }
-        Err(e) => Check::warn(
+        Err(e) => Check::flag(Status::Warn,
             ID,
             format!("ListAccounts failed: {}", describe(&e)),
             "grant organizations:ListAccounts to the role that reads the organization (the stack and infra/org-reader-role.yaml do): without it the walk calls ListAccountsForParent per unit",

@@ -2,7 +2,7 @@
 //! (`topic`) and who receives its alerts (`subscriptions`).
 
 use super::{code, describe};
-use crate::domain::doctor::Check;
+use crate::domain::doctor::{Check, Status};
 
 const DOC_TTL: &str =
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-how-to.html";
@@ -31,7 +31,7 @@ pub async fn table(client: &aws_sdk_dynamodb::Client, name: &str) -> Check {
                 Some("ResourceNotFoundException") => format!("table {name} does not exist"),
                 _ => format!("DescribeTable {name} failed: {}", describe(&e)),
             };
-            return Check::fail(ID, found, fix, DOC_TABLE);
+            return Check::flag(Status::Fail, ID, found, fix, DOC_TABLE);
         }
     };
     let mut missing = Vec::new();
@@ -89,7 +89,8 @@ pub async fn table(client: &aws_sdk_dynamodb::Client, name: &str) -> Check {
         } else {
             (fix, DOC_TABLE)
         };
-        Check::fail(
+        Check::flag(
+            Status::Fail,
             ID,
             format!("table {name}: {}", missing.join("; ")),
             fix,
@@ -106,7 +107,7 @@ pub async fn topic(client: &aws_sdk_sns::Client, arn: &str) -> (Check, bool) {
             let attrs = out.attributes.unwrap_or_default();
             if attrs.get("FifoTopic").is_some_and(|v| v == "true") {
                 return (
-                    Check::fail(
+                    Check::flag(Status::Fail,
                         ID,
                         format!("topic {arn} is a FIFO topic"),
                         "set APNWATCH_TOPIC_ARN to a standard topic (the stack's AlertTopic): alerts are published without a message group",
@@ -121,7 +122,7 @@ pub async fn topic(client: &aws_sdk_sns::Client, arn: &str) -> (Check, bool) {
             )
         }
         Err(e) => (
-            Check::fail(
+            Check::flag(Status::Fail,
                 ID,
                 format!("GetTopicAttributes {arn} failed: {}", describe(&e)),
                 "set APNWATCH_TOPIC_ARN to the stack output AlertTopicArn, and grant sns:GetTopicAttributes on it (the stack does)",
@@ -149,7 +150,8 @@ pub async fn subscriptions(client: &aws_sdk_sns::Client, arn: &str) -> Vec<Check
     let subs = match listed {
         Ok(subs) => subs,
         Err(crate::aws::PageError::Call(e)) => {
-            return vec![Check::fail(
+            return vec![Check::flag(
+                Status::Fail,
                 ID,
                 format!("ListSubscriptionsByTopic failed: {}", describe(&e)),
                 "grant sns:ListSubscriptionsByTopic on the topic (the stack does)",
@@ -157,7 +159,8 @@ pub async fn subscriptions(client: &aws_sdk_sns::Client, arn: &str) -> Vec<Check
             )]
         }
         Err(crate::aws::PageError::Repeated(r)) => {
-            return vec![Check::fail(
+            return vec![Check::flag(
+                Status::Fail,
                 ID,
                 r.to_string(),
                 "run the doctor again",
@@ -186,7 +189,7 @@ pub async fn subscriptions(client: &aws_sdk_sns::Client, arn: &str) -> Vec<Check
         .filter(|s| s.subscription_arn().is_some_and(|a| a.starts_with("arn:")))
         .collect();
     let mut checks = vec![if confirmed.is_empty() {
-        Check::fail(
+        Check::flag(Status::Fail,
             ID,
             format!(
                 "no confirmed subscription ({} pending): alerts reach nobody",
@@ -212,14 +215,14 @@ pub async fn subscriptions(client: &aws_sdk_sns::Client, arn: &str) -> Vec<Check
     for s in pending {
         let found = format!("{} is {PENDING}: it receives nothing yet", endpoint(s));
         checks.push(if s.protocol().is_some_and(|p| p.starts_with("email")) {
-            Check::warn(
+            Check::flag(Status::Warn,
                 ID,
                 found,
                 "open the \"AWS Notification - Subscription Confirmation\" email and choose Confirm subscription; if the link expired, subscribe the address again",
                 DOC_EMAIL,
             )
         } else {
-            Check::warn(
+            Check::flag(Status::Warn,
                 ID,
                 found,
                 "confirm it with the token the endpoint received: `aws sns confirm-subscription --topic-arn TOPIC --token TOKEN`",

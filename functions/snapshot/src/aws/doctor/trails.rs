@@ -4,7 +4,7 @@
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, EventSelector, ReadWriteType};
 
 use super::{describe, OrgFacts, CLOUDTRAIL_REGION};
-use crate::domain::doctor::{Check, Trail};
+use crate::domain::doctor::{Check, Status, Trail};
 
 /// EventBridge User Guide, "Events from AWS services": CloudTrail events reach EventBridge
 /// only with a trail that is logging.
@@ -92,7 +92,7 @@ pub async fn change_events(client: &aws_sdk_cloudtrail::Client, facts: &OrgFacts
             ),
         );
     }
-    Check::fail(
+    Check::flag(Status::Fail,
         ID,
         format!("{found}: EventBridge receives no Organizations change events, only the schedule runs"),
         format!(

@@ -79,7 +79,7 @@ impl InvitationsAdapter {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| refusal(&e, None))?;
+            .map_err(|e| refusal(&e, |_| None))?;
         let account = out.account.unwrap_or_default();
         // arn:<partition>:sts::<account>:assumed-role/...
         let partition = out
@@ -132,10 +132,7 @@ impl Invitations for InvitationsAdapter {
             .receiver_identifier(account_id)
             .send()
             .await
-            .map_err(|e| {
-                let reason = e.as_service_error().and_then(create_reason);
-                refusal(&e, reason)
-            })?;
+            .map_err(|e| refusal(&e, create_reason))?;
         info!(account_id, invitation_id = out.id, "invitation sent");
         Ok(Sent {
             invitation_id: out.id,
@@ -162,10 +159,7 @@ impl Invitations for InvitationsAdapter {
         })
         .await
         .map_err(|e| match e {
-            PageError::Call(e) => {
-                let reason = e.as_service_error().and_then(list_reason);
-                refusal(&e, reason)
-            }
+            PageError::Call(e) => refusal(&e, list_reason),
             PageError::Repeated(r) => Refusal {
                 code: "RepeatedToken".into(),
                 reason: None,
@@ -192,10 +186,7 @@ impl Invitations for InvitationsAdapter {
             .client_token(accept_token(&invitation.id))
             .send()
             .await
-            .map_err(|e| {
-                let reason = e.as_service_error().and_then(accept_reason);
-                refusal(&e, reason)
-            })?;
+            .map_err(|e| refusal(&e, accept_reason))?;
         info!(
             account_id,
             invitation_id = invitation.id,
@@ -208,12 +199,14 @@ impl Invitations for InvitationsAdapter {
     }
 }
 
-/// One SDK error as data: the code (or how the call failed) and the message.
-fn refusal<E, R>(err: &SdkError<E, R>, reason: Option<String>) -> Refusal
+/// One SDK error as data: the code (or how the call failed), Partner Central's reason as
+/// `reason_of` reads it from the operation's error, and the message.
+fn refusal<E, R>(err: &SdkError<E, R>, reason_of: fn(&E) -> Option<String>) -> Refusal
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
+    let reason = err.as_service_error().and_then(reason_of);
     let code = match classify(err) {
         Failure::Service(code) => code,
         Failure::Unreachable => "Unreachable".into(),
