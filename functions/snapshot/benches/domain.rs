@@ -23,11 +23,10 @@ use apnwatch::domain::model::{
     OrgTree, OrgUnit, PendingAlert, RunSummary,
 };
 use apnwatch::error::Error;
-use apnwatch::fakes::FakePartnerCentral;
+use apnwatch::fakes::{FakeOrg, FakePartnerCentral};
 use apnwatch::lambda::RESULT_LIST_LIMIT;
 use apnwatch::ports::{
-    AccountTable, AlertOutbox, CommitOutcome, Notifier, OrgSnapshot, OrgSource, PublishLease,
-    RunRecords, StoredState,
+    AccountTable, AlertOutbox, CommitOutcome, Notifier, PublishLease, RunRecords, StoredState,
 };
 use apnwatch::run::{run_once, Deps, RunOptions, RunReport};
 use apnwatch::views::SnapshotView;
@@ -268,7 +267,7 @@ fn whole_run_child(spec: &str) {
     } else {
         BTreeMap::new()
     };
-    let org = LeanOrg(OrgTree {
+    let org = FakeOrg::new(OrgTree {
         organization_id: "o-abc123def4".into(),
         management_account_id: accounts[0].id.clone(),
         root_id: units[0].ou.id.clone(),
@@ -330,41 +329,6 @@ fn whole_run_child(spec: &str) {
         report.messages.len(),
         bytes(result_bytes),
     );
-}
-
-/// Hands out the tree like the walk builds a fresh one every run.
-struct LeanOrg(OrgTree);
-
-impl OrgSource for LeanOrg {
-    async fn walk(
-        &self,
-        _with_tags: bool,
-        _deadline: Option<&apnwatch::domain::deadline::Deadline>,
-    ) -> Result<OrgSnapshot, Error> {
-        Ok(OrgSnapshot {
-            tree: self.0.clone(),
-            calls: 0,
-            ou_names: None,
-        })
-    }
-
-    async fn tags(
-        &self,
-        ids: &[String],
-        _deadline: Option<&apnwatch::domain::deadline::Deadline>,
-    ) -> Result<apnwatch::ports::TagReads, Error> {
-        let wanted: std::collections::BTreeSet<&String> = ids.iter().collect();
-        Ok(apnwatch::ports::TagReads {
-            tags: self
-                .0
-                .accounts
-                .iter()
-                .filter(|a| wanted.contains(&a.id))
-                .map(|a| (a.id.clone(), a.tags.clone()))
-                .collect(),
-            calls: 0,
-        })
-    }
 }
 
 /// The table as one run sees it: the previous records to load, an outbox; writes are

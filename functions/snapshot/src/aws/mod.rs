@@ -198,6 +198,40 @@ pub(crate) enum PageError<E> {
     Repeated(RepeatedToken),
 }
 
+/// One page of an SDK list call, for [`all_pages`]: `$request` sent with `$token`, answering
+/// the output's `$items` list and its next token. The SDK's request builders share no trait
+/// for `set_next_token`, so without this every list call spells out the same five lines.
+macro_rules! next_page {
+    ($request:expr, $token:expr, $items:ident) => {
+        async move {
+            $request
+                .set_next_token($token)
+                .send()
+                .await
+                .map(|out| ($crate::aws::Listed::listed(out.$items), out.next_token))
+        }
+    };
+}
+pub(crate) use next_page;
+
+/// A list field of an SDK output, whether the model marks it required (`Vec`) or not
+/// (`Option<Vec>`, absent = empty).
+pub(crate) trait Listed<T> {
+    fn listed(self) -> Vec<T>;
+}
+
+impl<T> Listed<T> for Vec<T> {
+    fn listed(self) -> Vec<T> {
+        self
+    }
+}
+
+impl<T> Listed<T> for Option<Vec<T>> {
+    fn listed(self) -> Vec<T> {
+        self.unwrap_or_default()
+    }
+}
+
 /// Calls `page` with `None`, then with each `NextToken` it returns, until there is none.
 /// A page may be empty and still carry a token (AWS does that): it is followed too.
 ///

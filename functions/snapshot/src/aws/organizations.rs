@@ -36,7 +36,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use tracing::{debug, info, warn};
 
-use crate::aws::{all_pages, classify, Failure, PageError};
+use crate::aws::{all_pages, classify, next_page, Failure, PageError};
 use crate::domain::deadline::{self, Deadline};
 use crate::domain::model::{Account, AccountState, OrgTree, OrgUnit};
 use crate::domain::ou_names::OuNames;
@@ -68,6 +68,9 @@ struct Walk<'a> {
     /// The accounts came from `ListAccounts` with paths.
     with_paths: AtomicBool,
 }
+
+/// One unit's listing: the unit, the OUs and the accounts directly under it.
+type Listing = (Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>);
 
 /// A unit whose children the walk still has to list.
 #[derive(Debug, Clone)]
@@ -231,13 +234,8 @@ impl<'a> Walk<'a> {
             .ok_or_else(|| malformed("DescribeOrganization", "no management account id"))?;
 
         let roots = self
-            .pages("ListRoots", |token| async move {
-                self.client
-                    .list_roots()
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map(|out| (out.roots.unwrap_or_default(), out.next_token))
+            .pages("ListRoots", |token| {
+                next_page!(self.client.list_roots(), token, roots)
             })
             .await?;
         let root_id = roots
@@ -291,7 +289,7 @@ impl<'a> Walk<'a> {
         // simply goes on until a level has no units, so it never stops short.
         let mut level = vec![root];
         while !level.is_empty() {
-            let children: Vec<(Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>)> =
+            let children: Vec<Listing> =
                 stream::iter(level.into_iter().map(|p| self.children(p, per_unit)))
                     .buffer_unordered(self.concurrency)
                     .try_collect()
@@ -332,7 +330,7 @@ impl<'a> Walk<'a> {
                 // two listings): list per unit, which is consistent with the units.
                 None => {
                     warn!("an account's path names a unit the walk did not list: listing accounts per unit");
-                    let lists: Vec<(Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>)> =
+                    let lists: Vec<Listing> =
                         stream::iter(parents.iter().cloned().map(|p| self.unit_accounts(p)))
                             .buffer_unordered(self.concurrency)
                             .try_collect()
@@ -425,21 +423,12 @@ impl<'a> Walk<'a> {
     }
 
     /// The OUs directly under `parent`, and its accounts when `with_accounts`.
-    async fn children(
-        &self,
-        parent: Parent,
-        with_accounts: bool,
-    ) -> Result<(Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>), Error> {
+    async fn children(&self, parent: Parent, with_accounts: bool) -> Result<Listing, Error> {
         let id = parent.id.as_str();
         let ous = self
-            .pages("ListOrganizationalUnitsForParent", |token| async move {
-                self.client
-                    .list_organizational_units_for_parent()
-                    .parent_id(id)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map(|out| (out.organizational_units.unwrap_or_default(), out.next_token))
+            .pages("ListOrganizationalUnitsForParent", |token| {
+                let request = self.client.list_organizational_units_for_parent();
+                next_page!(request.parent_id(id), token, organizational_units)
             })
             .await?;
         self.units.fetch_add(1, Ordering::Relaxed);
@@ -458,20 +447,12 @@ impl<'a> Walk<'a> {
     }
 
     /// The accounts directly under `parent`, every page.
-    async fn unit_accounts(
-        &self,
-        parent: Parent,
-    ) -> Result<(Parent, Vec<types::OrganizationalUnit>, Vec<types::Account>), Error> {
+    async fn unit_accounts(&self, parent: Parent) -> Result<Listing, Error> {
         let id = parent.id.as_str();
         let accounts = self
-            .pages("ListAccountsForParent", |token| async move {
-                self.client
-                    .list_accounts_for_parent()
-                    .parent_id(id)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map(|out| (out.accounts.unwrap_or_default(), out.next_token))
+            .pages("ListAccountsForParent", |token| {
+                let request = self.client.list_accounts_for_parent();
+                next_page!(request.parent_id(id), token, accounts)
             })
             .await?;
         self.accounts.fetch_add(accounts.len(), Ordering::Relaxed);
@@ -480,14 +461,9 @@ impl<'a> Walk<'a> {
 
     async fn tags(&self, account_id: &str) -> Result<BTreeMap<String, String>, Error> {
         let tags = self
-            .pages("ListTagsForResource", |token| async move {
-                self.client
-                    .list_tags_for_resource()
-                    .resource_id(account_id)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map(|out| (out.tags.unwrap_or_default(), out.next_token))
+            .pages("ListTagsForResource", |token| {
+                let request = self.client.list_tags_for_resource();
+                next_page!(request.resource_id(account_id), token, tags)
             })
             .await?;
         Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())

@@ -137,14 +137,9 @@ pub async fn topic(client: &aws_sdk_sns::Client, arn: &str) -> (Check, bool) {
 pub async fn subscriptions(client: &aws_sdk_sns::Client, arn: &str) -> Vec<Check> {
     const ID: &str = "subscriptions";
     const PENDING: &str = "PendingConfirmation";
-    let listed = crate::aws::all_pages(|token| async move {
-        client
-            .list_subscriptions_by_topic()
-            .topic_arn(arn)
-            .set_next_token(token)
-            .send()
-            .await
-            .map(|out| (out.subscriptions.unwrap_or_default(), out.next_token))
+    let listed = crate::aws::all_pages(|token| {
+        let request = client.list_subscriptions_by_topic().topic_arn(arn);
+        crate::aws::next_page!(request, token, subscriptions)
     })
     .await;
     let subs = match listed {

@@ -18,7 +18,7 @@ use aws_sdk_partnercentralaccount::types::{
 use aws_sdk_partnercentralaccount::Client;
 use tracing::{debug, info};
 
-use crate::aws::{all_pages, classify, Failure, PageError};
+use crate::aws::{all_pages, classify, next_page, Failure, PageError};
 use crate::domain::link::PartnerCentralLinks;
 use crate::error::Error;
 use crate::ports::PartnerCentralSource;
@@ -35,16 +35,13 @@ pub(crate) async fn pending_invitations(
     (Vec<ConnectionInvitationSummary>, Option<String>),
     SdkError<ListConnectionInvitationsError>,
 > {
-    client
+    let request = client
         .list_connection_invitations()
         .catalog(catalog)
         .connection_type(ConnectionType::Subsidiary)
         .set_participant_type(participant)
-        .status(InvitationStatus::Pending)
-        .set_next_token(token)
-        .send()
-        .await
-        .map(|out| (out.connection_invitation_summaries, out.next_token))
+        .status(InvitationStatus::Pending);
+    next_page!(request, token, connection_invitation_summaries).await
 }
 
 pub struct PartnerCentralAdapter {
@@ -79,15 +76,10 @@ impl PartnerCentralAdapter {
     }
 
     async fn connections(&self) -> Result<Vec<ConnectionSummary>, Error> {
-        self.pages("ListConnections", |token| async move {
-            self.client
-                .list_connections()
-                .catalog(&self.catalog)
-                .connection_type(ConnectionType::Subsidiary.as_str())
-                .set_next_token(token)
-                .send()
-                .await
-                .map(|out| (out.connection_summaries, out.next_token))
+        self.pages("ListConnections", |token| {
+            let request = self.client.list_connections().catalog(&self.catalog);
+            let subsidiaries = request.connection_type(ConnectionType::Subsidiary.as_str());
+            next_page!(subsidiaries, token, connection_summaries)
         })
         .await
     }
