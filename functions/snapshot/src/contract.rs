@@ -7,8 +7,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::model::{
-    Account, AccountChange, AccountRecord, AccountState, AlertReason, ChangeEvent, ChangeKind,
-    LinkDecision, LinkSource, LinkState, PendingAlert,
+    AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision, LinkSource,
+    LinkState, PendingAlert,
 };
 use crate::ports::{Queries, Store};
 
@@ -17,35 +17,21 @@ fn at(minute: i64) -> DateTime<Utc> {
     t0 + Duration::minutes(minute)
 }
 
+/// [`AccountRecord::sample`] in link `state` at revision `rev`, changed at `minute`.
 fn record(id: &str, state: LinkState, rev: u64, minute: i64) -> AccountRecord {
-    AccountRecord {
-        account: Account {
-            id: id.into(),
-            // Names as users write them: commas, quotes, a line break, non-ASCII.
-            name: format!("Zürich \"prod\", team\n{id}"),
-            email: format!("{id}@example.com"),
-            state: AccountState::Active,
-            joined_method: Some("CREATED".into()),
-            joined_at: None,
-            parent_id: "ou-ab12-prod1234".into(),
-            ou_path: "Root/Prod".into(),
-            ou_ids: vec!["r-ab12".into(), "ou-ab12-prod1234".into()],
-            tags: Default::default(),
-            is_management: false,
-        },
-        link: LinkDecision {
-            state,
-            source: LinkSource::None,
-            detail: format!("{state}"),
-        },
-        first_seen: at(0),
-        last_changed: at(minute),
-        removed: false,
-        rev,
-        state_since: at(minute),
-        last_alerted_at: None,
-        refusal: None,
-    }
+    let mut record = AccountRecord::sample(id);
+    // Names as users write them: commas, quotes, a line break, non-ASCII.
+    record.account.name = format!("Zürich \"prod\", team\n{id}");
+    record.link = LinkDecision {
+        state,
+        source: LinkSource::None,
+        detail: format!("{state}"),
+    };
+    record.first_seen = at(0);
+    record.last_changed = at(minute);
+    record.state_since = at(minute);
+    record.rev = rev;
+    record
 }
 
 /// A change of `id` from `from` (its revision; `None`: new) to `state`, by `run` at
@@ -72,6 +58,24 @@ fn change(id: &str, from: Option<u64>, state: LinkState, run: &str, minute: i64)
         }],
         record,
         replaces_queued: false,
+    }
+}
+
+/// What auto-link writes over `queued` (a committed change with its alert still waiting)
+/// when it tells what it did: the account at revision `rev + 1` (expecting `rev`), PENDING,
+/// and its queued alert rewritten to say so, replacing the waiting one, with no event.
+pub fn rewrite_queued(queued: &AccountChange, rev: u64) -> AccountChange {
+    let mut record = queued.record.clone();
+    record.rev = rev + 1;
+    record.link.state = LinkState::Pending;
+    let mut alert = queued.alert.clone().expect("a change with a queued alert");
+    alert.subject.link_state = LinkState::Pending;
+    AccountChange {
+        expected_rev: Some(rev),
+        record,
+        events: vec![],
+        alert: Some(alert),
+        replaces_queued: true,
     }
 }
 
@@ -180,17 +184,10 @@ pub async fn check_store_contract<S: Store + Queries>(store: &S) {
     // A rewrite of a queued alert replaces it while it waits, and conflicts, writing
     // nothing, once it was sent: a sent alert never comes back.
     let rewrite = |rev: u64, minute: i64| {
-        let mut record = record(c, LinkState::Pending, rev + 1, minute);
-        record.refusal = None;
-        let mut alert = first[2].alert.clone().expect("alert");
+        let mut change = rewrite_queued(&first[2], rev);
+        let alert = change.alert.as_mut().expect("rewritten alert");
         alert.subject.link_detail = format!("rewritten at {minute}");
-        AccountChange {
-            expected_rev: Some(rev),
-            record,
-            events: vec![],
-            alert: Some(alert),
-            replaces_queued: true,
-        }
+        change
     };
     let outcome = store.commit(&[rewrite(1, 6)]).await.expect("commit");
     assert_eq!(outcome.written, 1);

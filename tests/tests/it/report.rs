@@ -8,7 +8,7 @@ use apnwatch::domain::model::{
     LinkSource, LinkState, RunSummary,
 };
 use apnwatch::ports::{AccountTable, RunRecords};
-use chrono::{DateTime, Duration, DurationRound, NaiveTime, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use integration_tests::{app, cli_ok, TempDir, World};
 use scraper::{Html, Selector};
 use serde_json::{json, Value};
@@ -59,25 +59,6 @@ fn record(
         last_changed: since,
         state_since: since,
         ..sample
-    }
-}
-
-fn run(
-    id: &str,
-    started: DateTime<Utc>,
-    [linked, pending, unlinked, exempt]: [usize; 4],
-) -> RunSummary {
-    RunSummary {
-        run_id: id.into(),
-        started_at: started,
-        finished_at: started + Duration::seconds(5),
-        accounts: linked + pending + unlinked + exempt,
-        linked,
-        pending,
-        unlinked,
-        exempt,
-        organization_id: "o-report1234".into(),
-        ..RunSummary::default()
     }
 }
 
@@ -135,44 +116,10 @@ async fn seed() -> (String, String) {
     let outcome = store.commit(&changes).await.expect("seed the accounts");
     assert_eq!(outcome.written, 12);
 
-    let at = |day: chrono::NaiveDate, h: u32| {
-        day.and_time(NaiveTime::from_hms_opt(h, 0, 0).unwrap())
-            .and_utc()
-    };
     let day_a = (now - days(10)).date_naive();
     let day_b = (now - days(3)).date_naive();
-    let runs = vec![
-        // Before the window: ignored.
-        RunSummary {
-            invited: 9,
-            ..run("r0", now - days(100), [1, 0, 9, 1])
-        },
-        RunSummary {
-            invited: 2,
-            refusals: [("INVITE_FAILED: X".to_string(), 1)].into(),
-            ..run("r1", at(day_a, 6), [3, 0, 5, 1])
-        },
-        // Day A's last run: its trend point.
-        RunSummary {
-            accepted: 1,
-            ..run("r2", at(day_a, 18), [4, 1, 3, 1])
-        },
-        // A dry run counts for nothing.
-        RunSummary {
-            invited: 5,
-            dry_run: true,
-            ..run("r3", at(day_b, 12), [0, 0, 9, 0])
-        },
-        RunSummary {
-            invited: 1,
-            refusals: [
-                ("INVITE_FAILED: X".to_string(), 1),
-                ("ACCEPT_FAILED: AccessDenied".to_string(), 2),
-            ]
-            .into(),
-            ..run("r4", at(day_b, 6), [5, 1, 2, 1])
-        },
-    ];
+    // r1 100 days ago: before even the default 90-day window.
+    let runs = RunSummary::sample_history("o-report1234", now - days(100), day_a, day_b);
     for r in &runs {
         store.put_run(r).await.expect("seed a run record");
     }
@@ -266,14 +213,14 @@ async fn report_numbers_match_a_table_worked_out_by_hand() {
     assert_eq!(oldest[2]["link_state"], "PENDING");
     assert_eq!(oldest[0]["ou_path"], "Root");
     assert_eq!(oldest[0]["name"], "acct-100000000007");
-    // r1 + r2 + r4 (r0 is before the window, r3 dry): sent 2 + 1, accepted 1, refused 4.
+    // r2 + r3 + r5 (r1 is before the window, r4 dry): sent 2 + 1, accepted 1, refused 4.
     assert_eq!(
         r["auto_link"],
         json!({"invitations_sent": 3, "accepted": 1, "refused": 4, "refusals": [
             {"reason": "ACCEPT_FAILED: AccessDenied", "count": 2},
             {"reason": "INVITE_FAILED: X", "count": 2}]})
     );
-    // Day A: r2 (18:00, later than r1) 4 / 8 = 50 %; day B: r4 (r3 is dry) 5 / 8 = 62.5 %.
+    // Day A: r3 (18:00, later than r2) 4 / 8 = 50 %; day B: r5 (r4 is dry) 5 / 8 = 62.5 %.
     assert_eq!(
         r["trend"],
         json!([

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use apnwatch::aws::dynamodb::DynamoStore;
+use apnwatch::contract::rewrite_queued;
 use apnwatch::domain::model::{
     AccountChange, AccountRecord, AlertReason, ChangeEvent, ChangeKind, LinkDecision, LinkSource,
     LinkState, PendingAlert, RunSummary,
@@ -16,24 +17,19 @@ use chrono::{DateTime, Utc};
 
 use integration_tests::{harness_sdk_config, Moto};
 
-/// The DynamoDB side of the shared moto server.
-trait MotoDynamo {
-    async fn client(&self) -> aws_sdk_dynamodb::Client;
-    async fn store(&self) -> (DynamoStore, aws_sdk_dynamodb::Client);
+/// A client of `moto`'s DynamoDB for the harness: to look at or tamper with the items.
+async fn harness_client(moto: &Moto) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&harness_sdk_config(&moto.url).await)
 }
 
-impl MotoDynamo for Moto {
-    async fn client(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&harness_sdk_config(&self.url).await)
-    }
-
-    /// A store on a freshly created table.
-    async fn store(&self) -> (DynamoStore, aws_sdk_dynamodb::Client) {
-        let client = self.client().await;
-        let store = DynamoStore::new(client.clone(), "apnwatch-test", 90);
-        assert!(store.create_table().await.unwrap().created);
-        (store, client)
-    }
+/// A moto server of the test's own (stopped when dropped), a store on a freshly created
+/// table in it, and a harness client.
+async fn fresh_store() -> (Moto, DynamoStore, aws_sdk_dynamodb::Client) {
+    let moto = Moto::start();
+    let client = harness_client(&moto).await;
+    let store = DynamoStore::new(client.clone(), "apnwatch-test", 90);
+    assert!(store.create_table().await.unwrap().created);
+    (moto, store, client)
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -122,7 +118,7 @@ fn run_summary(run: &str, started: &str) -> RunSummary {
 #[tokio::test]
 async fn init_is_idempotent_and_missing_table_says_run_init() {
     let moto = Moto::start();
-    let client = moto.client().await;
+    let client = harness_client(&moto).await;
     let store = DynamoStore::new(client.clone(), "apnwatch-test", 90);
 
     match store.load().await.unwrap_err() {
@@ -169,8 +165,7 @@ async fn init_is_idempotent_and_missing_table_says_run_init() {
 /// accounts of the same call are written.
 #[tokio::test]
 async fn commit_loads_back_and_stale_revision_conflicts() {
-    let moto = Moto::start();
-    let (store, _) = moto.store().await;
+    let (_moto, store, _) = fresh_store().await;
 
     let first = vec![
         discovered("111111111111", LinkState::Linked, "run-1"),
@@ -277,8 +272,7 @@ async fn commit_loads_back_and_stale_revision_conflicts() {
 /// The server says which action failed a transaction, which the conflict handling reads.
 #[tokio::test]
 async fn canceled_transaction_names_the_failed_action() {
-    let moto = Moto::start();
-    let (_store, client) = moto.store().await;
+    let (_moto, _store, client) = fresh_store().await;
     let put = |sk: &str, condition: &str| {
         TransactWriteItem::builder()
             .put(
@@ -322,8 +316,7 @@ async fn canceled_transaction_names_the_failed_action() {
 /// them are stored, the index lists the current unlinked ones only and history is in order.
 #[tokio::test]
 async fn many_accounts_index_and_history() {
-    let moto = Moto::start();
-    let (store, _) = moto.store().await;
+    let (_moto, store, _) = fresh_store().await;
 
     let changes: Vec<AccountChange> = (0..60)
         .map(|i| {
@@ -407,8 +400,7 @@ async fn many_accounts_index_and_history() {
 /// the others stay queued.
 #[tokio::test]
 async fn ack_removes_only_sent_alerts() {
-    let moto = Moto::start();
-    let (store, _) = moto.store().await;
+    let (_moto, store, _) = fresh_store().await;
     let changes: Vec<AccountChange> = (0..40)
         .map(|i| {
             discovered(
@@ -438,33 +430,18 @@ async fn ack_removes_only_sent_alerts() {
 /// back to the outbox.
 #[tokio::test]
 async fn alert_rewrite_needs_the_alert_still_queued() {
-    let moto = Moto::start();
-    let (store, _) = moto.store().await;
+    let (_moto, store, _) = fresh_store().await;
     let first = discovered("300000000000", LinkState::Unlinked, "run-1");
     store.commit(std::slice::from_ref(&first)).await.unwrap();
-    let rewrite = |rev: u64| {
-        let mut record = first.record.clone();
-        record.rev = rev + 1;
-        record.link.state = LinkState::Pending;
-        let mut alert = first.alert.clone().unwrap();
-        alert.subject.link_state = LinkState::Pending;
-        AccountChange {
-            expected_rev: Some(rev),
-            record,
-            events: vec![],
-            alert: Some(alert),
-            replaces_queued: true,
-        }
-    };
 
-    let outcome = store.commit(&[rewrite(1)]).await.unwrap();
+    let outcome = store.commit(&[rewrite_queued(&first, 1)]).await.unwrap();
     assert_eq!(outcome.written, 1);
     let queued = store.pending_alerts().await.unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].subject.link_state, LinkState::Pending);
 
     store.ack_alerts(&[queued[0].id.clone()]).await.unwrap();
-    let outcome = store.commit(&[rewrite(2)]).await.unwrap();
+    let outcome = store.commit(&[rewrite_queued(&first, 2)]).await.unwrap();
     assert_eq!(outcome.conflicts, vec!["300000000000".to_string()]);
     assert!(store.pending_alerts().await.unwrap().is_empty());
     assert_eq!(store.account("300000000000").await.unwrap().unwrap().rev, 2);
@@ -474,8 +451,7 @@ async fn alert_rewrite_needs_the_alert_still_queued() {
 /// minutes, and a run cannot release another run's lease (the contract the fake keeps too).
 #[tokio::test]
 async fn publish_lease_is_exclusive() {
-    let moto = Moto::start();
-    let (store, _) = moto.store().await;
+    let (_moto, store, _) = fresh_store().await;
 
     apnwatch::fakes::check_publish_lease_contract(&store).await;
 }
@@ -484,8 +460,7 @@ async fn publish_lease_is_exclusive() {
 /// (conditional writes, all-or-nothing per account, outbox, lease): the same cases.
 #[tokio::test]
 async fn dynamo_store_keeps_the_contract() {
-    let moto = Moto::start();
-    let (store, _) = moto.store().await;
+    let (_moto, store, _) = fresh_store().await;
     apnwatch::contract::check_store_contract(&store).await;
 }
 
@@ -493,8 +468,7 @@ async fn dynamo_store_keeps_the_contract() {
 /// longer a first run.
 #[tokio::test]
 async fn runs_most_recent_first() {
-    let moto = Moto::start();
-    let (store, client) = moto.store().await;
+    let (_moto, store, client) = fresh_store().await;
     for (run, started) in [
         ("run-2", "2026-11-27T10:00:00.000Z"),
         ("run-1", "2026-11-27T09:00:00.000Z"),
@@ -537,8 +511,7 @@ async fn runs_most_recent_first() {
 /// An item someone edited into an unknown shape is reported with its key, not skipped.
 #[tokio::test]
 async fn corrupt_item_is_named() {
-    let moto = Moto::start();
-    let (store, client) = moto.store().await;
+    let (_moto, store, client) = fresh_store().await;
     store
         .commit(&[discovered("111111111111", LinkState::Linked, "run-1")])
         .await

@@ -251,6 +251,14 @@ fn alerted(account: Account, state: LinkState, last: &str) -> (String, AccountRe
     (id, rec)
 }
 
+/// The previous table: each account of `accounts` in its link state, alerted at `last`.
+fn alerted_at(last: &str, accounts: &[(&str, LinkState)]) -> BTreeMap<String, AccountRecord> {
+    accounts
+        .iter()
+        .map(|&(id, state)| alerted(account(id), state, last))
+        .collect()
+}
+
 fn reasons(changes: &[AccountChange]) -> Vec<(&str, AlertReason)> {
     changes
         .iter()
@@ -302,12 +310,13 @@ fn reminder_is_due_only_after_remind_after() {
 /// not reminded (simulator seed 15 found the REMINDER).
 #[test]
 fn a_due_reminder_gives_way_to_resolved() {
-    let last = "2020-01-01T00:00:00Z";
-    let prev: BTreeMap<_, _> = [
-        alerted(account("111111111111"), LinkState::Unlinked, last),
-        alerted(account("222222222222"), LinkState::Pending, last),
-    ]
-    .into();
+    let prev = alerted_at(
+        "2020-01-01T00:00:00Z",
+        &[
+            ("111111111111", LinkState::Unlinked),
+            ("222222222222", LinkState::Pending),
+        ],
+    );
     let current = vec![
         (account("111111111111"), link(LinkState::Exempt)),
         (account("222222222222"), link(LinkState::Linked)),
@@ -324,12 +333,10 @@ fn a_due_reminder_gives_way_to_resolved() {
 /// With reminders off, nothing is ever due.
 #[test]
 fn reminders_off_never_remind() {
-    let prev: BTreeMap<_, _> = [alerted(
-        account("111111111111"),
-        LinkState::Unlinked,
+    let prev = alerted_at(
         "2020-01-01T00:00:00Z",
-    )]
-    .into();
+        &[("111111111111", LinkState::Unlinked)],
+    );
     let mut c = ctx(false);
     c.policy.remind_after = None;
     let current = vec![(account("111111111111"), link(LinkState::Unlinked))];
@@ -340,14 +347,15 @@ fn reminders_off_never_remind() {
 /// open alert is cleared, so the next run says nothing more.
 #[test]
 fn open_alerts_resolve_on_link_exempt_close_and_removal() {
-    let last = "2026-11-26T12:00:00Z";
-    let prev: BTreeMap<_, _> = [
-        alerted(account("111111111111"), LinkState::Unlinked, last),
-        alerted(account("222222222222"), LinkState::Pending, last),
-        alerted(account("333333333333"), LinkState::Unlinked, last),
-        alerted(account("444444444444"), LinkState::Unlinked, last),
-    ]
-    .into();
+    let prev = alerted_at(
+        "2026-11-26T12:00:00Z",
+        &[
+            ("111111111111", LinkState::Unlinked),
+            ("222222222222", LinkState::Pending),
+            ("333333333333", LinkState::Unlinked),
+            ("444444444444", LinkState::Unlinked),
+        ],
+    );
     let mut closed = account("333333333333");
     closed.state = AccountState::Suspended;
     let current = vec![
@@ -410,12 +418,10 @@ fn closed_accounts_never_alert() {
 /// A lapsed invitation (PENDING back to UNLINKED) has its own reason, not LINK_LOST.
 #[test]
 fn lapsed_invitation_is_not_a_lost_link() {
-    let prev: BTreeMap<_, _> = [alerted(
-        account("111111111111"),
-        LinkState::Pending,
+    let prev = alerted_at(
         "2026-11-26T12:00:00Z",
-    )]
-    .into();
+        &[("111111111111", LinkState::Pending)],
+    );
     let changes = diff(
         &prev,
         &[(account("111111111111"), link(LinkState::Unlinked))],

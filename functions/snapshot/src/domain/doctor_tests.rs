@@ -1,27 +1,7 @@
 //! The doctor's pure rules: the payload, the accept-role sample, the run age, the trails.
 
 use super::*;
-use crate::domain::model::{Account, LinkDecision, LinkSource};
 use serde_json::json;
-
-fn record(id: &str, state: LinkState) -> AccountRecord {
-    let t = Utc::now();
-    AccountRecord {
-        account: Account::sample(id),
-        link: LinkDecision {
-            state,
-            source: LinkSource::None,
-            detail: String::new(),
-        },
-        first_seen: t,
-        last_changed: t,
-        removed: false,
-        rev: 1,
-        state_since: t,
-        last_alerted_at: None,
-        refusal: None,
-    }
-}
 
 /// Only `{"apnwatch": "doctor"}` asks for the doctor; a run payload or a near miss does not.
 #[test]
@@ -39,18 +19,18 @@ fn only_the_doctor_payload_asks_for_the_doctor() {
 /// management account and the primary account, and stops at N.
 #[test]
 fn sample_prefers_accounts_auto_accept_would_act_on() {
-    let mut closed = record("111111111111", LinkState::Unlinked);
+    let mut closed = AccountRecord::sample_in_state("111111111111", LinkState::Unlinked);
     closed.account.state = AccountState::Closed;
-    let mut removed = record("222222222222", LinkState::Unlinked);
+    let mut removed = AccountRecord::sample_in_state("222222222222", LinkState::Unlinked);
     removed.removed = true;
-    let mut management = record("333333333333", LinkState::Unlinked);
+    let mut management = AccountRecord::sample_in_state("333333333333", LinkState::Unlinked);
     management.account.is_management = true;
     let records = vec![
-        record("900000000000", LinkState::Linked),
-        record("800000000000", LinkState::Pending),
-        record("700000000000", LinkState::Unlinked),
-        record("600000000000", LinkState::Unlinked),
-        record("500000000000", LinkState::Unlinked),
+        AccountRecord::sample_in_state("900000000000", LinkState::Linked),
+        AccountRecord::sample_in_state("800000000000", LinkState::Pending),
+        AccountRecord::sample_in_state("700000000000", LinkState::Unlinked),
+        AccountRecord::sample_in_state("600000000000", LinkState::Unlinked),
+        AccountRecord::sample_in_state("500000000000", LinkState::Unlinked),
         closed,
         removed,
         management,

@@ -115,55 +115,16 @@ fn table() -> Vec<AccountRecord> {
     ]
 }
 
-fn run(id: &str, started: &str, counts: [usize; 4]) -> RunSummary {
-    RunSummary {
-        run_id: id.into(),
-        started_at: at(started),
-        finished_at: at(started),
-        linked: counts[0],
-        pending: counts[1],
-        unlinked: counts[2],
-        exempt: counts[3],
-        accounts: counts.iter().sum(),
-        organization_id: "o-abc123def4".into(),
-        ..RunSummary::default()
-    }
-}
-
+/// The five run records of [`RunSummary::sample_history`]: r1 before the 30-day window,
+/// r2 and r3 on 2026-11-10, r4 (dry) and r5 on 2026-11-20.
 fn runs() -> Vec<RunSummary> {
-    vec![
-        // Before the 30-day window: ignored.
-        RunSummary {
-            invited: 9,
-            organization_id: "o-old".into(),
-            ..run("r1", "2026-10-15T06:00:00Z", [1, 0, 9, 1])
-        },
-        RunSummary {
-            invited: 2,
-            refusals: [("INVITE_FAILED: X".to_string(), 1)].into(),
-            ..run("r2", "2026-11-10T06:00:00Z", [3, 0, 5, 1])
-        },
-        // The day's last run: the trend's 2026-11-10.
-        RunSummary {
-            accepted: 1,
-            ..run("r3", "2026-11-10T18:00:00Z", [4, 1, 3, 1])
-        },
-        // A dry run counts for nothing.
-        RunSummary {
-            invited: 5,
-            dry_run: true,
-            ..run("r4", "2026-11-20T12:00:00Z", [0, 0, 9, 0])
-        },
-        RunSummary {
-            invited: 1,
-            refusals: [
-                ("INVITE_FAILED: X".to_string(), 1),
-                ("ACCEPT_FAILED: AccessDenied".to_string(), 2),
-            ]
-            .into(),
-            ..run("r5", "2026-11-20T06:00:00Z", [5, 1, 2, 1])
-        },
-    ]
+    let day = |s: &str| s.parse().expect("valid date");
+    RunSummary::sample_history(
+        "o-abc123def4",
+        at("2026-10-15T06:00:00Z"),
+        day("2026-11-10"),
+        day("2026-11-20"),
+    )
 }
 
 /// Every number of a report over a mixed table, each worked out by hand.

@@ -3,11 +3,11 @@
 //! in here once instead of in every test file. Compiled for unit tests and with the
 //! `test-util` feature (integration tests, benchmark), never into the Lambda.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use super::model::{
     Account, AccountRecord, AccountState, AlertReason, LinkDecision, LinkSource, LinkState,
-    PendingAlert,
+    PendingAlert, RunSummary,
 };
 
 /// When every sample was seen, changed and queued: 2026-11-27 12:00 UTC.
@@ -61,9 +61,21 @@ impl AccountRecord {
         }
     }
 
-    /// [`AccountRecord::sample`] in `ou_path`, first seen at `first_seen` and in link `state`
-    /// (no evidence, empty detail) since `since` (both RFC 3339): the accounts of a report or
-    /// summary over a hand-made table.
+    /// [`AccountRecord::sample`] in link `state`, with no evidence and an empty detail.
+    pub fn sample_in_state(id: &str, state: LinkState) -> AccountRecord {
+        AccountRecord {
+            link: LinkDecision {
+                state,
+                source: LinkSource::None,
+                detail: String::new(),
+            },
+            ..AccountRecord::sample(id)
+        }
+    }
+
+    /// [`AccountRecord::sample_in_state`] in `ou_path`, first seen at `first_seen` and in
+    /// that state since `since` (both RFC 3339): the accounts of a report or summary over a
+    /// hand-made table.
     pub fn sample_at(
         id: &str,
         ou_path: &str,
@@ -72,13 +84,8 @@ impl AccountRecord {
         since: &str,
     ) -> AccountRecord {
         let at = |s: &str| -> DateTime<Utc> { s.parse().expect("valid timestamp") };
-        let mut record = AccountRecord::sample(id);
+        let mut record = AccountRecord::sample_in_state(id, state);
         record.account.ou_path = ou_path.into();
-        record.link = LinkDecision {
-            state,
-            source: LinkSource::None,
-            detail: String::new(),
-        };
         record.first_seen = at(first_seen);
         record.last_changed = at(since);
         record.state_since = at(since);
@@ -97,5 +104,78 @@ impl PendingAlert {
             sample_time(),
             None,
         )
+    }
+}
+
+impl RunSummary {
+    /// Run `id` of `organization_id`, started at `started` and finished five seconds later,
+    /// with the link state counts `[linked, pending, unlinked, exempt]`.
+    pub fn sample(
+        id: &str,
+        organization_id: &str,
+        started: DateTime<Utc>,
+        [linked, pending, unlinked, exempt]: [usize; 4],
+    ) -> RunSummary {
+        RunSummary {
+            run_id: id.into(),
+            started_at: started,
+            finished_at: started + Duration::seconds(5),
+            accounts: linked + pending + unlinked + exempt,
+            linked,
+            pending,
+            unlinked,
+            exempt,
+            organization_id: organization_id.into(),
+            ..RunSummary::default()
+        }
+    }
+
+    /// Five run records of `organization_id` that a report's auto-link and trend numbers are
+    /// worked out from by hand: r1 at `before` (a window's start, so ignored; 9 invited, of
+    /// another organization); on `day_a`, r2 at 06:00 (2 invited, 1 `INVITE_FAILED: X`) and r3
+    /// at 18:00 (1 accepted; the day's last run: its trend point); on `day_b`, r4 at 12:00 (a
+    /// dry run: counts for nothing) and r5 at 06:00 (1 invited, 1 `INVITE_FAILED: X`, 2
+    /// `ACCEPT_FAILED: AccessDenied`).
+    pub fn sample_history(
+        organization_id: &str,
+        before: DateTime<Utc>,
+        day_a: NaiveDate,
+        day_b: NaiveDate,
+    ) -> Vec<RunSummary> {
+        let at = |day: NaiveDate, hour: u32| {
+            let time = NaiveTime::from_hms_opt(hour, 0, 0).expect("a whole hour");
+            day.and_time(time).and_utc()
+        };
+        let run = |id, started, counts| RunSummary::sample(id, organization_id, started, counts);
+        vec![
+            RunSummary {
+                invited: 9,
+                organization_id: "o-old".into(),
+                ..run("r1", before, [1, 0, 9, 1])
+            },
+            RunSummary {
+                invited: 2,
+                refusals: [("INVITE_FAILED: X".to_string(), 1)].into(),
+                ..run("r2", at(day_a, 6), [3, 0, 5, 1])
+            },
+            RunSummary {
+                accepted: 1,
+                ..run("r3", at(day_a, 18), [4, 1, 3, 1])
+            },
+            RunSummary {
+                invited: 5,
+                dry_run: true,
+                ..run("r4", at(day_b, 12), [0, 0, 9, 0])
+            },
+            RunSummary {
+                invited: 1,
+                refusals: [
+                    ("INVITE_FAILED: X".to_string(), 1),
+                    ("ACCEPT_FAILED: AccessDenied".to_string(), 2),
+                ]
+                .into(),
+                ..run("r5", at(day_b, 6), [5, 1, 2, 1])
+            },
+        ]
     }
 }

@@ -3,37 +3,15 @@
 use proptest::prelude::*;
 use serde_json::Value;
 
-/// A stored account named `name`.
-fn named(name: &str) -> crate::domain::model::AccountRecord {
-    use crate::domain::model::*;
-    let t: chrono::DateTime<chrono::Utc> = "2026-11-27T12:00:00Z".parse().expect("time");
-    AccountRecord {
-        account: Account {
-            id: "111122223333".into(),
-            name: name.into(),
-            email: "a@example.com".into(),
-            state: AccountState::Active,
-            joined_method: None,
-            joined_at: None,
-            parent_id: "r-ab12".into(),
-            ou_path: format!("Root/{name}"),
-            ou_ids: vec!["r-ab12".into()],
-            tags: Default::default(),
-            is_management: false,
-        },
-        link: LinkDecision {
-            state: LinkState::Unlinked,
-            source: LinkSource::None,
-            detail: name.into(),
-        },
-        first_seen: t,
-        last_changed: t,
-        removed: false,
-        rev: 1,
-        state_since: t,
-        last_alerted_at: None,
-        refusal: None,
-    }
+use crate::domain::model::AccountRecord;
+
+/// [`AccountRecord::sample`] named `name`, with the name in its OU path and link detail too.
+fn named(name: &str) -> AccountRecord {
+    let mut record = AccountRecord::sample("111122223333");
+    record.account.name = name.into();
+    record.account.ou_path = format!("Root/{name}");
+    record.link.detail = name.into();
+    record
 }
 
 /// Names as people write them: commas, quotes, line breaks, non-ASCII, anything.
