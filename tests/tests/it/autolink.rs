@@ -183,10 +183,7 @@ async fn retried_invite_is_idempotent() {
     let (world, pc) = start(json!({})).await;
     let member = world.org.account(&world.org.root_id, "member", &[]).await;
     let app = world.app().await;
-    let inv = app
-        .invitations
-        .as_ref()
-        .expect("partner-central is a source");
+    let inv = app.invitations().expect("partner-central is a source");
     let token = invite_token(&member, chrono::Utc::now());
 
     let first = inv.invite(&member, &token, "m").await.unwrap();

@@ -30,9 +30,8 @@ pub const AUTO_LINK_BUDGET: Duration = Duration::from_secs(120);
 pub struct App {
     pub config: Config,
     pub org: OrganizationsSource,
-    pub partner_central: Option<PartnerCentralAdapter>,
-    /// Invitation calls; built whenever Partner Central is a source (`apnwatch invite`).
-    pub invitations: Option<InvitationsAdapter>,
+    /// `None` unless `partner-central` is among `APNWATCH_LINK_SOURCES`.
+    pub partner_central: Option<PartnerCentral>,
     pub store: DynamoStore,
     /// `None` without `APNWATCH_TOPIC_ARN`: only dry runs and queries are possible.
     pub notifier: Option<SnsNotifier>,
@@ -62,6 +61,13 @@ pub(crate) async fn partner_central_sdk(
     }
 }
 
+/// Partner Central's two sides on one session: the links a run reads and the invitation
+/// calls (auto-link, `apnwatch invite`); one is never built without the other.
+pub struct PartnerCentral {
+    pub links: PartnerCentralAdapter,
+    pub invitations: InvitationsAdapter,
+}
+
 impl App {
     /// Reads `APNWATCH_*` and the standard AWS environment (region, credentials, endpoints).
     pub async fn from_env() -> Result<Self, Error> {
@@ -78,7 +84,6 @@ impl App {
             }
             None => base.clone(),
         };
-        let mut invitations = None;
         let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
             let pc = &config.partner_central;
             let sdk = partner_central_sdk(pc, base).await;
@@ -91,15 +96,18 @@ impl App {
                 }),
                 _ => None,
             };
-            invitations = Some(InvitationsAdapter::new(
+            let invitations = InvitationsAdapter::new(
                 (client.clone(), sts.clone()),
                 base.clone(),
                 pc.catalog.clone(),
                 sender,
                 inv.accept_role_name.clone(),
                 inv.accept_external_id.clone(),
-            ));
-            Some(PartnerCentralAdapter::new(client, sts, pc.catalog.clone()))
+            );
+            Some(PartnerCentral {
+                links: PartnerCentralAdapter::new(client, sts, pc.catalog.clone()),
+                invitations,
+            })
         } else {
             None
         };
@@ -118,11 +126,15 @@ impl App {
             config,
             org,
             partner_central,
-            invitations,
             store,
             notifier,
             sdk: base.clone(),
         }
+    }
+
+    /// Partner Central's invitation calls, when it is a link source.
+    pub fn invitations(&self) -> Option<&InvitationsAdapter> {
+        self.partner_central.as_ref().map(|pc| &pc.invitations)
     }
 
     /// One run, the same code path for the Lambda and `apnwatch snapshot`: [`sequence`]
@@ -130,11 +142,11 @@ impl App {
     pub async fn run(&self, options: RunOptions) -> Result<RunReport, Error> {
         let deps = Deps {
             org: &self.org,
-            partner_central: self.partner_central.as_ref(),
+            partner_central: self.partner_central.as_ref().map(|pc| &pc.links),
             store: &self.store,
             notifier: self.notifier.as_ref(),
         };
-        let report = sequence(&self.config, &deps, self.invitations.as_ref(), options).await?;
+        let report = sequence(&self.config, &deps, self.invitations(), options).await?;
         Ok(self.finished(report))
     }
 

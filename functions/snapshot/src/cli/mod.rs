@@ -324,7 +324,7 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 async fn invite(app: &App, ids: &[String], dry_run: bool, json: bool) -> Result<String, Error> {
-    let Some(invitations) = app.invitations.as_ref() else {
+    let Some(invitations) = app.invitations() else {
         return Err(crate::config::ConfigError::Invalid {
             var: crate::config::ENV_LINK_SOURCES,
             value: app
