@@ -60,13 +60,12 @@ impl<T> Faulty<'_, T> {
     }
 }
 
-/// The store's methods that are the fake's own behind one fault point: one line each, the
-/// method, the point's name in the plan, read or write, and the DynamoDB operation whose
-/// error a fault there returns.
-macro_rules! faulty_store {
-    ($(fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty = $point:literal, $kind:ident, $op:literal;)+) => {$(
+/// The methods that are the fake's own behind one fault point: one line each, the method,
+/// the point's name in the plan, read or write, and the error a fault there returns.
+macro_rules! faulty {
+    ($(fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty = $point:literal, $kind:ident, $fail:expr;)+) => {$(
         async fn $method(&self $(, $arg: $ty)*) -> Result<$ret, Error> {
-            self.call($point, $kind, store($op), self.inner.$method($($arg),*)).await
+            self.call($point, $kind, $fail, self.inner.$method($($arg),*)).await
         }
     )+};
 }
@@ -84,46 +83,30 @@ fn organizations(operation: &'static str) -> impl Fn(Fault) -> Error {
     }
 }
 
+/// The error a Partner Central call returns under an injected fault.
+fn partner_central(operation: &'static str) -> impl Fn(Fault) -> Error {
+    move |f| Error::PartnerCentral {
+        operation,
+        hint: "injected fault".into(),
+        source: cause(f),
+    }
+}
+
 /// The error a DynamoDB call returns under an injected fault.
 fn store(operation: &'static str) -> impl Fn(Fault) -> Error {
     move |f| store_error(operation, f)
 }
 
 impl<T: OrgSource + Sync> OrgSource for Faulty<'_, T> {
-    async fn walk(
-        &self,
-        with_tags: bool,
-        deadline: Option<&Deadline>,
-    ) -> Result<OrgSnapshot, Error> {
-        self.call(
-            "organizations.walk",
-            READ,
-            organizations("ListAccountsForParent"),
-            self.inner.walk(with_tags, deadline),
-        )
-        .await
-    }
-
-    async fn tags(&self, ids: &[String], deadline: Option<&Deadline>) -> Result<TagReads, Error> {
-        self.call(
-            "organizations.tags",
-            READ,
-            organizations("ListTagsForResource"),
-            self.inner.tags(ids, deadline),
-        )
-        .await
+    faulty! {
+        fn walk(&self, with_tags: bool, deadline: Option<&Deadline>) -> OrgSnapshot = "organizations.walk", READ, organizations("ListAccountsForParent");
+        fn tags(&self, ids: &[String], deadline: Option<&Deadline>) -> TagReads = "organizations.tags", READ, organizations("ListTagsForResource");
     }
 }
 
 impl PartnerCentralSource for Faulty<'_, FakePartnerCentral> {
-    async fn links(&self) -> Result<PartnerCentralLinks, Error> {
-        let fail = |f| Error::PartnerCentral {
-            operation: "ListConnections",
-            hint: "injected fault".into(),
-            source: cause(f),
-        };
-        self.call("partner_central.links", READ, fail, self.inner.links())
-            .await
+    faulty! {
+        fn links(&self) -> PartnerCentralLinks = "partner_central.links", READ, partner_central("ListConnections");
     }
 }
 
@@ -193,8 +176,8 @@ fn refusal(f: Fault) -> Refusal {
 }
 
 impl AccountTable for Faulty<'_, FakeStore> {
-    faulty_store! {
-        fn load(&self) -> StoredState = "store.load", READ, "Query";
+    faulty! {
+        fn load(&self) -> StoredState = "store.load", READ, store("Query");
     }
 
     /// Each account's change is its own transaction in DynamoDB: written in chunks here, with
@@ -219,21 +202,21 @@ impl AccountTable for Faulty<'_, FakeStore> {
         Ok(outcome)
     }
 
-    faulty_store! {
-        fn account(&self, account_id: &str) -> Option<AccountRecord> = "store.account", READ, "GetItem";
+    faulty! {
+        fn account(&self, account_id: &str) -> Option<AccountRecord> = "store.account", READ, store("GetItem");
     }
 }
 
 impl PublishLease for Faulty<'_, FakeStore> {
-    faulty_store! {
-        fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> bool = "store.acquire_lease", WRITE, "PutItem";
-        fn release_publish_lease(&self, owner: &str) -> () = "store.release_lease", WRITE, "DeleteItem";
+    faulty! {
+        fn acquire_publish_lease(&self, owner: &str, now: DateTime<Utc>) -> bool = "store.acquire_lease", WRITE, store("PutItem");
+        fn release_publish_lease(&self, owner: &str) -> () = "store.release_lease", WRITE, store("DeleteItem");
     }
 }
 
 impl AlertOutbox for Faulty<'_, FakeStore> {
-    faulty_store! {
-        fn pending_alerts(&self) -> Vec<PendingAlert> = "store.pending_alerts", READ, "Query";
+    faulty! {
+        fn pending_alerts(&self) -> Vec<PendingAlert> = "store.pending_alerts", READ, store("Query");
     }
 
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
@@ -252,19 +235,19 @@ impl AlertOutbox for Faulty<'_, FakeStore> {
 }
 
 impl SummaryOutbox for Faulty<'_, FakeStore> {
-    faulty_store! {
-        fn last_summary(&self, period: SummaryPeriod) -> Option<SummaryMark> = "store.last_summary", READ, "Query";
-        fn queue_summaries(&self, mark: &SummaryMark, summaries: &[QueuedSummary]) -> bool = "store.queue_summaries", WRITE, "TransactWriteItems";
-        fn pending_summaries(&self) -> Vec<QueuedSummary> = "store.pending_summaries", READ, "Query";
-        fn ack_summary(&self, id: &str) -> () = "store.ack_summary", WRITE, "DeleteItem";
+    faulty! {
+        fn last_summary(&self, period: SummaryPeriod) -> Option<SummaryMark> = "store.last_summary", READ, store("Query");
+        fn queue_summaries(&self, mark: &SummaryMark, summaries: &[QueuedSummary]) -> bool = "store.queue_summaries", WRITE, store("TransactWriteItems");
+        fn pending_summaries(&self) -> Vec<QueuedSummary> = "store.pending_summaries", READ, store("Query");
+        fn ack_summary(&self, id: &str) -> () = "store.ack_summary", WRITE, store("DeleteItem");
     }
 }
 
 impl RunRecords for Faulty<'_, FakeStore> {
-    faulty_store! {
-        fn put_ou_names(&self, names: &OuNames) -> () = "store.put_ou_names", WRITE, "PutItem";
-        fn put_run(&self, summary: &RunSummary) -> () = "store.put_run", WRITE, "PutItem";
-        fn put_sweep(&self, sweep: &SweepState) -> () = "store.put_sweep", WRITE, "PutItem";
+    faulty! {
+        fn put_ou_names(&self, names: &OuNames) -> () = "store.put_ou_names", WRITE, store("PutItem");
+        fn put_run(&self, summary: &RunSummary) -> () = "store.put_run", WRITE, store("PutItem");
+        fn put_sweep(&self, sweep: &SweepState) -> () = "store.put_sweep", WRITE, store("PutItem");
     }
 }
 
@@ -289,9 +272,9 @@ impl Faulty<'_, FakeStore> {
 }
 
 impl Queries for Faulty<'_, FakeStore> {
-    faulty_store! {
-        fn accounts(&self, link_state: Option<LinkState>) -> Vec<AccountRecord> = "store.accounts", READ, "Query";
-        fn history(&self, account_id: &str) -> Vec<ChangeEvent> = "store.history", READ, "Query";
+    faulty! {
+        fn accounts(&self, link_state: Option<LinkState>) -> Vec<AccountRecord> = "store.accounts", READ, store("Query");
+        fn history(&self, account_id: &str) -> Vec<ChangeEvent> = "store.history", READ, store("Query");
     }
 
     async fn runs(&self, limit: usize) -> Result<Vec<RunSummary>, Error> {
