@@ -380,7 +380,7 @@ pub fn snapshot_text(r: &RunReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{ChangeKind, RunSummary};
+    use crate::domain::model::ChangeKind;
 
     /// A capped view keeps the counts whole and says how many list entries it left out.
     #[test]
@@ -395,17 +395,13 @@ mod tests {
             after: Some("UNLINKED".into()),
             detail: String::new(),
         };
-        let report = RunReport {
-            summary: RunSummary {
-                run_id: "r".into(),
-                accounts: 250,
-                changes: 250,
-                ..RunSummary::default()
-            },
+        let mut report = RunReport {
             events: (0..250).map(event).collect(),
             account_writes: 250,
             ..RunReport::sample("r")
         };
+        report.summary.accounts = 250;
+        report.summary.changes = 250;
         let v = SnapshotView::capped(&report, 100);
         assert_eq!(
             (v.events.len(), v.events_omitted, v.run.changes),

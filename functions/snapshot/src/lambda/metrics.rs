@@ -64,19 +64,12 @@ pub fn emf(report: &RunReport) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::RunSummary;
     use crate::domain::report::{Coverage, RunCoverage, TimeToLink};
 
     /// Every declared metric has a value at the top level, as EMF requires.
     #[test]
     fn every_declared_metric_has_a_value() {
-        let report = RunReport {
-            summary: RunSummary {
-                run_id: "r".into(),
-                accounts: 20,
-                unlinked: 6,
-                ..RunSummary::default()
-            },
+        let mut report = RunReport {
             organizations_calls: 36,
             coverage: RunCoverage {
                 coverage: Coverage {
@@ -94,6 +87,8 @@ mod tests {
             },
             ..RunReport::sample("r")
         };
+        report.summary.accounts = 20;
+        report.summary.unlinked = 6;
         let doc = emf(&report);
         let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
