@@ -330,12 +330,16 @@ impl<'a> Walk<'a> {
                 // two listings): list per unit, which is consistent with the units.
                 None => {
                     warn!("an account's path names a unit the walk did not list: listing accounts per unit");
-                    let lists: Vec<Listing> =
-                        stream::iter(parents.iter().cloned().map(|p| self.unit_accounts(p)))
+                    let under = |p: &Parent| {
+                        let p = p.clone();
+                        async move { self.accounts_under(&p.id).await.map(|accts| (p, accts)) }
+                    };
+                    let lists: Vec<(Parent, Vec<types::Account>)> =
+                        stream::iter(parents.iter().map(under))
                             .buffer_unordered(self.concurrency)
                             .try_collect()
                             .await?;
-                    for (parent, _, accts) in lists {
+                    for (parent, accts) in lists {
                         for a in accts {
                             accounts.push(account(a, &parent, &management_account_id)?);
                         }
@@ -435,7 +439,7 @@ impl<'a> Walk<'a> {
         if !with_accounts {
             return Ok((parent, ous, Vec::new()));
         }
-        let (parent, _, accounts) = self.unit_accounts(parent).await?;
+        let accounts = self.accounts_under(id).await?;
         debug!(
             parent_id = parent.id,
             depth = parent.depth,
@@ -446,9 +450,8 @@ impl<'a> Walk<'a> {
         Ok((parent, ous, accounts))
     }
 
-    /// The accounts directly under `parent`, every page.
-    async fn unit_accounts(&self, parent: Parent) -> Result<Listing, Error> {
-        let id = parent.id.as_str();
+    /// The accounts directly under the unit `id`, every page.
+    async fn accounts_under(&self, id: &str) -> Result<Vec<types::Account>, Error> {
         let accounts = self
             .pages("ListAccountsForParent", |token| {
                 let request = self.client.list_accounts_for_parent();
@@ -456,7 +459,7 @@ impl<'a> Walk<'a> {
             })
             .await?;
         self.accounts.fetch_add(accounts.len(), Ordering::Relaxed);
-        Ok((parent, Vec::new(), accounts))
+        Ok(accounts)
     }
 
     async fn tags(&self, account_id: &str) -> Result<BTreeMap<String, String>, Error> {
