@@ -137,22 +137,13 @@ async fn init_is_idempotent_and_missing_table_says_run_init() {
     assert!(store.create_table().await.unwrap().created);
     assert!(!store.create_table().await.unwrap().created);
 
-    let ttl = client
-        .describe_time_to_live()
-        .table_name("apnwatch-test")
-        .send()
-        .await
-        .unwrap();
+    let ttl = client.describe_time_to_live().table_name("apnwatch-test");
+    let table = client.describe_table().table_name("apnwatch-test");
+    let (ttl, table) = tokio::join!(ttl.send(), table.send());
+    let (ttl, table) = (ttl.unwrap(), table.unwrap());
     let ttl = ttl.time_to_live_description().unwrap();
     assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
     assert_eq!(ttl.attribute_name(), Some("expires_at"));
-
-    let table = client
-        .describe_table()
-        .table_name("apnwatch-test")
-        .send()
-        .await
-        .unwrap();
     let gsi = &table.table().unwrap().global_secondary_indexes()[0];
     assert_eq!(gsi.index_name(), Some("by-link-state"));
 
