@@ -341,17 +341,22 @@ impl AlertReason {
 
 /// One account's entry in an alert, stored in the outbox in the same transaction as the
 /// account change that caused it, so that a crash can neither lose it nor send it twice.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Stored as it serializes (the outbox item flattens it), so the serde attributes are the
+/// item's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingAlert {
     /// `<run_id>#<account_id>`: unique per run and account.
     pub id: String,
     pub run_id: String,
+    #[serde(with = "timestamp")]
     pub created_at: DateTime<Utc>,
     pub reason: AlertReason,
     /// The route (`APNWATCH_ROUTE_BY`) the account belonged to when the alert was queued;
     /// `None` without routing or when the account lacks the OU level or tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
     /// The account as the alert tells of it.
+    #[serde(flatten)]
     pub subject: AlertSubject,
 }
 

@@ -10,18 +10,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::model::{
-    Account, AccountRecord, AccountState, AlertReason, AlertSubject, ChangeEvent, LinkDecision,
-    LinkRefusal, LinkSource, LinkState, PendingAlert, RunSummary,
+    Account, AccountRecord, AccountState, ChangeEvent, LinkDecision, LinkRefusal, LinkSource,
+    LinkState, PendingAlert, RunSummary,
 };
 use crate::domain::sweep::{SweepState, SweptRange};
 
+use super::schema::{PK, SK};
+
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-pub(crate) const PK: &str = "pk";
-pub(crate) const SK: &str = "sk";
-pub(crate) const GSI1PK: &str = "gsi1pk";
-pub(crate) const GSI1SK: &str = "gsi1sk";
-pub(crate) const TTL_ATTRIBUTE: &str = "expires_at";
 pub(crate) const ACCOUNTS_PK: &str = "ACCOUNTS";
 pub(crate) const RUNS_PK: &str = "RUNS";
 pub(crate) const OUTBOX_PK: &str = "OUTBOX";
@@ -82,10 +79,16 @@ pub(crate) fn to_item<T: Serialize>(value: &T) -> Item {
 pub(crate) fn from_item<I, M>(item: Item) -> Result<M, String>
 where
     I: DeserializeOwned,
-    M: TryFrom<I, Error = String>,
+    M: FromItem<I>,
 {
     let raw: I = serde_dynamo::aws_sdk_dynamodb_1::from_item(item).map_err(|e| e.to_string())?;
-    M::try_from(raw)
+    M::read(raw)
+}
+
+/// A model value read back from its item struct `I`; the error text says what is wrong
+/// (the caller adds the table and key).
+pub(crate) trait FromItem<I>: Sized {
+    fn read(item: I) -> Result<Self, String>;
 }
 
 pub(crate) fn check_entity(found: &str, expected: &str) -> Result<(), String> {
@@ -180,10 +183,8 @@ impl From<&AccountRecord> for AccountItem {
     }
 }
 
-impl TryFrom<AccountItem> for AccountRecord {
-    type Error = String;
-
-    fn try_from(i: AccountItem) -> Result<Self, String> {
+impl FromItem<AccountItem> for AccountRecord {
+    fn read(i: AccountItem) -> Result<Self, String> {
         check_entity(&i.entity, "account")?;
         let last_alerted_at = if i.alert_fields >= 1 {
             i.last_alerted_at
@@ -231,118 +232,87 @@ fn legacy_last_alerted_at(i: &AccountItem) -> Option<DateTime<Utc>> {
     open.then_some(i.last_changed)
 }
 
-/// One history entry: pk=`HISTORY#<id>`, sk=`<at>#<run_id>#<seq:03>`; the event's own
-/// attributes are the domain's [`ChangeEvent`], flattened into the item.
+/// An item that is a domain value with its key: pk, sk and `entity`, the value's own
+/// attributes flattened beside them (so its serde attributes are the item's shape), and the
+/// TTL where the kind expires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct EventItem {
+pub(crate) struct Keyed<T> {
     pub pk: String,
     pub sk: String,
     pub entity: String,
     #[serde(flatten)]
-    pub event: ChangeEvent,
+    pub value: T,
+    /// Epoch seconds (TTL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
+
+/// A domain value stored as a [`Keyed`] item, and the `entity` its items carry.
+pub(crate) trait Entity {
+    const ENTITY: &'static str;
+}
+
+impl<T: Entity> Keyed<T> {
+    /// `value` as the item at `pk`, `sk`.
+    fn at(pk: String, sk: String, value: T) -> Self {
+        Self {
+            pk,
+            sk,
+            entity: T::ENTITY.to_string(),
+            value,
+            expires_at: None,
+        }
+    }
+}
+
+impl<T: Entity> FromItem<Keyed<T>> for T {
+    fn read(i: Keyed<T>) -> Result<T, String> {
+        check_entity(&i.entity, T::ENTITY)?;
+        Ok(i.value)
+    }
+}
+
+impl Entity for ChangeEvent {
+    const ENTITY: &'static str = "event";
+}
+
+impl Entity for PendingAlert {
+    const ENTITY: &'static str = "alert";
+}
+
+impl Entity for RunSummary {
+    const ENTITY: &'static str = "run";
+}
+
+/// One history entry: pk=`HISTORY#<id>`, sk=`<at>#<run_id>#<seq:03>`.
+pub(crate) type EventItem = Keyed<ChangeEvent>;
 
 impl From<&ChangeEvent> for EventItem {
     fn from(e: &ChangeEvent) -> Self {
-        Self {
-            pk: history_pk(&e.account_id),
-            sk: event_sk(e),
-            entity: "event".to_string(),
-            event: e.clone(),
-        }
+        Keyed::at(history_pk(&e.account_id), event_sk(e), e.clone())
     }
 }
 
-impl TryFrom<EventItem> for ChangeEvent {
-    type Error = String;
-
-    fn try_from(i: EventItem) -> Result<Self, String> {
-        check_entity(&i.entity, "event")?;
-        Ok(i.event)
-    }
-}
-
-/// A queued alert: pk=`OUTBOX`, sk=`<run_id>#<account_id>`. The account's attributes are
-/// the domain's [`AlertSubject`], flattened into the item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct AlertItem {
-    pub pk: String,
-    pub sk: String,
-    pub entity: String,
-    pub id: String,
-    pub run_id: String,
-    #[serde(with = "ts")]
-    pub created_at: DateTime<Utc>,
-    pub reason: AlertReason,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub route: Option<String>,
-    #[serde(flatten)]
-    pub subject: AlertSubject,
-}
+/// A queued alert: pk=`OUTBOX`, sk=`<run_id>#<account_id>`; the domain's [`PendingAlert`],
+/// its account's attributes ([`AlertSubject`](crate::domain::model::AlertSubject)) flattened
+/// into the item too.
+pub(crate) type AlertItem = Keyed<PendingAlert>;
 
 impl From<&PendingAlert> for AlertItem {
     fn from(a: &PendingAlert) -> Self {
-        Self {
-            pk: OUTBOX_PK.to_string(),
-            sk: a.id.clone(),
-            entity: "alert".to_string(),
-            id: a.id.clone(),
-            run_id: a.run_id.clone(),
-            created_at: a.created_at,
-            reason: a.reason,
-            route: a.route.clone(),
-            subject: a.subject.clone(),
-        }
+        Keyed::at(OUTBOX_PK.to_string(), a.id.clone(), a.clone())
     }
 }
 
-impl TryFrom<AlertItem> for PendingAlert {
-    type Error = String;
-
-    fn try_from(i: AlertItem) -> Result<Self, String> {
-        check_entity(&i.entity, "alert")?;
-        Ok(Self {
-            id: i.id,
-            run_id: i.run_id,
-            created_at: i.created_at,
-            reason: i.reason,
-            route: i.route,
-            subject: i.subject,
-        })
-    }
-}
-
-/// One run's summary: pk=`RUNS`, sk=`<started_at>#<run_id>`, deleted by TTL; the counts are
-/// the domain's [`RunSummary`], flattened into the item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct RunItem {
-    pub pk: String,
-    pub sk: String,
-    pub entity: String,
-    #[serde(flatten)]
-    pub summary: RunSummary,
-    /// Epoch seconds.
-    pub expires_at: i64,
-}
+/// One run's summary: pk=`RUNS`, sk=`<started_at>#<run_id>`, deleted by TTL.
+pub(crate) type RunItem = Keyed<RunSummary>;
 
 impl RunItem {
     pub fn new(s: &RunSummary, expires_at: DateTime<Utc>) -> Self {
         Self {
-            pk: RUNS_PK.to_string(),
-            sk: run_sk(s),
-            entity: "run".to_string(),
-            summary: s.clone(),
-            expires_at: expires_at.timestamp(),
+            expires_at: Some(expires_at.timestamp()),
+            ..Keyed::at(RUNS_PK.to_string(), run_sk(s), s.clone())
         }
-    }
-}
-
-impl TryFrom<RunItem> for RunSummary {
-    type Error = String;
-
-    fn try_from(i: RunItem) -> Result<Self, String> {
-        check_entity(&i.entity, "run")?;
-        Ok(i.summary)
     }
 }
 
@@ -415,10 +385,8 @@ impl SweepItem {
     }
 }
 
-impl TryFrom<SweepItem> for SweepState {
-    type Error = String;
-
-    fn try_from(i: SweepItem) -> Result<Self, String> {
+impl FromItem<SweepItem> for SweepState {
+    fn read(i: SweepItem) -> Result<Self, String> {
         check_entity(&i.entity, "sweep")?;
         Ok(Self {
             cursor: i.cursor,

@@ -1,7 +1,7 @@
 //! Items: each kind survives the trip through its DynamoDB shape, older items included.
 
 use super::*;
-use crate::domain::model::ChangeKind;
+use crate::domain::model::{AlertReason, ChangeKind};
 
 /// The sweep item keeps the cursor, the time and every range through a round trip.
 #[test]
@@ -23,7 +23,7 @@ fn sweep_item_round_trips() {
 fn round_trip<I, M>(raw: I, model: &M) -> Item
 where
     I: Serialize + DeserializeOwned,
-    M: TryFrom<I, Error = String> + PartialEq + std::fmt::Debug,
+    M: FromItem<I> + PartialEq + std::fmt::Debug,
 {
     let item = to_item(&raw);
     assert_eq!(&from_item::<I, M>(item.clone()).unwrap(), model);

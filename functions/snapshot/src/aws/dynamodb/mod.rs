@@ -31,8 +31,8 @@ use crate::ports::{
 };
 use items::{
     account_sk, from_item, history_pk, key, link_state_pk, timestamp, to_item, AccountItem,
-    AlertItem, EventItem, Item, LeaseItem, RunItem, SweepItem, ACCOUNTS_PK, LEASE_PK, LEASE_SK,
-    OUTBOX_PK, RUNS_PK, SWEEP_PK, SWEEP_SK,
+    AlertItem, EventItem, FromItem, Item, LeaseItem, RunItem, SweepItem, ACCOUNTS_PK, LEASE_PK,
+    LEASE_SK, OUTBOX_PK, RUNS_PK, SWEEP_PK, SWEEP_SK,
 };
 use ou_names::{OuNamesItem, OU_NAMES_PK, OU_NAMES_SK};
 pub use schema::{
@@ -151,7 +151,7 @@ impl DynamoStore {
     fn decode<I, M>(&self, item: Item) -> Result<M, Error>
     where
         I: serde::de::DeserializeOwned,
-        M: TryFrom<I, Error = String>,
+        M: FromItem<I>,
     {
         let key = items::describe_key(&item);
         from_item::<I, M>(item).map_err(|reason| Error::CorruptItem {
@@ -221,7 +221,7 @@ impl DynamoStore {
     async fn get_decoded<I, M>(&self, key: Item) -> Result<Option<M>, Error>
     where
         I: serde::de::DeserializeOwned,
-        M: TryFrom<I, Error = String>,
+        M: FromItem<I>,
     {
         self.client
             .get_item()
@@ -243,7 +243,7 @@ impl DynamoStore {
     ) -> Result<Vec<M>, Error>
     where
         I: serde::de::DeserializeOwned,
-        M: TryFrom<I, Error = String>,
+        M: FromItem<I>,
     {
         self.query_map(query, limit, |item| self.decode::<I, M>(item))
             .await

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::items::timestamp;
+use super::items::{timestamp, FromItem};
 use crate::domain::ou_names::{OuName, OuNames};
 
 pub(crate) const OU_NAMES_PK: &str = "SWEEP";
@@ -88,10 +88,8 @@ fn parse(what: &str, s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{what} {s:?}: {e}"))
 }
 
-impl TryFrom<OuNamesItem> for OuNames {
-    type Error = String;
-
-    fn try_from(i: OuNamesItem) -> Result<Self, String> {
+impl FromItem<OuNamesItem> for OuNames {
+    fn read(i: OuNamesItem) -> Result<Self, String> {
         if i.entity != ENTITY {
             return Err(format!("entity is {:?}, expected {ENTITY:?}", i.entity));
         }

@@ -12,9 +12,15 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveDescription, TimeToLiveSpecification, TimeToLiveStatus,
 };
 
-use super::items::{GSI1PK, GSI1SK, PK, SK, TTL_ATTRIBUTE};
 use super::{DynamoStore, Fault, HINT_BUG};
 use crate::error::Error;
+
+/// The key attributes of every item and of the index, and the TTL attribute.
+pub(crate) const PK: &str = "pk";
+pub(crate) const SK: &str = "sk";
+pub(crate) const GSI1PK: &str = "gsi1pk";
+pub(crate) const GSI1SK: &str = "gsi1sk";
+pub(crate) const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// The index listing current accounts by link state.
 pub const LINK_STATE_INDEX: &str = "by-link-state";

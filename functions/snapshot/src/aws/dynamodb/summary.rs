@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::items::{key, to_item, OUTBOX_PK};
+use super::items::{key, to_item, FromItem, OUTBOX_PK};
 use super::{backoff, DynamoStore, HINT_BUG};
 use crate::domain::summary::{QueuedSummary, SummaryMark, SummaryPeriod};
 use crate::domain::timestamp as ts;
@@ -70,10 +70,8 @@ impl SummaryMarkItem {
     }
 }
 
-impl TryFrom<SummaryMarkItem> for SummaryMark {
-    type Error = String;
-
-    fn try_from(i: SummaryMarkItem) -> Result<Self, String> {
+impl FromItem<SummaryMarkItem> for SummaryMark {
+    fn read(i: SummaryMarkItem) -> Result<Self, String> {
         super::items::check_entity(&i.entity, "summary_period")?;
         Ok(Self {
             period: SummaryPeriod::parse(&i.period)?,
@@ -119,10 +117,8 @@ impl From<&QueuedSummary> for SummaryItem {
     }
 }
 
-impl TryFrom<SummaryItem> for QueuedSummary {
-    type Error = String;
-
-    fn try_from(i: SummaryItem) -> Result<Self, String> {
+impl FromItem<SummaryItem> for QueuedSummary {
+    fn read(i: SummaryItem) -> Result<Self, String> {
         super::items::check_entity(&i.entity, "summary")?;
         Ok(Self {
             id: i.sk,
