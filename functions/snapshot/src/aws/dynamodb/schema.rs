@@ -177,14 +177,11 @@ impl DynamoStore {
     async fn wait_until_active(&self, def: &TableDefinition) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + ACTIVE_TIMEOUT;
         let mut delay = Duration::from_millis(200);
+        // One request, sent at every poll.
+        let describe = self.client.describe_table().table_name(&self.table);
         loop {
-            let out = self
-                .client
-                .describe_table()
-                .table_name(&self.table)
-                .send()
-                .await
-                .map_err(|e| self.sdk_error("DescribeTable", e))?;
+            let sent = describe.clone().send().await;
+            let out = sent.map_err(|e| self.sdk_error("DescribeTable", e))?;
             let table = out
                 .table
                 .unwrap_or_else(|| TableDescription::builder().build());
