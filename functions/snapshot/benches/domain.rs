@@ -371,6 +371,11 @@ impl AlertOutbox for LeanStore {
         Ok(outbox.values().cloned().collect())
     }
 
+    /// The bench runs without summaries: only alerts wait.
+    async fn has_queued(&self) -> Result<bool, Error> {
+        Ok(!self.outbox.lock().expect("not poisoned").is_empty())
+    }
+
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
         let mut outbox = self.outbox.lock().expect("not poisoned");
         for id in ids {

@@ -193,6 +193,11 @@ impl AlertOutbox for FakeStore {
             .collect())
     }
 
+    async fn has_queued(&self) -> Result<bool, Error> {
+        let t = self.table.lock().unwrap();
+        Ok(!t.outbox.is_empty() || !t.summaries.is_empty())
+    }
+
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
         let mut t = self.table.lock().unwrap();
         for id in ids {

@@ -147,6 +147,11 @@ pub trait AccountTable {
 pub trait AlertOutbox {
     /// Every queued alert, read consistently.
     fn pending_alerts(&self) -> impl Future<Output = Result<Vec<PendingAlert>, Error>> + Send;
+    /// Whether anything waits in the outbox, alerts or the summaries queued beside them
+    /// ([`SummaryOutbox`]): one consistent read of at most one item, so that a run with
+    /// nothing to publish (the usual unchanged run) neither reads the outbox twice nor takes
+    /// the lease.
+    fn has_queued(&self) -> impl Future<Output = Result<bool, Error>> + Send;
     /// Drops alerts SNS accepted.
     fn ack_alerts(&self, ids: &[String]) -> impl Future<Output = Result<(), Error>> + Send;
 }

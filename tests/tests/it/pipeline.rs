@@ -226,8 +226,22 @@ async fn rerun_without_changes_publishes_nothing_and_writes_no_account() {
     let runs = world.table.count("RUNS").await;
     let before = without_runs(world.table.items().await);
 
+    world.proxy.reset_traffic();
     let report = world.run().await;
+    let traffic = world.proxy.traffic();
 
+    // DynamoDB: a Query of the accounts and one of the outbox that finds nothing (so no
+    // lease is taken and released), the tag sweep and OU names (GetItem), the run record
+    // (PutItem): nothing read twice.
+    let dynamo: BTreeMap<&str, usize> = traffic
+        .iter()
+        .filter_map(|(t, n)| Some((t.strip_prefix("DynamoDB_20120810.")?, n.requests)))
+        .collect();
+    assert_eq!(
+        dynamo,
+        BTreeMap::from([("GetItem", 2), ("PutItem", 1), ("Query", 2)]),
+        "{traffic:?}"
+    );
     assert_eq!(
         report.account_writes, 0,
         "an unchanged organization must not rewrite account items"

@@ -527,7 +527,8 @@ async fn commit_all<S: AccountTable>(
             if let Some(record) = store.account(id).await? {
                 // Written from a newer view than this snapshot (a run that started later, or
                 // auto-link after it): re-diffing ours would undo it, e.g. record an invitation
-                // sent meanwhile as lapsed and alert INVITATION_LAPSED (simulator seed 823).
+                // sent meanwhile as lapsed and alert INVITATION_LAPSED (found by the simulator;
+                // its regression seed is in `sim/tests.rs`).
                 if written_after(&record, ctx.now) {
                     continue;
                 }

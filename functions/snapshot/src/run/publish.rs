@@ -101,7 +101,7 @@ pub(super) async fn publish_pending<S: AlertOutbox + SummaryOutbox + PublishLeas
     run_id: &str,
 ) -> Result<(Vec<PendingAlert>, Reported), Error> {
     // Nothing queued (the usual unchanged run): no lease, so such a run writes only its record.
-    if store.pending_alerts().await?.is_empty() && store.pending_summaries().await?.is_empty() {
+    if !store.has_queued().await? {
         return Ok((Vec::new(), Reported::default()));
     }
     let mut wait = LEASE_FIRST_WAIT;

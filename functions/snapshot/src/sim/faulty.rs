@@ -217,6 +217,7 @@ impl PublishLease for Faulty<'_, FakeStore> {
 impl AlertOutbox for Faulty<'_, FakeStore> {
     faulty! {
         fn pending_alerts(&self) -> Vec<PendingAlert> = "store.pending_alerts", READ, store("Query");
+        fn has_queued(&self) -> bool = "store.has_queued", READ, store("Query");
     }
 
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {

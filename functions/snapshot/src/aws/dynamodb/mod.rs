@@ -308,6 +308,18 @@ impl AlertOutbox for DynamoStore {
         Ok(alerts.into_iter().flatten().collect())
     }
 
+    async fn has_queued(&self) -> Result<bool, Error> {
+        // The partition holds only queued alerts and summaries (the summary markers live
+        // under `SUMMARY`): its first key, if any, is the answer. The projection leaves the
+        // capacity as it is (one item's read) but not the bytes sent back; see
+        // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ProjectionExpressions.html
+        let query = self
+            .query(OUTBOX_PK)
+            .consistent_read(true)
+            .projection_expression("pk");
+        Ok(!self.query_all(query, Some(1)).await?.is_empty())
+    }
+
     async fn ack_alerts(&self, ids: &[String]) -> Result<(), Error> {
         self.delete_alerts(ids).await
     }

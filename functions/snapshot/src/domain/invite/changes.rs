@@ -187,7 +187,8 @@ pub fn tell(
     );
     // Its own id: the run's alert about this account (`<run_id>#<account_id>`) may have
     // been published already (that is why none is queued), and a second alert under that
-    // id would be dropped by a subscriber that drops repeated ids (simulator seed 163).
+    // id would be dropped by a subscriber that drops repeated ids (found by the simulator;
+    // its regression seed is in `sim/tests.rs`).
     alert.id = format!("{}#{}", alert.id, reason.as_str());
     change.alert = Some(alert);
     change
