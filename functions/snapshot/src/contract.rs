@@ -90,7 +90,11 @@ async fn queued<S: Store>(store: &S) -> Vec<String> {
     ids.sort();
     // The cheap check a run makes before taking the lease agrees with the full read.
     let has_queued = store.has_queued().await.expect("has queued");
-    assert_eq!(has_queued, !ids.is_empty(), "has_queued with {ids:?} queued");
+    assert_eq!(
+        has_queued,
+        !ids.is_empty(),
+        "has_queued with {ids:?} queued"
+    );
     ids
 }
 
