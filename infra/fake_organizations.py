@@ -35,7 +35,10 @@ Control (for "a run after one new account" and for reading the counts):
   POST /_ous/delete        {"ou_id": "..."} deletes an empty OU (DeleteOrganizationalUnit)
   POST /_move              {"account_id": "...", "parent_id": "..."} moves an account (MoveAccount)
   POST /_config            {"rate": R, "latency_ms": MS, "paths": bool} changes the injection while serving (a
-                           benchmark throttles the same organization it has already snapshotted)
+                           benchmark throttles the same organization it has already snapshotted);
+                           {"stale_path": "<account id>"}: `ListAccounts` shows that account under an OU
+                           no listing has, as when its OU was deleted (the account moved out) between
+                           the walk's `ListAccounts` and its OU listing; null turns it off
 
 Run: python3 infra/fake_organizations.py --port 0 --port-file F [--accounts 10000 --ous 1000]
 Prints `ready <port>` on stdout once listening on 127.0.0.1.
@@ -229,6 +232,7 @@ class State:
         self.lock = threading.Lock()
         self.requests: dict[str, int] = {}
         self.throttled = 0
+        self.stale_path: str | None = None
 
     def count(self, op: str) -> None:
         with self.lock:
@@ -264,7 +268,7 @@ class State:
                      lambda a: org.account_view(org.accounts[a], False))
             return {"Accounts": p["items"], **({"NextToken": p["NextToken"]} if "NextToken" in p else {})}
         if op == "ListAccounts":
-            p = page(list(org.accounts), body, lambda a: org.account_view(org.accounts[a], self.with_paths))
+            p = page(list(org.accounts), body, lambda a: self.listed_account(a))
             return {"Accounts": p["items"], **({"NextToken": p["NextToken"]} if "NextToken" in p else {})}
         if op == "DescribeAccount":
             acct = org.accounts.get(body.get("AccountId", ""))
@@ -289,6 +293,13 @@ class State:
             p = page(sorted(tags.items()), body, lambda kv: {"Key": kv[0], "Value": kv[1]})
             return {"Tags": p["items"], **({"NextToken": p["NextToken"]} if "NextToken" in p else {})}
         raise ApiError("UnknownOperationException", f"{op} is not served by this fake")
+
+    def listed_account(self, account_id: str) -> dict:
+        view = self.org.account_view(self.org.accounts[account_id], self.with_paths)
+        if self.with_paths and account_id == self.stale_path:
+            org = self.org
+            view["Paths"] = [f"{org.paths[org.root_id]}ou-gone-00000000/{account_id}/"]
+        return view
 
     def parent(self, body: dict) -> str:
         parent = body.get("ParentId", "")
@@ -347,6 +358,8 @@ def make_handler(state: State):
                     state.with_paths = bool(body["paths"])
                 if "latency_ms" in body:
                     state.latency = float(body["latency_ms"]) / 1000.0
+                if "stale_path" in body:
+                    state.stale_path = body["stale_path"]
                 self.reply(200, {}, "application/json")
                 return
             if self.path == "/_accounts":

@@ -121,6 +121,12 @@ impl FakeOrganizations {
         self.control("/_ous/delete", json!({"ou_id": ou_id}));
     }
 
+    /// From now on `ListAccounts` shows `account_id` under an OU that no listing has, as when
+    /// its OU was deleted between the walk's `ListAccounts` and its OU listing.
+    pub fn stale_path(&self, account_id: &str) {
+        self.control("/_config", json!({"stale_path": account_id}));
+    }
+
     /// Moves an account under `parent_id`, as `MoveAccount` would.
     pub fn move_account(&self, account_id: &str, parent_id: &str) {
         self.control(

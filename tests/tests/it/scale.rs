@@ -78,6 +78,31 @@ async fn paths_and_per_unit_walks_give_identical_trees() {
     assert_eq!(a.calls, with_paths.total_requests());
 }
 
+/// A `ListAccounts` path naming a unit the OU listing did not see (an OU deleted between the
+/// two) is never guessed at: the walk lists every unit's accounts instead and reads the same
+/// tree as the per-unit walk.
+#[tokio::test]
+async fn a_path_to_a_unit_the_walk_did_not_list_falls_back_to_the_per_unit_walk() {
+    let with_paths = FakeOrganizations::start(120, 12, &["--paths"]);
+    let per_unit = FakeOrganizations::start(120, 12, &[]);
+    let expected = source(&per_unit).await.snapshot(false).await.unwrap().tree;
+    let moved = expected.accounts[40].id.clone();
+    with_paths.stale_path(&moved);
+
+    let snapshot = source(&with_paths).await.snapshot(false).await.unwrap();
+
+    assert_eq!(snapshot.tree, expected);
+    assert!(
+        with_paths.requests("ListAccountsForParent") >= 13,
+        "every unit listed: the root and 12 OUs"
+    );
+    assert_eq!(
+        with_paths.requests("ListAccounts"),
+        6,
+        "120 accounts, 20 a page"
+    );
+}
+
 /// With the tag reads spread, each run reads a slice; over one max age every account is
 /// read again (the sweep item says when), a tag changed without an event is seen within it,
 /// and runs that find nothing new write no account.
