@@ -38,6 +38,7 @@ use ou_names::{OuNamesItem, OU_NAMES_SK};
 pub use schema::{
     table_definition, IndexDefinition, InitOutcome, TableDefinition, LINK_STATE_INDEX,
 };
+use summary::SUMMARY_ENTITY;
 
 /// The pause before resending what the SDK does not retry (see `commit`).
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
@@ -311,18 +312,18 @@ impl AlertOutbox for DynamoStore {
     async fn pending_alerts(&self) -> Result<Vec<PendingAlert>, Error> {
         // Alerts only: the summaries queued beside them (entity `summary`) are read by
         // `pending_summaries`. Told apart by entity, not key: alert keys start with any run id.
-        let query = self.query(OUTBOX_PK).consistent_read(true);
-        let alerts = self
-            .query_map(query, None, |item| {
-                let summary =
-                    matches!(item.get("entity"), Some(AttributeValue::S(e)) if e == "summary");
-                if summary {
-                    return Ok(None);
-                }
-                self.decode::<AlertItem, PendingAlert>(item).map(Some)
-            })
-            .await?;
-        Ok(alerts.into_iter().flatten().collect())
+        // The filter runs in DynamoDB after the read, so the capacity stays that of the whole
+        // partition, but the summaries' bodies are not sent back for nothing; and no summary
+        // reaches the alert decoder, so no client-side check is needed.
+        // <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.FilterExpression.html>
+        let query = self
+            .query(OUTBOX_PK)
+            .consistent_read(true)
+            .filter_expression("#entity <> :summary")
+            .expression_attribute_names("#entity", "entity")
+            .expression_attribute_values(":summary", AttributeValue::S(SUMMARY_ENTITY.into()));
+        self.query_decoded::<AlertItem, PendingAlert>(query, None)
+            .await
     }
 
     async fn has_queued(&self) -> Result<bool, Error> {

@@ -27,6 +27,8 @@ use crate::ports::SummaryOutbox;
 pub(crate) const SUMMARY_PK: &str = "SUMMARY";
 /// Where queued summaries start in the outbox partition (alert keys start with a run id).
 pub(crate) const SUMMARY_SK_PREFIX: &str = "SUMMARY#";
+/// The `entity` of a queued summary, told apart from the alerts in the outbox partition by it.
+pub(crate) const SUMMARY_ENTITY: &str = "summary";
 /// TransactWriteItems takes at most 100 actions: the marker and 99 summaries.
 const MAX_IN_TRANSACTION: usize = 99;
 /// Markers outlive a year of weekly summaries, then TTL removes them.
@@ -105,7 +107,7 @@ impl From<&QueuedSummary> for SummaryItem {
         Self {
             pk: OUTBOX_PK.to_string(),
             sk: s.id.clone(),
-            entity: "summary".to_string(),
+            entity: SUMMARY_ENTITY.to_string(),
             run_id: s.run_id.clone(),
             created_at: s.created_at,
             route: s.route.clone(),
@@ -119,7 +121,7 @@ impl From<&QueuedSummary> for SummaryItem {
 
 impl FromItem<SummaryItem> for QueuedSummary {
     fn read(i: SummaryItem) -> Result<Self, String> {
-        super::items::check_entity(&i.entity, "summary")?;
+        super::items::check_entity(&i.entity, SUMMARY_ENTITY)?;
         Ok(Self {
             id: i.sk,
             run_id: i.run_id,
