@@ -114,6 +114,21 @@ pub(super) fn read_reasons(sizes: &[usize], codes: &[Option<&str>]) -> Option<Ca
     usable.then_some(verdict)
 }
 
+/// The reason codes of a canceled transaction, one per action in request order (`None` where
+/// DynamoDB gave no code); `None` for any other error. Also read by `summary`.
+pub(super) fn cancellation_codes(err: &TransactWriteItemsError) -> Option<Vec<Option<&str>>> {
+    let TransactWriteItemsError::TransactionCanceledException(canceled) = err else {
+        return None;
+    };
+    Some(
+        canceled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code())
+            .collect(),
+    )
+}
+
 /// What a failed TransactWriteItems says, read from the error alone: `None` when it is not a
 /// cancellation (then the SDK has already retried what could be retried), else the reasons
 /// per account ([`read_reasons`]; `Some(None)` when they cannot be matched to accounts).
@@ -121,16 +136,7 @@ pub(super) fn read_cancellation(
     err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
     sizes: &[usize],
 ) -> Option<Option<Cancellation>> {
-    let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
-        err.as_service_error()
-    else {
-        return None;
-    };
-    let codes: Vec<Option<&str>> = canceled
-        .cancellation_reasons()
-        .iter()
-        .map(|r| r.code())
-        .collect();
+    let codes = cancellation_codes(err.as_service_error()?)?;
     Some(read_reasons(sizes, &codes))
 }
 
@@ -217,7 +223,8 @@ impl DynamoStore {
         })
     }
 
-    fn put_action(&self, put: PutBuilder) -> Result<TransactWriteItem, Error> {
+    /// One Put of a TransactWriteItems, on this table. Also used by `summary`.
+    pub(super) fn put_action(&self, put: PutBuilder) -> Result<TransactWriteItem, Error> {
         let put = put
             .table_name(&self.table)
             .build()

@@ -12,13 +12,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::Put;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::commit::cancellation_codes;
 use super::items::{key, to_item, FromItem, OUTBOX_PK};
-use super::{backoff, DynamoStore, HINT_BUG};
+use super::{backoff, DynamoStore};
 use crate::domain::summary::{QueuedSummary, SummaryMark, SummaryPeriod};
 use crate::domain::timestamp as ts;
 use crate::error::Error;
@@ -135,32 +135,6 @@ impl FromItem<SummaryItem> for QueuedSummary {
     }
 }
 
-impl DynamoStore {
-    fn summary_put(
-        &self,
-        put: aws_sdk_dynamodb::types::builders::PutBuilder,
-    ) -> Result<TransactWriteItem, Error> {
-        let put = put
-            .table_name(self.table())
-            .build()
-            .map_err(|e| self.fail("TransactWriteItems", HINT_BUG, e))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-}
-
-/// The cancellation reason codes of a canceled transaction, `None` for any other error.
-fn cancel_codes(err: &TransactWriteItemsError) -> Option<Vec<String>> {
-    match err {
-        TransactWriteItemsError::TransactionCanceledException(c) => Some(
-            c.cancellation_reasons()
-                .iter()
-                .map(|r| r.code().unwrap_or("None").to_string())
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
 impl SummaryOutbox for DynamoStore {
     /// One Query, newest first, one item: period keys sort in time order.
     async fn last_summary(&self, period: SummaryPeriod) -> Result<Option<SummaryMark>, Error> {
@@ -181,14 +155,14 @@ impl SummaryOutbox for DynamoStore {
         summaries: &[QueuedSummary],
     ) -> Result<bool, Error> {
         let (first, rest) = summaries.split_at(summaries.len().min(MAX_IN_TRANSACTION));
-        let mut actions = vec![self.summary_put(
+        let mut actions = vec![self.put_action(
             Put::builder()
                 .set_item(Some(to_item(&SummaryMarkItem::new(mark))))
                 .condition_expression("attribute_not_exists(pk)"),
         )?];
         for s in first {
             actions.push(
-                self.summary_put(Put::builder().set_item(Some(to_item(&SummaryItem::from(s)))))?,
+                self.put_action(Put::builder().set_item(Some(to_item(&SummaryItem::from(s)))))?,
             );
         }
         let mut attempt = 0;
@@ -204,16 +178,13 @@ impl SummaryOutbox for DynamoStore {
                 Ok(_) => break,
                 Err(e) => e,
             };
-            let codes = err.as_service_error().and_then(cancel_codes);
+            let codes = err.as_service_error().and_then(cancellation_codes);
             match codes {
-                Some(codes)
-                    if codes.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
-                {
+                Some(codes) if codes.first() == Some(&Some("ConditionalCheckFailed")) => {
                     return Ok(false)
                 }
                 Some(codes)
-                    if codes.iter().any(|c| c == "TransactionConflict")
-                        && attempt < CONFLICT_TRIES =>
+                    if codes.contains(&Some("TransactionConflict")) && attempt < CONFLICT_TRIES =>
                 {
                     backoff(attempt).await;
                 }
