@@ -153,6 +153,30 @@ mod tests {
         );
     }
 
+    /// The stored attributes keep their shape: timestamps as `domain::timestamp` writes them
+    /// (milliseconds, `Z`), a run time not yet planned as NULL; and both read back.
+    #[test]
+    fn ou_names_item_keeps_its_attributes() {
+        use aws_sdk_dynamodb::types::AttributeValue as A;
+        let mut n = names(1, 4);
+        let item = to_item(&OuNamesItem::new(&n).0);
+        assert_eq!(item["planned_at"], A::S("2027-02-25T09:00:00.000Z".into()));
+        let A::M(units) = &item["units"] else {
+            panic!("units is a map: {item:?}")
+        };
+        let A::M(unit) = &units["ou-ab12-00000000"] else {
+            panic!("a unit is a map: {units:?}")
+        };
+        assert_eq!(unit["read_at"], A::S("2027-02-25T08:00:00.000Z".into()));
+
+        n.planned_at = None;
+        n.organization_id = None;
+        let item = to_item(&OuNamesItem::new(&n).0);
+        assert_eq!(item["planned_at"], A::Null(true));
+        assert_eq!(item["organization_id"], A::Null(true));
+        assert_eq!(from_item::<OuNamesItem, OuNames>(item).unwrap(), n);
+    }
+
     /// 1,000 OUs with 30-character names fit in one item well below 400 KB; 2,000 OUs with
     /// 128-character names (the quotas' extreme) are cut to fit, the rest left to the next run.
     #[test]
