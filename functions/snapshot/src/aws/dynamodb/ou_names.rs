@@ -16,10 +16,30 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::items::{timestamp, FromItem};
+use super::items::{check_entity, FromItem, SWEEP_PK};
 use crate::domain::ou_names::{OuName, OuNames};
+use crate::domain::timestamp::{self as ts, option as ts_opt};
 
-pub(crate) const OU_NAMES_PK: &str = "SWEEP";
+/// `Option<DateTime>` written as [`ts_opt`] does (none as NULL: `planned_at` has always been
+/// stored so) and read back from a NULL too, which `ts_opt` alone does not read: through
+/// `Option` of a [`ts`] newtype, so the timestamp parsing stays `domain::timestamp`'s.
+mod ts_nullable {
+    use super::{ts, ts_opt, DateTime, Deserialize, Utc};
+    pub use ts_opt::serialize;
+
+    #[derive(Deserialize)]
+    struct Stamp(#[serde(with = "ts")] DateTime<Utc>);
+
+    pub fn deserialize<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+    {
+        Ok(Option::<Stamp>::deserialize(d)?.map(|s| s.0))
+    }
+}
+
+/// The partition of the tag sweep: `load` reads both in one Query.
+pub(crate) const OU_NAMES_PK: &str = SWEEP_PK;
 pub(crate) const OU_NAMES_SK: &str = "OUS";
 const ENTITY: &str = "ou_names";
 
@@ -32,7 +52,8 @@ pub(crate) struct OuNamesItem {
     pub sk: String,
     pub entity: String,
     pub organization_id: Option<String>,
-    pub planned_at: Option<String>,
+    #[serde(with = "ts_nullable", default)]
+    pub planned_at: Option<DateTime<Utc>>,
     /// By OU id.
     #[serde(default)]
     pub units: BTreeMap<String, OuNameItem>,
@@ -42,7 +63,8 @@ pub(crate) struct OuNamesItem {
 pub(crate) struct OuNameItem {
     pub name: String,
     pub parent_id: String,
-    pub read_at: String,
+    #[serde(with = "ts")]
+    pub read_at: DateTime<Utc>,
 }
 
 impl OuNamesItem {
@@ -66,7 +88,7 @@ impl OuNamesItem {
                 OuNameItem {
                     name: u.name.clone(),
                     parent_id: u.parent_id.clone(),
-                    read_at: timestamp(&u.read_at),
+                    read_at: u.read_at,
                 },
             );
         }
@@ -75,39 +97,31 @@ impl OuNamesItem {
             sk: OU_NAMES_SK.to_string(),
             entity: ENTITY.to_string(),
             organization_id: names.organization_id.clone(),
-            planned_at: names.planned_at.as_ref().map(timestamp),
+            planned_at: names.planned_at,
             units,
         };
         (item, left_out)
     }
 }
 
-fn parse(what: &str, s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{what} {s:?}: {e}"))
-}
-
 impl FromItem<OuNamesItem> for OuNames {
     fn read(i: OuNamesItem) -> Result<Self, String> {
-        if i.entity != ENTITY {
-            return Err(format!("entity is {:?}, expected {ENTITY:?}", i.entity));
-        }
-        let mut units = BTreeMap::new();
-        for (id, u) in i.units {
-            let read_at = parse(&format!("read_at of {id}"), &u.read_at)?;
-            units.insert(
-                id,
-                OuName {
+        check_entity(&i.entity, ENTITY)?;
+        let units = i
+            .units
+            .into_iter()
+            .map(|(id, u)| {
+                let unit = OuName {
                     name: u.name,
                     parent_id: u.parent_id,
-                    read_at,
-                },
-            );
-        }
+                    read_at: u.read_at,
+                };
+                (id, unit)
+            })
+            .collect();
         Ok(Self {
             organization_id: i.organization_id,
-            planned_at: i.planned_at.map(|t| parse("planned_at", &t)).transpose()?,
+            planned_at: i.planned_at,
             units,
         })
     }
