@@ -121,7 +121,7 @@ pub fn sts_client(config: &SdkConfig) -> aws_sdk_sts::Client {
 }
 
 /// The CloudTrail client in `region` (the endpoint override, if any, is kept: see
-/// [`partner_central_clients`]).
+/// [`partner_central_client`]).
 pub fn cloudtrail_client(config: &SdkConfig, region: &'static str) -> aws_sdk_cloudtrail::Client {
     aws_sdk_cloudtrail::Client::from_conf(
         aws_sdk_cloudtrail::config::Builder::from(config)
@@ -130,27 +130,26 @@ pub fn cloudtrail_client(config: &SdkConfig, region: &'static str) -> aws_sdk_cl
     )
 }
 
-/// The Partner Central Account client, always in us-east-1 (its only endpoint), and the
-/// STS client that tells which account the Partner Central session belongs to.
+/// The Partner Central Account client, always in us-east-1 (its only endpoint).
 ///
 /// The region is set on the client builder made from `config`, not on `config` itself:
 /// `Builder::from(&SdkConfig)` has already resolved the endpoint override by then
 /// (`AWS_ENDPOINT_URL_PARTNERCENTRAL_ACCOUNT`, else `AWS_ENDPOINT_URL`, else a code-set
 /// endpoint URL), and changing the region afterwards keeps it.
+pub fn partner_central_client(config: &SdkConfig) -> aws_sdk_partnercentralaccount::Client {
+    aws_sdk_partnercentralaccount::Client::from_conf(
+        aws_sdk_partnercentralaccount::config::Builder::from(config)
+            .region(Region::from_static(PARTNER_CENTRAL_REGION))
+            .build(),
+    )
+}
+
+/// [`partner_central_client`] and the STS client ([`sts_client`]) that tells which account
+/// the Partner Central session belongs to.
 pub fn partner_central_clients(
     config: &SdkConfig,
 ) -> (aws_sdk_partnercentralaccount::Client, aws_sdk_sts::Client) {
-    let partner_central = aws_sdk_partnercentralaccount::config::Builder::from(config)
-        .region(Region::from_static(PARTNER_CENTRAL_REGION))
-        .build();
-    let mut sts = aws_sdk_sts::config::Builder::from(config);
-    if config.region().is_none() {
-        sts = sts.region(Region::from_static(FALLBACK_REGION));
-    }
-    (
-        aws_sdk_partnercentralaccount::Client::from_conf(partner_central),
-        aws_sdk_sts::Client::from_conf(sts.build()),
-    )
+    (partner_central_client(config), sts_client(config))
 }
 
 // ---------------------------------------------------------------------------------------

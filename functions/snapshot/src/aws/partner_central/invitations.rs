@@ -106,7 +106,7 @@ impl InvitationsAdapter {
             None,
         )
         .await;
-        aws::partner_central_clients(&sdk).0
+        aws::partner_central_client(&sdk)
     }
 }
 
