@@ -171,6 +171,18 @@ pub(crate) enum Failure {
     Other,
 }
 
+/// `err` and each of its causes, on one line joined by `: ` (e.g. the AssumeRole refusal
+/// inside a credentials error of a call that never reached the service).
+pub(crate) fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        parts.push(e.to_string());
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
 pub(crate) fn classify<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Failure {
     match err {
         SdkError::ServiceError(_) => match err.code() {

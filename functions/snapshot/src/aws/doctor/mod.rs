@@ -77,15 +77,7 @@ where
             err.code().unwrap_or("error"),
             err.message().unwrap_or_default()
         ),
-        other => {
-            let mut parts = vec![other.to_string()];
-            let mut cur = std::error::Error::source(other);
-            while let Some(e) = cur {
-                parts.push(e.to_string());
-                cur = e.source();
-            }
-            parts.join(": ")
-        }
+        other => crate::aws::cause_chain(other),
     }
 }
 

@@ -216,25 +216,13 @@ where
     };
     let message = match err {
         SdkError::ServiceError(_) => err.message().unwrap_or_default().to_string(),
-        other => aws_smithy_error_chain(other),
+        other => aws::cause_chain(other),
     };
     Refusal {
         code,
         reason,
         message,
     }
-}
-
-/// The whole cause chain of a failure that never reached the service (e.g. the AssumeRole
-/// refusal inside a credentials error), on one line.
-fn aws_smithy_error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        parts.push(e.to_string());
-        cur = e.source();
-    }
-    parts.join(": ")
 }
 
 /// Partner Central's `Reason` of a modeled error (each operation's error enum lists the
