@@ -16,6 +16,7 @@ use aws_sdk_partnercentralaccount::types::{
     InvitationStatus, ParticipantType,
 };
 use aws_sdk_partnercentralaccount::Client;
+use tokio::sync::OnceCell;
 use tracing::{debug, info};
 
 use crate::aws::{all_pages, classify, next_page, Failure, PageError};
@@ -48,6 +49,10 @@ pub struct PartnerCentralAdapter {
     client: Client,
     sts: aws_sdk_sts::Client,
     catalog: String,
+    /// The primary account, asked of STS once per adapter (so once per warm container, as
+    /// `InvitationsAdapter` does): the session's account does not change. A failed call is
+    /// not kept, the next run asks again.
+    primary: OnceCell<String>,
 }
 
 impl PartnerCentralAdapter {
@@ -58,10 +63,18 @@ impl PartnerCentralAdapter {
             client,
             sts,
             catalog: catalog.into(),
+            primary: OnceCell::new(),
         }
     }
 
     async fn primary_account(&self) -> Result<String, Error> {
+        self.primary
+            .get_or_try_init(|| self.caller_account())
+            .await
+            .cloned()
+    }
+
+    async fn caller_account(&self) -> Result<String, Error> {
         let out = self
             .sts
             .get_caller_identity()
