@@ -258,27 +258,31 @@ impl<'a> Walk<'a> {
         }];
         let mut accounts = Vec::new();
         let mut listed = self.accounts_with_paths().await?;
-        if let (Some(inputs), Some(found)) = (names, listed.take_if(|_| names.is_some())) {
-            let ids = names::Ids {
-                organization: &organization_id,
-                root: &root_id,
-                management: &management_account_id,
-            };
-            match self.with_stored_names(found, &ids, inputs).await? {
-                Ok((units, accounts, stored)) => {
-                    self.with_paths.store(true, Ordering::Relaxed);
-                    return Ok((
-                        self.finish(
-                            organization_id,
-                            management_account_id,
-                            root_id,
-                            units,
-                            accounts,
-                        ),
-                        Some(stored),
-                    ));
+        // With stored names, the listing goes to `with_stored_names` (and comes back when it
+        // says to walk by listing); without, it stays for placing the walked accounts below.
+        if let Some(inputs) = names {
+            if let Some(found) = listed.take() {
+                let ids = names::Ids {
+                    organization: &organization_id,
+                    root: &root_id,
+                    management: &management_account_id,
+                };
+                match self.with_stored_names(found, &ids, inputs).await? {
+                    Ok((units, accounts, stored)) => {
+                        self.with_paths.store(true, Ordering::Relaxed);
+                        return Ok((
+                            self.finish(
+                                organization_id,
+                                management_account_id,
+                                root_id,
+                                units,
+                                accounts,
+                            ),
+                            Some(stored),
+                        ));
+                    }
+                    Err(found) => listed = Some(found),
                 }
-                Err(found) => listed = Some(found),
             }
         }
         let per_unit = listed.is_none();
