@@ -16,7 +16,8 @@ const DOC_EMAIL: &str = "https://docs.aws.amazon.com/sns/latest/dg/sns-email-not
 
 /// `table`: keys, the `by-link-state` index ACTIVE, TTL enabled on `expires_at`.
 pub async fn table(client: &aws_sdk_dynamodb::Client, name: &str) -> Check {
-    use aws_sdk_dynamodb::types::{IndexStatus, TimeToLiveStatus};
+    use crate::aws::dynamodb::schema::ttl_on;
+    use aws_sdk_dynamodb::types::IndexStatus;
     const ID: &str = "table";
     let def = crate::aws::dynamodb::table_definition();
     let fix = format!(
@@ -53,11 +54,7 @@ pub async fn table(client: &aws_sdk_dynamodb::Client, name: &str) -> Check {
             let ttl = out.time_to_live_description();
             let status = ttl.and_then(|t| t.time_to_live_status());
             let attribute = ttl.and_then(|t| t.attribute_name());
-            let on = matches!(
-                status,
-                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
-            ) && attribute == Some(def.ttl_attribute);
-            if !on {
+            if !ttl_on(ttl) {
                 missing.push(format!(
                     "TTL is not enabled on {} ({}{})",
                     def.ttl_attribute,

@@ -22,6 +22,17 @@ pub(crate) const GSI1PK: &str = "gsi1pk";
 pub(crate) const GSI1SK: &str = "gsi1sk";
 pub(crate) const TTL_ATTRIBUTE: &str = "expires_at";
 
+/// Whether `ttl` (a DescribeTimeToLive answer) has TTL on the table's TTL attribute, enabled
+/// or being enabled: `init` accepts it and `doctor` checks it.
+pub(crate) fn ttl_on(ttl: Option<&TimeToLiveDescription>) -> bool {
+    ttl.is_some_and(|t| {
+        matches!(
+            t.time_to_live_status(),
+            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+        ) && t.attribute_name() == Some(TTL_ATTRIBUTE)
+    })
+}
+
 /// The index listing current accounts by link state.
 pub const LINK_STATE_INDEX: &str = "by-link-state";
 
@@ -248,11 +259,7 @@ impl DynamoStore {
         let current = out
             .time_to_live_description
             .unwrap_or_else(|| TimeToLiveDescription::builder().build());
-        let on = matches!(
-            current.time_to_live_status(),
-            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
-        );
-        if on && current.attribute_name() == Some(def.ttl_attribute) {
+        if ttl_on(Some(&current)) {
             return Ok(());
         }
         Err(self.fail(
