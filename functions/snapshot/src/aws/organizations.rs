@@ -152,11 +152,7 @@ impl<'a> Walk<'a> {
         let budget = d.left().saturating_sub(d.margin);
         match tokio::time::timeout(budget, work).await {
             Ok(result) => result,
-            Err(_elapsed) => Err(Error::Deadline {
-                progress: self.progress(),
-                left_ms: d.left().as_millis() as u64,
-                margin_ms: d.margin.as_millis() as u64,
-            }),
+            Err(_elapsed) => Err(d.exceeded(self.progress())),
         }
     }
 

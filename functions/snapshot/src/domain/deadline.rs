@@ -45,15 +45,20 @@ impl Deadline {
     /// Fails with [`Error::Deadline`] once less than the margin is left; `progress` says how
     /// far the run got.
     pub fn check(&self, progress: impl FnOnce() -> String) -> Result<(), Error> {
-        let left = self.left();
-        if left > self.margin {
+        if self.left() > self.margin {
             return Ok(());
         }
-        Err(Error::Deadline {
-            progress: progress(),
-            left_ms: left.as_millis() as u64,
+        Err(self.exceeded(progress()))
+    }
+
+    /// The [`Error::Deadline`] of a run stopped now, `progress` saying how far it got: for
+    /// [`Self::check`] and for work cut off by a timeout at the margin.
+    pub fn exceeded(&self, progress: String) -> Error {
+        Error::Deadline {
+            progress,
+            left_ms: self.left().as_millis() as u64,
             margin_ms: self.margin.as_millis() as u64,
-        })
+        }
     }
 }
 
