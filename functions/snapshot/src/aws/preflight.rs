@@ -13,8 +13,13 @@ use crate::error::{ConfigError, Error};
 /// What to do when either is missing.
 pub const FIX: &str = "set AWS_PROFILE to a profile with credentials and a region (for an SSO profile run `aws sso login --profile NAME` first), or set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION";
 
-/// Checks the region, then loads the credentials once (the clients load them again through
-/// their identity cache; a profile's or the environment's credentials cost nothing to load).
+/// Checks the region, then loads the credentials once. This load goes to the provider
+/// itself, past the identity cache the clients share (aws-config's lazy `IdentityCache`), so
+/// the clients load them again for their first call. Static keys (environment, a profile's
+/// access keys) cost nothing to load twice; an SSO profile (the SSO `GetRoleCredentials`
+/// call; its token is cached) or an assume-role profile (STS `AssumeRole`) makes that
+/// request twice per CLI command: one request, against an error that otherwise comes late
+/// and unclear.
 pub async fn check(config: &SdkConfig) -> Result<(), Error> {
     if config.region().is_none() {
         return Err(ConfigError::Missing {
