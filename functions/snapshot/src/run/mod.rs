@@ -473,7 +473,6 @@ struct Written {
     events: Vec<ChangeEvent>,
 }
 
-/// Writes `changes`; an account another run changed since we read it is re-read and
 /// Whether `record` was written at a time later than `now` (a change, an alert, a refusal).
 fn written_after(record: &crate::domain::model::AccountRecord, now: chrono::DateTime<Utc>) -> bool {
     record.last_changed > now
@@ -482,6 +481,7 @@ fn written_after(record: &crate::domain::model::AccountRecord, now: chrono::Date
         || record.refusal.as_ref().is_some_and(|r| r.at > now)
 }
 
+/// Writes `changes`; an account another run changed since we read it is re-read and
 /// re-diffed against this snapshot, since the other run usually recorded the same thing.
 async fn commit_all<S: AccountTable>(
     store: &S,
