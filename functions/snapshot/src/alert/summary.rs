@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::chat::escape_md;
 use super::MAX_SUBJECT_CHARS;
 use crate::domain::model::LinkState;
-use crate::domain::report::{Report, METRIC_WINDOW_DAYS};
+use crate::domain::report::{percent_text, Report, METRIC_WINDOW_DAYS};
 use crate::domain::route::ROUTE_ALL;
 use crate::domain::summary::{summary_id, QueuedSummary, SummaryPeriod};
 
@@ -75,10 +75,6 @@ pub fn render_summary(report: &Report, change: Option<f64>, ctx: &SummaryContext
     }
 }
 
-fn percent(p: Option<f64>) -> String {
-    p.map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"))
-}
-
 fn change_words(change: Option<f64>) -> String {
     match change {
         None => "first summary".to_string(),
@@ -108,7 +104,7 @@ pub(super) fn summary_subject(
     let delta = change.map_or_else(String::new, |d| format!(" ({d:+.1})"));
     let subject = format!(
         "{route}APN coverage {}{delta}: {} unlinked, {} pending ({})",
-        percent(c.percent),
+        percent_text(c.percent),
         c.unlinked,
         c.pending,
         period_words(ctx)
@@ -139,7 +135,7 @@ pub(super) fn summary_text(report: &Report, change: Option<f64>, ctx: &SummaryCo
         "Coverage: {} of {} eligible accounts linked ({}; {})\n",
         c.linked,
         c.eligible,
-        percent(c.percent),
+        percent_text(c.percent),
         change_words(change)
     ));
     s.push_str(&format!(
@@ -166,7 +162,7 @@ pub(super) fn summary_text(report: &Report, change: Option<f64>, ctx: &SummaryCo
             s.push_str(&format!(
                 "- {}: {} ({} of {} linked)\n",
                 o.ou,
-                percent(o.coverage.percent),
+                percent_text(o.coverage.percent),
                 o.coverage.linked,
                 o.coverage.eligible
             ));
@@ -206,7 +202,7 @@ fn summary_chat(
     let c = &report.coverage;
     let mut description = format!(
         "*{}* linked ({} of {}; {})\n• Unlinked: *{}*  • Pending: *{}*\n",
-        percent(c.percent),
+        percent_text(c.percent),
         c.linked,
         c.eligible,
         change_words(change),
@@ -220,7 +216,13 @@ fn summary_chat(
         ));
     }
     let worst: Vec<String> = worst_ous(report)
-        .map(|o| format!("`{}` {}", escape_md(&o.ou), percent(o.coverage.percent)))
+        .map(|o| {
+            format!(
+                "`{}` {}",
+                escape_md(&o.ou),
+                percent_text(o.coverage.percent)
+            )
+        })
         .collect();
     if !worst.is_empty() {
         description.push_str(&format!("• Worst OUs: {}\n", worst.join(", ")));

@@ -413,10 +413,9 @@ impl From<&(String, InviteOutcome)> for InviteView {
             InviteOutcome::NotEligible(why) => ("NOT_ELIGIBLE", None, Some(why.to_string()), None),
         };
         let invited_at = match o {
-            InviteOutcome::AlreadyInvited(inv) => Some(
-                inv.invited_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
+            InviteOutcome::AlreadyInvited(inv) => {
+                Some(crate::domain::timestamp::format_secs(&inv.invited_at))
+            }
             _ => None,
         };
         Self {

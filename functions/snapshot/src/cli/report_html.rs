@@ -7,7 +7,8 @@
 
 use std::fmt::Write;
 
-use crate::views::report::{hrs, pct, ReportView};
+use crate::domain::report::{hours_text, percent_text};
+use crate::views::report::ReportView;
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
@@ -124,7 +125,7 @@ fn coverage_section(v: &ReportView) -> String {
         "{} of {} eligible accounts linked ({}), {} pending, {} unlinked.",
         c.linked,
         c.eligible,
-        pct(c.percent),
+        percent_text(c.percent),
         c.pending,
         c.unlinked
     );
@@ -136,10 +137,10 @@ fn coverage_section(v: &ReportView) -> String {
 <title id="coverage-title">Eligible accounts by link state</title><desc id="coverage-desc">{desc}</desc>
 {patterns}{segments}<rect x="0" y="0" width="600" height="36" fill="none" stroke="#555"/></svg>
 {legend}</section>"##,
-        percent = esc(&pct(c.percent)),
+        percent = esc(&percent_text(c.percent)),
         eligible = c.eligible,
-        median = esc(&hrs(t.median_hours)),
-        p90 = esc(&hrs(t.p90_hours)),
+        median = esc(&hours_text(t.median_hours)),
+        p90 = esc(&hours_text(t.p90_hours)),
         samples = t.samples,
         desc = esc(&desc),
         patterns = patterns("cov"),
@@ -208,7 +209,7 @@ fn trend_section(v: &ReportView) -> String {
                     xs(i),
                     ys(p),
                     d.date,
-                    pct(Some(p))
+                    percent_text(Some(p))
                 );
             }
         }
@@ -227,15 +228,15 @@ fn trend_section(v: &ReportView) -> String {
             r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end" font-weight="700">{}</text>"##,
             xs(n - 1),
             ys(last.percent.unwrap_or(0.0)) - 8.0,
-            pct(last.percent)
+            percent_text(last.percent)
         );
     }
     let desc = match (v.trend.first(), v.trend.last()) {
         (Some(f), Some(l)) => format!(
             "Linked share of linked, pending and unlinked accounts at each day's last run: {} on {}, {} on {} ({} days with runs).",
-            pct(f.percent),
+            percent_text(f.percent),
             f.date,
-            pct(l.percent),
+            percent_text(l.percent),
             l.date,
             n
         ),
@@ -247,7 +248,7 @@ fn trend_section(v: &ReportView) -> String {
             rows,
             r##"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"##,
             d.date,
-            pct(d.percent),
+            percent_text(d.percent),
             d.linked,
             d.pending,
             d.unlinked,
@@ -306,7 +307,7 @@ fn ou_section(v: &ReportView) -> String {
             r##"<rect x="{LABEL}" y="{y:.1}" width="{BAR}" height="26" fill="none" stroke="#555"/><text x="{:.1}" y="{:.1}" font-size="13">{} ({}/{})</text>"##,
             LABEL + BAR + 8.0,
             y + 19.0,
-            pct(o.coverage.percent),
+            percent_text(o.coverage.percent),
             o.coverage.linked,
             o.coverage.eligible
         );
@@ -314,7 +315,7 @@ fn ou_section(v: &ReportView) -> String {
     let worst = v
         .by_ou
         .first()
-        .map(|o| format!(" Lowest: {} at {}.", o.ou, pct(o.coverage.percent)))
+        .map(|o| format!(" Lowest: {} at {}.", o.ou, percent_text(o.coverage.percent)))
         .unwrap_or_default();
     let desc = format!(
         "Linked, pending and unlinked eligible accounts per top-level OU, lowest coverage first.{worst}"
@@ -325,7 +326,7 @@ fn ou_section(v: &ReportView) -> String {
             rows,
             r##"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"##,
             esc(&o.ou),
-            pct(o.coverage.percent),
+            percent_text(o.coverage.percent),
             o.coverage.linked,
             o.coverage.pending,
             o.coverage.unlinked,

@@ -201,7 +201,7 @@ pub fn last_run(
     let found = format!(
         "latest run {run_id} started {} ago ({})",
         human(age),
-        started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        super::timestamp::format_secs(&started)
     );
     if age > max_age {
         Check::flag(

@@ -124,6 +124,17 @@ pub fn percent(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
 }
 
+/// A percent as people read it: one decimal (`84.0%`), or `n/a` when there is nothing to
+/// divide. Here rather than in a view because alerts (below the views) print it too.
+pub fn percent_text(p: Option<f64>) -> String {
+    p.map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"))
+}
+
+/// Hours as `36.5 h`, or `n/a`.
+pub fn hours_text(h: Option<f64>) -> String {
+    h.map_or_else(|| "n/a".to_string(), |h| format!("{h:.1} h"))
+}
+
 fn hours(seconds: f64) -> f64 {
     (seconds / 360.0).round() / 10.0
 }

@@ -444,9 +444,7 @@ pub fn covered_by(
             format!(
                 "covered by run {} (started {}): every event is older than its start minus {} s",
                 latest.run_id,
-                latest
-                    .started_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                super::timestamp::format_secs(&latest.started_at),
                 margin.num_seconds()
             )
         })
