@@ -16,7 +16,7 @@ pub(super) fn slack_notification(
     for a in alerts.iter().take(SLACK_MAX_ACCOUNTS) {
         let mut why = why(a);
         if let Some(r) = open_refusal(a).filter(|_| !is_refusal_alert(a)) {
-            why.push_str(&format!("; {}: {}", r.kind, r.reason));
+            why.push_str(&format!("; {}", r.label()));
         }
         let line = format!(
             "• *{}* `{}` in `{}`: *{}* ({})\n",

@@ -234,10 +234,7 @@ pub fn oldest_unlinked(
             link_state: r.link.state,
             since: r.state_since,
             days: (now - r.state_since).num_days(),
-            refusal: r
-                .refusal
-                .as_ref()
-                .map(|f| format!("{}: {}", f.kind, f.reason)),
+            refusal: r.refusal.as_ref().map(|f| f.label()),
         })
         .collect()
 }
