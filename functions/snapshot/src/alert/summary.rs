@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::chat::escape_md;
+use super::chat::{escape_md, CustomNotification};
 use super::MAX_SUBJECT_CHARS;
 use crate::domain::model::LinkState;
 use crate::domain::report::{percent_text, Report, METRIC_WINDOW_DAYS};
@@ -25,6 +25,9 @@ pub const SUMMARY_SCHEMA: &str = "apn-link-watch/summary/v1";
 pub const SUMMARY_REASON: &str = "SUMMARY";
 /// OUs a summary lists (worst first, only those with accounts left to link).
 pub const WORST_OUS_SHOWN: usize = 5;
+/// Oldest unlinked accounts the chat summary names, to stay short on a phone (the email and
+/// the JSON list every one the report holds).
+pub const OLDEST_SHOWN_IN_CHAT: usize = 5;
 
 /// What a summary is about: whose, which period, which route.
 #[derive(Debug, Clone)]
@@ -230,7 +233,7 @@ fn summary_chat(
     let oldest: Vec<String> = report
         .oldest_unlinked
         .iter()
-        .take(5)
+        .take(OLDEST_SHOWN_IN_CHAT)
         .map(|u| {
             format!(
                 "*{}* `{}` ({} days)",
@@ -243,26 +246,23 @@ fn summary_chat(
     if !oldest.is_empty() {
         description.push_str(&format!("• Oldest unlinked: {}\n", oldest.join(", ")));
     }
-    json!({
-        "version": "1.0",
-        "source": "custom",
-        "id": format!("{}-{}", ctx.run_id, ctx.route),
-        "content": {
-            "textType": "client-markdown",
-            "title": format!(":bar_chart: {subject}"),
-            "description": description,
-            "nextSteps": [
-                "See the trend and every OU: apnwatch report --html report.html",
-                "List the unlinked accounts: apnwatch accounts --unlinked",
-            ],
-            "keywords": ["apn-link-watch", ctx.organization_id, SUMMARY_REASON],
-        },
-        "metadata": {
-            "threadId": format!("apn-link-watch-{}-summary", ctx.organization_id),
-            "summary": subject,
-        }
-    })
-    .to_string()
+    CustomNotification {
+        id: &format!("{}-{}", ctx.run_id, ctx.route),
+        title: &format!(":bar_chart: {subject}"),
+        description: &description,
+        next_steps: vec![
+            "See the trend and every OU: apnwatch report --html report.html".to_string(),
+            "List the unlinked accounts: apnwatch accounts --unlinked".to_string(),
+        ],
+        keywords: vec![
+            "apn-link-watch".to_string(),
+            ctx.organization_id.clone(),
+            SUMMARY_REASON.to_string(),
+        ],
+        thread_id: &format!("apn-link-watch-{}-summary", ctx.organization_id),
+        summary: subject,
+    }
+    .to_json()
 }
 
 pub(super) fn summary_json(report: &Report, change: Option<f64>, ctx: &SummaryContext) -> Value {
