@@ -249,9 +249,7 @@ impl Trail {
     /// Delivers the Organizations calls to EventBridge in us-east-1: logging, recording
     /// write management events (or selectors unknown), and covering us-east-1.
     pub fn delivers(&self, region: &str) -> bool {
-        self.logging
-            && self.management_writes != Some(false)
-            && (self.multi_region || self.home_region == region)
+        self.shortfall(region).is_none()
     }
 
     /// Why it does not, in words.
