@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use crate::domain::report::{hours_text, percent_text};
-use crate::views::report::ReportView;
+use crate::views::report::{CoverageView, ReportView};
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
@@ -97,27 +97,43 @@ fn legend(prefix: &str, items: &[(&str, &str, usize)]) -> String {
     out
 }
 
-fn coverage_section(v: &ReportView) -> String {
-    let c = &v.coverage;
-    let t = &v.time_to_link;
+/// The linked, pending and unlinked segments of one bar, `width` wide for the eligible
+/// accounts, from `x` at `y` (written as given: the coverage bar has `y="0"`, the OU bars one
+/// decimal). `title` says what a segment counts, from its kind and number.
+fn stacked_bar(
+    prefix: &str,
+    c: &CoverageView,
+    (mut x, y): (f64, &str),
+    (width, height): (f64, u32),
+    title: impl Fn(&str, usize) -> String,
+) -> String {
     let total = c.eligible.max(1) as f64;
-    let mut x = 0.0;
-    let mut segments = String::new();
+    let mut out = String::new();
     for (kind, n) in [
         ("linked", c.linked),
         ("pending", c.pending),
         ("unlinked", c.unlinked),
     ] {
-        let w = 600.0 * n as f64 / total;
+        let w = width * n as f64 / total;
         if n > 0 {
             let _ = write!(
-                segments,
-                r##"<rect x="{x:.1}" y="0" width="{w:.1}" height="36" fill="{}"><title>{kind}: {n}</title></rect>"##,
-                fill("cov", kind)
+                out,
+                r##"<rect x="{x:.1}" y="{y}" width="{w:.1}" height="{height}" fill="{}"><title>{}</title></rect>"##,
+                fill(prefix, kind),
+                title(kind, n)
             );
         }
         x += w;
     }
+    out
+}
+
+fn coverage_section(v: &ReportView) -> String {
+    let c = &v.coverage;
+    let t = &v.time_to_link;
+    let mut segments = stacked_bar("cov", c, (0.0, "0"), (600.0, 36), |kind, n| {
+        format!("{kind}: {n}")
+    });
     if c.eligible == 0 {
         segments.push_str(r##"<rect x="0" y="0" width="600" height="36" fill="#eee"/><text x="300" y="23" text-anchor="middle">no eligible account</text>"##);
     }
@@ -277,7 +293,6 @@ fn ou_section(v: &ReportView) -> String {
     }
     for (i, o) in v.by_ou.iter().enumerate() {
         let y = 4.0 + i as f64 * ROW;
-        let total = o.coverage.eligible.max(1) as f64;
         let _ = write!(
             svg,
             r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="13">{}</text>"##,
@@ -285,23 +300,14 @@ fn ou_section(v: &ReportView) -> String {
             y + 19.0,
             esc(&o.ou)
         );
-        let mut x = LABEL;
-        for (kind, n) in [
-            ("linked", o.coverage.linked),
-            ("pending", o.coverage.pending),
-            ("unlinked", o.coverage.unlinked),
-        ] {
-            let w = BAR * n as f64 / total;
-            if n > 0 {
-                let _ = write!(
-                    svg,
-                    r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="26" fill="{}"><title>{}: {kind} {n}</title></rect>"##,
-                    fill("ou", kind),
-                    esc(&o.ou)
-                );
-            }
-            x += w;
-        }
+        let bar = stacked_bar(
+            "ou",
+            &o.coverage,
+            (LABEL, &format!("{y:.1}")),
+            (BAR, 26),
+            |kind, n| format!("{}: {kind} {n}", esc(&o.ou)),
+        );
+        svg.push_str(&bar);
         let _ = write!(
             svg,
             r##"<rect x="{LABEL}" y="{y:.1}" width="{BAR}" height="26" fill="none" stroke="#555"/><text x="{:.1}" y="{:.1}" font-size="13">{} ({}/{})</text>"##,
