@@ -240,7 +240,7 @@ pub fn oldest_unlinked(
 }
 
 /// Auto-link summed over `runs` (dry runs left out).
-pub fn auto_link(runs: &[RunSummary]) -> AutoLink {
+pub fn auto_link(runs: &[&RunSummary]) -> AutoLink {
     let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = AutoLink::default();
     for run in runs.iter().filter(|r| !r.dry_run) {
@@ -257,7 +257,7 @@ pub fn auto_link(runs: &[RunSummary]) -> AutoLink {
 }
 
 /// Per UTC day, the counts of that day's last (not dry) run, oldest day first.
-pub fn trend(runs: &[RunSummary]) -> Vec<TrendDay> {
+pub fn trend(runs: &[&RunSummary]) -> Vec<TrendDay> {
     let mut last: BTreeMap<NaiveDate, &RunSummary> = BTreeMap::new();
     for run in runs.iter().filter(|r| !r.dry_run) {
         let day = run.started_at.date_naive();
@@ -334,10 +334,9 @@ impl Report {
         window_days: u32,
     ) -> Self {
         let since = window_start(now, window_days);
-        let runs: Vec<RunSummary> = runs
+        let runs: Vec<&RunSummary> = runs
             .iter()
             .filter(|r| r.started_at >= since && r.started_at <= now)
-            .cloned()
             .collect();
         let organization_id = runs
             .iter()
