@@ -276,7 +276,7 @@ async fn report(
 ) -> Result<String, Error> {
     // Not truncated: a run that started earlier within this second must count (the views
     // print whole seconds anyway).
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     let records = app.store().accounts(None).await?;
     let runs = app
         .store()
