@@ -6,9 +6,7 @@
 //!
 //! [`CHECK_IDS`]: crate::domain::doctor::CHECK_IDS
 
-use chrono::Utc;
-
-use super::partner_central_sdk;
+use super::{org_sdk, partner_central_sdk};
 use crate::app::App;
 use crate::aws;
 use crate::aws::doctor as probe;
@@ -36,12 +34,7 @@ impl App {
             return Report { checks };
         };
 
-        let org_sdk = match &config.org_role_arn {
-            Some(arn) => {
-                aws::assume_role_config(base, arn, aws::ORG_SESSION_NAME, None, None).await
-            }
-            None => base.clone(),
-        };
+        let org_sdk = org_sdk(config, base).await;
         let org = aws::organizations_client(&org_sdk);
         let (organization, facts) =
             probe::organization(&org, &caller, config.org_role_arn.as_deref()).await;
@@ -100,7 +93,7 @@ impl App {
         checks.push(match self.store.runs(1).await {
             Ok(runs) => doctor::last_run(
                 runs.first().map(|r| (r.run_id.as_str(), r.started_at)),
-                Utc::now(),
+                crate::clock::now(),
                 options.max_run_age,
             ),
             Err(e) => Check::flag(

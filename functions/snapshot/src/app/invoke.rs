@@ -26,8 +26,9 @@ pub struct Outcome {
     pub report: Option<RunReport>,
 }
 
-/// Parses `payload`, skips when nothing needs a run, otherwise calls `run` once, whatever
-/// the number of events: a burst delivered as one SQS batch costs one walk.
+/// Parses `payload`, skips when nothing needs a run, otherwise calls `run` once with the
+/// parsed invocation, whatever the number of events: a burst delivered as one SQS batch costs
+/// one walk.
 pub async fn handle<S, F, Fut>(
     store: &S,
     payload: &Value,
@@ -36,7 +37,7 @@ pub async fn handle<S, F, Fut>(
 ) -> Result<Outcome, Error>
 where
     S: Queries,
-    F: FnOnce() -> Fut,
+    F: FnOnce(&Invocation) -> Fut,
     Fut: Future<Output = Result<RunReport, Error>>,
 {
     let invocation = trigger::parse(payload)?;
@@ -64,7 +65,7 @@ where
     );
     let report = match skip_reason {
         Some(_) => None,
-        None => Some(run().await?),
+        None => Some(run(&invocation).await?),
     };
     Ok(Outcome {
         invocation,
@@ -76,12 +77,12 @@ where
 impl App {
     /// [`handle`] with this app's table and run.
     pub async fn invoke(&self, payload: &Value, mut options: RunOptions) -> Result<Outcome, Error> {
-        // Parsed again by `handle`; parsing is pure and cheap.
-        if let Ok(invocation) = trigger::parse(payload) {
+        handle(&self.store, payload, COVER_MARGIN, |invocation| {
             options.tagged_accounts.extend(invocation.tagged_accounts());
             options.named_units.extend(invocation.named_units());
-        }
-        handle(&self.store, payload, COVER_MARGIN, || self.run(options)).await
+            self.run(options)
+        })
+        .await
     }
 }
 

@@ -33,7 +33,7 @@ fn batch(bodies: &[Value]) -> Value {
 
 /// Runs `payload` against `store`, counting the walks.
 async fn invoke(store: &FakeStore, payload: &Value, walks: &Cell<u32>) -> Result<Outcome, Error> {
-    handle(store, payload, COVER_MARGIN, || async {
+    handle(store, payload, COVER_MARGIN, |_| async {
         walks.set(walks.get() + 1);
         Ok(report("new-run"))
     })

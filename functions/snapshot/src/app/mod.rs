@@ -40,6 +40,18 @@ pub struct App {
     pub sdk: aws_config::SdkConfig,
 }
 
+/// The SDK configuration of the Organizations session: the configured role assumed, or the
+/// function's own credentials.
+pub(crate) async fn org_sdk(
+    config: &Config,
+    base: &aws_config::SdkConfig,
+) -> aws_config::SdkConfig {
+    match &config.org_role_arn {
+        Some(arn) => aws::assume_role_config(base, arn, aws::ORG_SESSION_NAME, None, None).await,
+        None => base.clone(),
+    }
+}
+
 /// The SDK configuration of the Partner Central session: the configured role assumed, or the
 /// function's own credentials.
 pub(crate) async fn partner_central_sdk(
@@ -78,12 +90,7 @@ impl App {
     /// Builds the clients from `base`, assuming the configured roles for Organizations and
     /// Partner Central.
     pub async fn new(config: Config, base: &aws_config::SdkConfig) -> Self {
-        let org_sdk = match &config.org_role_arn {
-            Some(arn) => {
-                aws::assume_role_config(base, arn, aws::ORG_SESSION_NAME, None, None).await
-            }
-            None => base.clone(),
-        };
+        let org_sdk = org_sdk(&config, base).await;
         let partner_central = if config.rules.uses(LinkSource::PartnerCentral) {
             let pc = &config.partner_central;
             let sdk = partner_central_sdk(pc, base).await;

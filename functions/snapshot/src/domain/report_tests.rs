@@ -362,7 +362,7 @@ fn run_coverage_takes_the_written_records_over_the_stored_ones() {
             "2026-11-30T00:00:00Z",
         ),
     ];
-    let m = RunCoverage::after_run(&stored, &written, now());
+    let m = RunCoverage::of(&records_after(&stored, &written), now());
     assert_eq!(
         (
             m.coverage.eligible,

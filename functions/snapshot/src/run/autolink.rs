@@ -17,8 +17,8 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::domain::invite::already::{pending_invitation, PendingInvitation};
 use crate::domain::invite::{
-    self, accept_candidates, auto_candidates, backed_off, eligible, invite_token, AutoInvite,
-    Ineligible, Notice, Refusal, Stamp,
+    self, accept_candidates, auto_candidates, backed_off, eligible, invite_token, recent_refusal,
+    AutoInvite, Ineligible, Notice, Refusal, Stamp,
 };
 use crate::domain::model::{AccountChange, AccountRecord, ChangeKind, LinkState, PendingAlert};
 use crate::error::Error;
@@ -393,12 +393,17 @@ impl<S: Store + Queries, I: Invitations> Steps<'_, S, I> {
         step: Step,
         report: &mut AutoLinkReport,
     ) -> Result<bool, Error> {
-        let history = self.store.history(&record.account.id).await?;
         let kind = match step {
             Step::Invite => ChangeKind::InviteFailed,
             Step::Accept => ChangeKind::AcceptFailed,
         };
-        let refused = backed_off(&history, kind, self.stamp.now).is_some();
+        let now = self.stamp.now;
+        // The record's own refusal decides most backed-off accounts; the history is read only
+        // when it cannot.
+        let refused = recent_refusal(record, kind, now).is_some() || {
+            let history = self.store.history(&record.account.id).await?;
+            backed_off(&history, kind, now).is_some()
+        };
         if refused {
             report.backed_off += 1;
         }

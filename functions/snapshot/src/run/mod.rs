@@ -34,6 +34,7 @@ use crate::domain::model::{
     RunSummary,
 };
 use crate::domain::ou_names::OuNames;
+use crate::domain::report::{records_after, RunCoverage};
 use crate::domain::route;
 use crate::domain::sweep::{self, SweepState};
 use crate::error::Error;
@@ -279,11 +280,8 @@ where
         routes,
     };
     let changes = diff(&previous.records, &resolved, &ctx);
-    let coverage = crate::domain::report::RunCoverage::after_run(
-        previous.records.values(),
-        changes.iter().map(|c| &c.record),
-        started_at,
-    );
+    let after = records_after(previous.records.values(), changes.iter().map(|c| &c.record));
+    let coverage = RunCoverage::of(&after, started_at);
     let alert_ctx = AlertContext {
         organization_id: organization_id.clone(),
         run_id: run_id.clone(),
@@ -327,24 +325,15 @@ where
         }));
     }
 
-    // Only the first run of a summary period holds the accounts once more to summarize them.
-    let due = summary::due(config, deps.store, started_at).await?;
-    let after = due
-        .as_ref()
-        .map(|_| summary::records_after(&previous.records, &changes));
+    // Only the first run of a summary period summarizes the accounts, rendered while the run
+    // still holds them (borrowed: no copy of every record), queued once the changes are stored.
+    let rendered = summary::due(config, deps.store, started_at)
+        .await?
+        .map(|due| summary::render(due, &after, &ctx.routes, &alert_ctx, started_at));
+    drop(after);
     let (written, unsettled) = commit_all(deps.store, changes, &resolved, &ctx).await?;
-    if let (Some(due), Some(after)) = (due, after) {
-        summary::queue(
-            deps.store,
-            due,
-            &after,
-            &ctx.routes,
-            alert_ctx.routing,
-            &organization_id,
-            &run_id,
-            started_at,
-        )
-        .await?;
+    if let Some(rendered) = rendered {
+        summary::queue(deps.store, rendered).await?;
     }
     // The walked accounts are in the table now; the alerts are read back from the outbox.
     drop(resolved);
@@ -490,7 +479,6 @@ struct Written {
     events: Vec<ChangeEvent>,
 }
 
-/// Writes `changes`; an account another run changed since we read it is re-read and
 /// Whether `record` was written at a time later than `now` (a change, an alert, a refusal).
 fn written_after(record: &crate::domain::model::AccountRecord, now: chrono::DateTime<Utc>) -> bool {
     record.last_changed > now
@@ -499,6 +487,7 @@ fn written_after(record: &crate::domain::model::AccountRecord, now: chrono::Date
         || record.refusal.as_ref().is_some_and(|r| r.at > now)
 }
 
+/// Writes `changes`; an account another run changed since we read it is re-read and
 /// re-diffed against this snapshot, since the other run usually recorded the same thing.
 async fn commit_all<S: AccountTable>(
     store: &S,

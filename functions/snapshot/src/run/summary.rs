@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use tracing::info;
 
 use crate::alert::summary::{render_summary, SummaryContext, SUMMARY_REASON, SUMMARY_WINDOW_DAYS};
-use crate::alert::AlertMessage;
+use crate::alert::{AlertContext, AlertMessage};
 use crate::config::Config;
-use crate::domain::model::{AccountChange, AccountRecord};
+use crate::domain::model::AccountRecord;
 use crate::domain::report::{eligible, Report};
 use crate::domain::route::{published_route, MessageAttributes, ROUTE_ALL};
 use crate::domain::summary::{change, QueuedSummary, SummaryMark, SummaryPeriod};
@@ -46,51 +46,41 @@ pub(super) async fn due<S: SummaryOutbox>(
     }))
 }
 
-/// The accounts as this run leaves them: the stored records with the changed ones replaced.
-pub(super) fn records_after(
-    previous: &BTreeMap<String, AccountRecord>,
-    changes: &[AccountChange],
-) -> Vec<AccountRecord> {
-    let mut records = previous.clone();
-    for c in changes {
-        records.insert(c.record.account.id.clone(), c.record.clone());
-    }
-    records.into_values().collect()
+/// A period's summaries, rendered while the run still holds the accounts, queued once its
+/// changes are stored.
+pub(super) struct Rendered {
+    mark: SummaryMark,
+    summaries: Vec<QueuedSummary>,
 }
 
 /// Renders the summary of every account (`all`) and, with routing, one per route over its
-/// accounts, and queues them with the period's marker. Returns how many were queued: none
-/// when another run got there first.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn queue<S: SummaryOutbox>(
-    store: &S,
+/// accounts: `records` are the accounts as this run leaves them.
+pub(super) fn render(
     due: Due,
-    records: &[AccountRecord],
+    records: &[&AccountRecord],
     routes: &BTreeMap<String, String>,
-    routing: bool,
-    organization_id: &str,
-    run_id: &str,
+    alert_ctx: &AlertContext,
     now: DateTime<Utc>,
-) -> Result<usize, Error> {
-    let mut groups: BTreeMap<String, Vec<AccountRecord>> = BTreeMap::new();
+) -> Rendered {
+    let mut groups: BTreeMap<String, Vec<&AccountRecord>> = BTreeMap::new();
     groups.insert(ROUTE_ALL.to_string(), records.to_vec());
-    if routing {
-        for r in records.iter().filter(|r| eligible(r)) {
+    if alert_ctx.routing {
+        for r in records.iter().copied().filter(|r| eligible(r)) {
             let route = published_route(true, routes.get(&r.account.id).map(String::as_str));
-            groups.entry(route).or_default().push(r.clone());
+            groups.entry(route).or_default().push(r);
         }
     }
     let mut percent = BTreeMap::new();
     let mut summaries: Vec<QueuedSummary> = Vec::new();
     for (route, records) in &groups {
-        let report = Report::compute(records, &[], now, SUMMARY_WINDOW_DAYS);
+        let report = Report::compute(records.iter().copied(), &[], now, SUMMARY_WINDOW_DAYS);
         let before = due
             .last
             .as_ref()
             .and_then(|m| m.percent.get(route).copied().flatten());
         let ctx = SummaryContext {
-            organization_id: organization_id.to_string(),
-            run_id: run_id.to_string(),
+            organization_id: alert_ctx.organization_id.clone(),
+            run_id: alert_ctx.run_id.clone(),
             period: due.period,
             key: due.key.clone(),
             route: route.clone(),
@@ -106,16 +96,23 @@ pub(super) async fn queue<S: SummaryOutbox>(
     summaries.sort_by_key(|s| (s.route != ROUTE_ALL, s.route.clone()));
     let mark = SummaryMark {
         period: due.period,
-        key: due.key.clone(),
-        run_id: run_id.to_string(),
+        key: due.key,
+        run_id: alert_ctx.run_id.clone(),
         queued_at: now,
         percent,
     };
+    Rendered { mark, summaries }
+}
+
+/// Queues the rendered summaries with the period's marker. Returns how many were queued:
+/// none when another run got there first.
+pub(super) async fn queue<S: SummaryOutbox>(store: &S, rendered: Rendered) -> Result<usize, Error> {
+    let Rendered { mark, summaries } = rendered;
     let queued = store.queue_summaries(&mark, &summaries).await?;
     info!(
-        run_id,
-        period = due.period.as_str(),
-        key = due.key,
+        run_id = mark.run_id,
+        period = mark.period.as_str(),
+        key = mark.key,
         queued,
         routes = summaries.len(),
         "coverage summary"

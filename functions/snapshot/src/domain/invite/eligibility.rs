@@ -78,7 +78,25 @@ pub fn backed_off(
         .filter(|e| e.kind == kind)
         .map(|e| e.at)
         .max()
-        .filter(|at| now - *at < Duration::hours(BACKOFF_HOURS))
+        .filter(|at| within_backoff(*at, now))
+}
+
+/// The record's last refusal of `kind` if it is less than [`BACKOFF_HOURS`] old. The record
+/// keeps its refusal with the same time as the history event written in the same
+/// transaction, so when this is `Some`, [`backed_off`] over the history is too: a run skips
+/// such an account without reading its history. `None` says nothing: an older refusal of
+/// `kind` may be hidden behind a newer one of the other kind.
+pub fn recent_refusal(
+    record: &AccountRecord,
+    kind: ChangeKind,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let refusal = record.refusal.as_ref().filter(|r| r.kind == kind)?;
+    Some(refusal.at).filter(|at| within_backoff(*at, now))
+}
+
+fn within_backoff(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - at < Duration::hours(BACKOFF_HOURS)
 }
 
 /// The accounts auto-invite considers, oldest first seen first, before the back-off check

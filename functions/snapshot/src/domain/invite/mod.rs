@@ -18,7 +18,8 @@ mod refusal;
 
 pub use changes::{accept_failed, accepted, invite_failed, invited, tell, Notice, Stamp};
 pub use eligibility::{
-    accept_candidates, auto_candidates, backed_off, eligible, may_accept, Ineligible,
+    accept_candidates, auto_candidates, backed_off, eligible, may_accept, recent_refusal,
+    Ineligible,
 };
 pub use refusal::{Accepted, Refusal, Sent};
 

@@ -108,6 +108,41 @@ fn default_message_names_the_organization_and_fits() {
     assert_eq!(message_for(&own, "organization o-x"), "Hi");
 }
 
+/// The record written with a refusal backs the account off exactly as its history does, so
+/// a run can skip a backed-off account without reading the history.
+#[test]
+fn the_recorded_refusal_backs_off_as_the_history_does() {
+    let r = record("111122223333", LinkState::Unlinked);
+    let refusal = Refusal {
+        code: "AccessDeniedException".into(),
+        reason: None,
+        message: "m".into(),
+    };
+    let stamp = Stamp {
+        run_id: "run".into(),
+        now: at(2),
+    };
+    for refused in [
+        invite_failed(&r, &refusal, &stamp),
+        accept_failed(&r, &refusal, &stamp),
+    ] {
+        for kind in [ChangeKind::InviteFailed, ChangeKind::AcceptFailed] {
+            for now in [at(3), at(2) + Duration::hours(24)] {
+                assert_eq!(
+                    recent_refusal(&refused.record, kind, now),
+                    backed_off(&refused.events, kind, now),
+                    "{kind} at {now}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        recent_refusal(&r, ChangeKind::InviteFailed, at(3)),
+        None,
+        "no refusal on record"
+    );
+}
+
 /// A refusal less than 24 h old backs the account off; an older one does not.
 #[test]
 fn refusal_backs_off_for_24_hours() {
