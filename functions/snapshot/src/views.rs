@@ -5,17 +5,13 @@
 pub mod doctor;
 pub mod report;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 #[cfg(feature = "cli")]
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use serde::Serialize;
 
 use crate::domain::model::{AccountRecord, ChangeEvent, PendingAlert, RunSummary};
+use crate::domain::timestamp::format_secs;
 use crate::run::RunReport;
-
-fn ts(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 #[derive(Debug, Serialize)]
 pub struct AccountView {
@@ -55,14 +51,14 @@ impl From<&AccountRecord> for AccountView {
             link_state: r.link.state.to_string(),
             link_source: r.link.source.to_string(),
             link_detail: r.link.detail.clone(),
-            first_seen: ts(&r.first_seen),
-            last_changed: ts(&r.last_changed),
+            first_seen: format_secs(&r.first_seen),
+            last_changed: format_secs(&r.last_changed),
             removed: r.removed,
             is_management: a.is_management,
             joined_method: a.joined_method.clone(),
-            joined_at: a.joined_at.as_ref().map(ts),
+            joined_at: a.joined_at.as_ref().map(format_secs),
             refusal_kind: r.refusal.as_ref().map(|x| x.kind.to_string()),
-            refusal_at: r.refusal.as_ref().map(|x| ts(&x.at)),
+            refusal_at: r.refusal.as_ref().map(|x| format_secs(&x.at)),
             refusal_reason: r.refusal.as_ref().map(|x| x.reason.clone()),
             refusal_message: r.refusal.as_ref().map(|x| x.message.clone()),
             refusal_what_to_do: r.refusal.as_ref().map(|x| x.what_to_do.clone()),
@@ -85,7 +81,7 @@ impl From<&ChangeEvent> for EventView {
     fn from(e: &ChangeEvent) -> Self {
         Self {
             account_id: e.account_id.clone(),
-            at: ts(&e.at),
+            at: format_secs(&e.at),
             kind: e.kind.to_string(),
             before: e.before.clone(),
             after: e.after.clone(),
@@ -114,8 +110,8 @@ impl From<&RunSummary> for RunView {
     fn from(s: &RunSummary) -> Self {
         Self {
             run_id: s.run_id.clone(),
-            started_at: ts(&s.started_at),
-            finished_at: ts(&s.finished_at),
+            started_at: format_secs(&s.started_at),
+            finished_at: format_secs(&s.finished_at),
             accounts: s.accounts,
             linked: s.linked,
             pending: s.pending,

@@ -16,7 +16,7 @@ pub(super) fn slack_notification(
     for a in alerts.iter().take(SLACK_MAX_ACCOUNTS) {
         let mut why = why(a);
         if let Some(r) = open_refusal(a).filter(|_| !is_refusal_alert(a)) {
-            why.push_str(&format!("; {}: {}", r.kind, r.reason));
+            why.push_str(&format!("; {}", r.label()));
         }
         let line = format!(
             "• *{}* `{}` in `{}`: *{}* ({})\n",
@@ -86,23 +86,53 @@ pub(super) fn slack_notification(
             keywords.push(state.to_string());
         }
     }
-    json!({
-        "version": "1.0",
-        "source": "custom",
-        "id": ctx.run_id,
-        "content": {
-            "textType": "client-markdown",
-            "title": format!("{icon} {subject}"),
-            "description": description,
-            "nextSteps": next_steps,
-            "keywords": keywords,
-        },
-        "metadata": {
-            "threadId": format!("apn-link-watch-{}", ctx.organization_id),
-            "summary": subject,
-        }
-    })
-    .to_string()
+    CustomNotification {
+        id: &ctx.run_id,
+        title: &format!("{icon} {subject}"),
+        description: &description,
+        next_steps,
+        keywords,
+        thread_id: &format!("apn-link-watch-{}", ctx.organization_id),
+        summary: subject,
+    }
+    .to_json()
+}
+
+/// An Amazon Q Developer in chat applications custom notification, the document alerts and
+/// summaries both publish to `https`
+/// (<https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>).
+pub(super) struct CustomNotification<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    /// Slack markdown (`client-markdown`).
+    pub description: &'a str,
+    pub next_steps: Vec<String>,
+    pub keywords: Vec<String>,
+    /// Notifications with the same thread id share one thread.
+    pub thread_id: &'a str,
+    pub summary: &'a str,
+}
+
+impl CustomNotification<'_> {
+    pub fn to_json(&self) -> String {
+        json!({
+            "version": "1.0",
+            "source": "custom",
+            "id": self.id,
+            "content": {
+                "textType": "client-markdown",
+                "title": self.title,
+                "description": self.description,
+                "nextSteps": self.next_steps,
+                "keywords": self.keywords,
+            },
+            "metadata": {
+                "threadId": self.thread_id,
+                "summary": self.summary,
+            }
+        })
+        .to_string()
+    }
 }
 
 /// Slack's markdown would render `*`, `_` and backticks in account names.

@@ -12,10 +12,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use super::chat::escape_md;
+use super::chat::{escape_md, CustomNotification};
 use super::MAX_SUBJECT_CHARS;
 use crate::domain::model::LinkState;
-use crate::domain::report::{Report, METRIC_WINDOW_DAYS};
+use crate::domain::report::{percent_text, Report, METRIC_WINDOW_DAYS};
 use crate::domain::route::ROUTE_ALL;
 use crate::domain::summary::{summary_id, QueuedSummary, SummaryPeriod};
 
@@ -25,6 +25,9 @@ pub const SUMMARY_SCHEMA: &str = "apn-link-watch/summary/v1";
 pub const SUMMARY_REASON: &str = "SUMMARY";
 /// OUs a summary lists (worst first, only those with accounts left to link).
 pub const WORST_OUS_SHOWN: usize = 5;
+/// Oldest unlinked accounts the chat summary names, to stay short on a phone (the email and
+/// the JSON list every one the report holds).
+pub const OLDEST_SHOWN_IN_CHAT: usize = 5;
 
 /// What a summary is about: whose, which period, which route.
 #[derive(Debug, Clone)]
@@ -75,10 +78,6 @@ pub fn render_summary(report: &Report, change: Option<f64>, ctx: &SummaryContext
     }
 }
 
-fn percent(p: Option<f64>) -> String {
-    p.map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"))
-}
-
 fn change_words(change: Option<f64>) -> String {
     match change {
         None => "first summary".to_string(),
@@ -108,7 +107,7 @@ pub(super) fn summary_subject(
     let delta = change.map_or_else(String::new, |d| format!(" ({d:+.1})"));
     let subject = format!(
         "{route}APN coverage {}{delta}: {} unlinked, {} pending ({})",
-        percent(c.percent),
+        percent_text(c.percent),
         c.unlinked,
         c.pending,
         period_words(ctx)
@@ -139,7 +138,7 @@ pub(super) fn summary_text(report: &Report, change: Option<f64>, ctx: &SummaryCo
         "Coverage: {} of {} eligible accounts linked ({}; {})\n",
         c.linked,
         c.eligible,
-        percent(c.percent),
+        percent_text(c.percent),
         change_words(change)
     ));
     s.push_str(&format!(
@@ -166,7 +165,7 @@ pub(super) fn summary_text(report: &Report, change: Option<f64>, ctx: &SummaryCo
             s.push_str(&format!(
                 "- {}: {} ({} of {} linked)\n",
                 o.ou,
-                percent(o.coverage.percent),
+                percent_text(o.coverage.percent),
                 o.coverage.linked,
                 o.coverage.eligible
             ));
@@ -206,7 +205,7 @@ fn summary_chat(
     let c = &report.coverage;
     let mut description = format!(
         "*{}* linked ({} of {}; {})\n• Unlinked: *{}*  • Pending: *{}*\n",
-        percent(c.percent),
+        percent_text(c.percent),
         c.linked,
         c.eligible,
         change_words(change),
@@ -220,7 +219,13 @@ fn summary_chat(
         ));
     }
     let worst: Vec<String> = worst_ous(report)
-        .map(|o| format!("`{}` {}", escape_md(&o.ou), percent(o.coverage.percent)))
+        .map(|o| {
+            format!(
+                "`{}` {}",
+                escape_md(&o.ou),
+                percent_text(o.coverage.percent)
+            )
+        })
         .collect();
     if !worst.is_empty() {
         description.push_str(&format!("• Worst OUs: {}\n", worst.join(", ")));
@@ -228,7 +233,7 @@ fn summary_chat(
     let oldest: Vec<String> = report
         .oldest_unlinked
         .iter()
-        .take(5)
+        .take(OLDEST_SHOWN_IN_CHAT)
         .map(|u| {
             format!(
                 "*{}* `{}` ({} days)",
@@ -241,26 +246,23 @@ fn summary_chat(
     if !oldest.is_empty() {
         description.push_str(&format!("• Oldest unlinked: {}\n", oldest.join(", ")));
     }
-    json!({
-        "version": "1.0",
-        "source": "custom",
-        "id": format!("{}-{}", ctx.run_id, ctx.route),
-        "content": {
-            "textType": "client-markdown",
-            "title": format!(":bar_chart: {subject}"),
-            "description": description,
-            "nextSteps": [
-                "See the trend and every OU: apnwatch report --html report.html",
-                "List the unlinked accounts: apnwatch accounts --unlinked",
-            ],
-            "keywords": ["apn-link-watch", ctx.organization_id, SUMMARY_REASON],
-        },
-        "metadata": {
-            "threadId": format!("apn-link-watch-{}-summary", ctx.organization_id),
-            "summary": subject,
-        }
-    })
-    .to_string()
+    CustomNotification {
+        id: &format!("{}-{}", ctx.run_id, ctx.route),
+        title: &format!(":bar_chart: {subject}"),
+        description: &description,
+        next_steps: vec![
+            "See the trend and every OU: apnwatch report --html report.html".to_string(),
+            "List the unlinked accounts: apnwatch accounts --unlinked".to_string(),
+        ],
+        keywords: vec![
+            "apn-link-watch".to_string(),
+            ctx.organization_id.clone(),
+            SUMMARY_REASON.to_string(),
+        ],
+        thread_id: &format!("apn-link-watch-{}-summary", ctx.organization_id),
+        summary: subject,
+    }
+    .to_json()
 }
 
 pub(super) fn summary_json(report: &Report, change: Option<f64>, ctx: &SummaryContext) -> Value {

@@ -276,7 +276,7 @@ async fn report(
 ) -> Result<String, Error> {
     // Not truncated: a run that started earlier within this second must count (the views
     // print whole seconds anyway).
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     let records = app.store().accounts(None).await?;
     let runs = app
         .store()
@@ -399,25 +399,28 @@ pub struct InviteView {
 
 impl From<&(String, InviteOutcome)> for InviteView {
     fn from((id, o): &(String, InviteOutcome)) -> Self {
-        let (outcome, invitation_id, reason, what_to_do) = match o {
+        let (outcome, invitation_id, invited_at, reason, what_to_do) = match o {
             InviteOutcome::Sent { invitation_id } => {
-                ("SENT", Some(invitation_id.clone()), None, None)
+                ("SENT", Some(invitation_id.clone()), None, None, None)
             }
-            InviteOutcome::WouldSend => ("WOULD_SEND", None, None, None),
-            InviteOutcome::Refused { reason, advice } => {
-                ("REFUSED", None, Some(reason.clone()), Some(advice.clone()))
-            }
-            InviteOutcome::AlreadyInvited(inv) => {
-                ("ALREADY_INVITED", inv.invitation_id.clone(), None, None)
-            }
-            InviteOutcome::NotEligible(why) => ("NOT_ELIGIBLE", None, Some(why.to_string()), None),
-        };
-        let invited_at = match o {
-            InviteOutcome::AlreadyInvited(inv) => Some(
-                inv.invited_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            InviteOutcome::WouldSend => ("WOULD_SEND", None, None, None, None),
+            InviteOutcome::Refused { reason, advice } => (
+                "REFUSED",
+                None,
+                None,
+                Some(reason.clone()),
+                Some(advice.clone()),
             ),
-            _ => None,
+            InviteOutcome::AlreadyInvited(inv) => (
+                "ALREADY_INVITED",
+                inv.invitation_id.clone(),
+                Some(crate::domain::timestamp::format_secs(&inv.invited_at)),
+                None,
+                None,
+            ),
+            InviteOutcome::NotEligible(why) => {
+                ("NOT_ELIGIBLE", None, None, Some(why.to_string()), None)
+            }
         };
         Self {
             account_id: id.clone(),

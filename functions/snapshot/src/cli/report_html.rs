@@ -7,7 +7,8 @@
 
 use std::fmt::Write;
 
-use crate::views::report::{hrs, pct, ReportView};
+use crate::domain::report::{hours_text, percent_text};
+use crate::views::report::{CoverageView, ReportView};
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
@@ -96,27 +97,43 @@ fn legend(prefix: &str, items: &[(&str, &str, usize)]) -> String {
     out
 }
 
-fn coverage_section(v: &ReportView) -> String {
-    let c = &v.coverage;
-    let t = &v.time_to_link;
+/// The linked, pending and unlinked segments of one bar, `width` wide for the eligible
+/// accounts, from `x` at `y` (written as given: the coverage bar has `y="0"`, the OU bars one
+/// decimal). `title` says what a segment counts, from its kind and number.
+fn stacked_bar(
+    prefix: &str,
+    c: &CoverageView,
+    (mut x, y): (f64, &str),
+    (width, height): (f64, u32),
+    title: impl Fn(&str, usize) -> String,
+) -> String {
     let total = c.eligible.max(1) as f64;
-    let mut x = 0.0;
-    let mut segments = String::new();
+    let mut out = String::new();
     for (kind, n) in [
         ("linked", c.linked),
         ("pending", c.pending),
         ("unlinked", c.unlinked),
     ] {
-        let w = 600.0 * n as f64 / total;
+        let w = width * n as f64 / total;
         if n > 0 {
             let _ = write!(
-                segments,
-                r##"<rect x="{x:.1}" y="0" width="{w:.1}" height="36" fill="{}"><title>{kind}: {n}</title></rect>"##,
-                fill("cov", kind)
+                out,
+                r##"<rect x="{x:.1}" y="{y}" width="{w:.1}" height="{height}" fill="{}"><title>{}</title></rect>"##,
+                fill(prefix, kind),
+                title(kind, n)
             );
         }
         x += w;
     }
+    out
+}
+
+fn coverage_section(v: &ReportView) -> String {
+    let c = &v.coverage;
+    let t = &v.time_to_link;
+    let mut segments = stacked_bar("cov", c, (0.0, "0"), (600.0, 36), |kind, n| {
+        format!("{kind}: {n}")
+    });
     if c.eligible == 0 {
         segments.push_str(r##"<rect x="0" y="0" width="600" height="36" fill="#eee"/><text x="300" y="23" text-anchor="middle">no eligible account</text>"##);
     }
@@ -124,7 +141,7 @@ fn coverage_section(v: &ReportView) -> String {
         "{} of {} eligible accounts linked ({}), {} pending, {} unlinked.",
         c.linked,
         c.eligible,
-        pct(c.percent),
+        percent_text(c.percent),
         c.pending,
         c.unlinked
     );
@@ -136,10 +153,10 @@ fn coverage_section(v: &ReportView) -> String {
 <title id="coverage-title">Eligible accounts by link state</title><desc id="coverage-desc">{desc}</desc>
 {patterns}{segments}<rect x="0" y="0" width="600" height="36" fill="none" stroke="#555"/></svg>
 {legend}</section>"##,
-        percent = esc(&pct(c.percent)),
+        percent = esc(&percent_text(c.percent)),
         eligible = c.eligible,
-        median = esc(&hrs(t.median_hours)),
-        p90 = esc(&hrs(t.p90_hours)),
+        median = esc(&hours_text(t.median_hours)),
+        p90 = esc(&hours_text(t.p90_hours)),
         samples = t.samples,
         desc = esc(&desc),
         patterns = patterns("cov"),
@@ -208,7 +225,7 @@ fn trend_section(v: &ReportView) -> String {
                     xs(i),
                     ys(p),
                     d.date,
-                    pct(Some(p))
+                    percent_text(Some(p))
                 );
             }
         }
@@ -227,15 +244,15 @@ fn trend_section(v: &ReportView) -> String {
             r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end" font-weight="700">{}</text>"##,
             xs(n - 1),
             ys(last.percent.unwrap_or(0.0)) - 8.0,
-            pct(last.percent)
+            percent_text(last.percent)
         );
     }
     let desc = match (v.trend.first(), v.trend.last()) {
         (Some(f), Some(l)) => format!(
             "Linked share of linked, pending and unlinked accounts at each day's last run: {} on {}, {} on {} ({} days with runs).",
-            pct(f.percent),
+            percent_text(f.percent),
             f.date,
-            pct(l.percent),
+            percent_text(l.percent),
             l.date,
             n
         ),
@@ -247,7 +264,7 @@ fn trend_section(v: &ReportView) -> String {
             rows,
             r##"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"##,
             d.date,
-            pct(d.percent),
+            percent_text(d.percent),
             d.linked,
             d.pending,
             d.unlinked,
@@ -276,7 +293,6 @@ fn ou_section(v: &ReportView) -> String {
     }
     for (i, o) in v.by_ou.iter().enumerate() {
         let y = 4.0 + i as f64 * ROW;
-        let total = o.coverage.eligible.max(1) as f64;
         let _ = write!(
             svg,
             r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="13">{}</text>"##,
@@ -284,29 +300,20 @@ fn ou_section(v: &ReportView) -> String {
             y + 19.0,
             esc(&o.ou)
         );
-        let mut x = LABEL;
-        for (kind, n) in [
-            ("linked", o.coverage.linked),
-            ("pending", o.coverage.pending),
-            ("unlinked", o.coverage.unlinked),
-        ] {
-            let w = BAR * n as f64 / total;
-            if n > 0 {
-                let _ = write!(
-                    svg,
-                    r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="26" fill="{}"><title>{}: {kind} {n}</title></rect>"##,
-                    fill("ou", kind),
-                    esc(&o.ou)
-                );
-            }
-            x += w;
-        }
+        let bar = stacked_bar(
+            "ou",
+            &o.coverage,
+            (LABEL, &format!("{y:.1}")),
+            (BAR, 26),
+            |kind, n| format!("{}: {kind} {n}", esc(&o.ou)),
+        );
+        svg.push_str(&bar);
         let _ = write!(
             svg,
             r##"<rect x="{LABEL}" y="{y:.1}" width="{BAR}" height="26" fill="none" stroke="#555"/><text x="{:.1}" y="{:.1}" font-size="13">{} ({}/{})</text>"##,
             LABEL + BAR + 8.0,
             y + 19.0,
-            pct(o.coverage.percent),
+            percent_text(o.coverage.percent),
             o.coverage.linked,
             o.coverage.eligible
         );
@@ -314,7 +321,7 @@ fn ou_section(v: &ReportView) -> String {
     let worst = v
         .by_ou
         .first()
-        .map(|o| format!(" Lowest: {} at {}.", o.ou, pct(o.coverage.percent)))
+        .map(|o| format!(" Lowest: {} at {}.", o.ou, percent_text(o.coverage.percent)))
         .unwrap_or_default();
     let desc = format!(
         "Linked, pending and unlinked eligible accounts per top-level OU, lowest coverage first.{worst}"
@@ -325,7 +332,7 @@ fn ou_section(v: &ReportView) -> String {
             rows,
             r##"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"##,
             esc(&o.ou),
-            pct(o.coverage.percent),
+            percent_text(o.coverage.percent),
             o.coverage.linked,
             o.coverage.pending,
             o.coverage.unlinked,

@@ -227,14 +227,7 @@ impl Config {
                 None => AlertPolicy::default().remind_after,
                 Some(v) => parse_remind_after(&v).map_err(|h| invalid(ENV_REMIND_AFTER, &v, &h))?,
             },
-            notify_resolved: match get(ENV_NOTIFY_RESOLVED) {
-                None => true,
-                Some(v) => match v.to_ascii_lowercase().as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(invalid(ENV_NOTIFY_RESOLVED, &v, "use true or false")),
-                },
-            },
+            notify_resolved: boolean(&get, ENV_NOTIFY_RESOLVED, true)?,
         };
         let route_by = match get(ENV_ROUTE_BY) {
             None => RouteBy::None,
@@ -255,14 +248,7 @@ impl Config {
         let tag_max_age = max_age(&get, ENV_TAG_MAX_AGE, DEFAULT_TAG_MAX_AGE)?;
         let ou_max_age = max_age(&get, ENV_OU_MAX_AGE, DEFAULT_OU_MAX_AGE)?;
         let invite = InviteConfig::from_lookup(&get, &rules)?;
-        let change_triggers = match get(ENV_CHANGE_TRIGGERS) {
-            None => false,
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(invalid(ENV_CHANGE_TRIGGERS, &v, "use true or false")),
-            },
-        };
+        let change_triggers = boolean(&get, ENV_CHANGE_TRIGGERS, false)?;
 
         Ok(Self {
             table,
@@ -295,6 +281,22 @@ impl Config {
     /// Account tags are read when a link rule or the routing needs them.
     pub fn needs_tags(&self) -> bool {
         self.rules.needs_tags() || self.route_by.needs_tags()
+    }
+}
+
+/// `var` as `true` or `false` (any case), `default` when it is not set.
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(invalid(var, &v, "use true or false")),
+        },
     }
 }
 

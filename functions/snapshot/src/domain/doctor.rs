@@ -201,7 +201,7 @@ pub fn last_run(
     let found = format!(
         "latest run {run_id} started {} ago ({})",
         human(age),
-        started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        super::timestamp::format_secs(&started)
     );
     if age > max_age {
         Check::flag(
@@ -249,9 +249,7 @@ impl Trail {
     /// Delivers the Organizations calls to EventBridge in us-east-1: logging, recording
     /// write management events (or selectors unknown), and covering us-east-1.
     pub fn delivers(&self, region: &str) -> bool {
-        self.logging
-            && self.management_writes != Some(false)
-            && (self.multi_region || self.home_region == region)
+        self.shortfall(region).is_none()
     }
 
     /// Why it does not, in words.

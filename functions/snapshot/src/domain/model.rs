@@ -217,6 +217,20 @@ pub struct LinkRefusal {
     pub what_to_do: String,
 }
 
+/// A refusal as reports, summaries and chat name it: `KIND: reason`, e.g.
+/// `INVITE_FAILED: RECEIVER_PROFILE_NOT_FOUND (ResourceNotFoundException)`. The run's
+/// refusal counts are keyed by it, so every place must build it the same way.
+pub fn refusal_label(kind: ChangeKind, reason: &str) -> String {
+    format!("{kind}: {reason}")
+}
+
+impl LinkRefusal {
+    /// [`refusal_label`] of this refusal.
+    pub fn label(&self) -> String {
+        refusal_label(self.kind, &self.reason)
+    }
+}
+
 impl AccountState {
     /// Suspended, closing and closed accounts earn no partner credit: they never alert nor
     /// get reminders, and an open alert about one is resolved.

@@ -124,6 +124,17 @@ pub fn percent(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
 }
 
+/// A percent as people read it: one decimal (`84.0%`), or `n/a` when there is nothing to
+/// divide. Here rather than in a view because alerts (below the views) print it too.
+pub fn percent_text(p: Option<f64>) -> String {
+    p.map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"))
+}
+
+/// Hours as `36.5 h`, or `n/a`.
+pub fn hours_text(h: Option<f64>) -> String {
+    h.map_or_else(|| "n/a".to_string(), |h| format!("{h:.1} h"))
+}
+
 fn hours(seconds: f64) -> f64 {
     (seconds / 360.0).round() / 10.0
 }
@@ -223,16 +234,13 @@ pub fn oldest_unlinked<'a>(
             link_state: r.link.state,
             since: r.state_since,
             days: (now - r.state_since).num_days(),
-            refusal: r
-                .refusal
-                .as_ref()
-                .map(|f| format!("{}: {}", f.kind, f.reason)),
+            refusal: r.refusal.as_ref().map(|f| f.label()),
         })
         .collect()
 }
 
 /// Auto-link summed over `runs` (dry runs left out).
-pub fn auto_link(runs: &[RunSummary]) -> AutoLink {
+pub fn auto_link(runs: &[&RunSummary]) -> AutoLink {
     let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
     let mut out = AutoLink::default();
     for run in runs.iter().filter(|r| !r.dry_run) {
@@ -249,7 +257,7 @@ pub fn auto_link(runs: &[RunSummary]) -> AutoLink {
 }
 
 /// Per UTC day, the counts of that day's last (not dry) run, oldest day first.
-pub fn trend(runs: &[RunSummary]) -> Vec<TrendDay> {
+pub fn trend(runs: &[&RunSummary]) -> Vec<TrendDay> {
     let mut last: BTreeMap<NaiveDate, &RunSummary> = BTreeMap::new();
     for run in runs.iter().filter(|r| !r.dry_run) {
         let day = run.started_at.date_naive();
@@ -327,10 +335,9 @@ impl Report {
         window_days: u32,
     ) -> Self {
         let since = window_start(now, window_days);
-        let runs: Vec<RunSummary> = runs
+        let runs: Vec<&RunSummary> = runs
             .iter()
             .filter(|r| r.started_at >= since && r.started_at <= now)
-            .cloned()
             .collect();
         let organization_id = runs
             .iter()

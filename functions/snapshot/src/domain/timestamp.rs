@@ -11,6 +11,11 @@ pub fn format(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// `2026-11-28T10:00:00Z`: whole seconds, for what people read (views, CLI output, messages).
+pub fn format_secs(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 /// `#[serde(with = "timestamp")]`: written as [`format()`]; any RFC 3339 form is read back.
 pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format(t))

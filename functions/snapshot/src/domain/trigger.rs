@@ -381,10 +381,7 @@ fn failed_creation(name: &str, detail: Option<&Value>) -> Option<String> {
 /// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_TagResource.html>
 fn tagged_account(detail: Option<&Value>) -> Option<String> {
     let params = detail?.get("requestParameters")?;
-    let id = params
-        .get("resourceId")
-        .or_else(|| params.get("ResourceId"))?
-        .as_str()?;
+    let id = param(params, "resourceId")?.as_str()?;
     crate::domain::ids::is_account_id(id).then(|| id.to_string())
 }
 
@@ -402,25 +399,27 @@ fn named_units(name: &str, detail: Option<&Value>) -> Vec<String> {
         _ => return Vec::new(),
     };
     let field = |obj: Option<&Value>, key: &str| -> Option<String> {
-        let obj = obj?;
-        let pascal = format!("{}{}", key[..1].to_uppercase(), &key[1..]);
-        obj.get(key)
-            .or_else(|| obj.get(&pascal))?
-            .as_str()
-            .map(str::to_string)
+        param(obj?, key)?.as_str().map(str::to_string)
     };
     let request = detail.and_then(|d| d.get("requestParameters"));
     let mut ids: Vec<String> = params.iter().filter_map(|k| field(request, k)).collect();
     if name == "CreateOrganizationalUnit" {
         let response = detail.and_then(|d| d.get("responseElements"));
-        let created = response.and_then(|r| {
-            r.get("organizationalUnit")
-                .or_else(|| r.get("OrganizationalUnit"))
-        });
+        let created = response.and_then(|r| param(r, "organizationalUnit"));
         ids.extend(field(created, "id"));
     }
     ids.retain(|id| id.starts_with("ou-"));
     ids
+}
+
+/// `obj`'s member `camel` (CloudTrail's camelCase), or its PascalCase spelling (the API's
+/// parameter name), which some event sources write instead.
+fn param<'a>(obj: &'a Value, camel: &str) -> Option<&'a Value> {
+    obj.get(camel).or_else(|| {
+        let mut pascal = camel[..1].to_uppercase();
+        pascal.push_str(&camel[1..]);
+        obj.get(pascal)
+    })
 }
 
 /// The latest completed run covers the invocation when every event asking for a run
@@ -444,9 +443,7 @@ pub fn covered_by(
             format!(
                 "covered by run {} (started {}): every event is older than its start minus {} s",
                 latest.run_id,
-                latest
-                    .started_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                super::timestamp::format_secs(&latest.started_at),
                 margin.num_seconds()
             )
         })

@@ -169,16 +169,22 @@ impl Stored {
     /// Counts auto-link's outcome into the run record, which `apnwatch report` sums: sent,
     /// accepted, and refusals by kind and reason.
     pub fn record_auto_link(&mut self, report: &crate::run::autolink::AutoLinkReport) {
+        use crate::domain::model::{
+            refusal_label,
+            ChangeKind::{AcceptFailed, InviteFailed},
+        };
         self.summary.invited = report.invited.len();
         self.summary.accepted = report.accepted.len();
-        let failed = report.invite_failed.iter().map(|f| ("INVITE_FAILED", f));
-        let failed = failed.chain(report.accept_failed.iter().map(|f| ("ACCEPT_FAILED", f)));
-        for (kind, (_, reason)) in failed {
-            *self
-                .summary
-                .refusals
-                .entry(format!("{kind}: {reason}"))
-                .or_default() += 1;
+        let invite = report
+            .invite_failed
+            .iter()
+            .map(|(_, r)| refusal_label(InviteFailed, r));
+        let accept = report
+            .accept_failed
+            .iter()
+            .map(|(_, r)| refusal_label(AcceptFailed, r));
+        for label in invite.chain(accept) {
+            *self.summary.refusals.entry(label).or_default() += 1;
         }
     }
 

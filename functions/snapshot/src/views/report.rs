@@ -2,10 +2,12 @@
 //! public contract, documented in the README; add fields, never rename them). The HTML page
 //! and the text summary are drawn from the same view.
 
-use chrono::SecondsFormat;
 use serde::Serialize;
 
-use crate::domain::report::{AutoLink, Coverage, Report, TimeToLink, TrendDay, Unlinked};
+use crate::domain::report::{
+    hours_text, percent_text, AutoLink, Coverage, Report, TimeToLink, TrendDay, Unlinked,
+};
+use crate::domain::timestamp::format_secs;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {
@@ -81,10 +83,6 @@ pub struct TrendView {
     pub percent: Option<f64>,
 }
 
-fn ts(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 impl From<&Coverage> for CoverageView {
     fn from(c: &Coverage) -> Self {
         Self {
@@ -114,7 +112,7 @@ impl From<&Unlinked> for UnlinkedView {
             name: u.name.clone(),
             ou_path: u.ou_path.clone(),
             link_state: u.link_state.to_string(),
-            since: ts(&u.since),
+            since: format_secs(&u.since),
             days: u.days,
             refusal: u.refusal.clone(),
         }
@@ -155,7 +153,7 @@ impl From<&TrendDay> for TrendView {
 impl From<&Report> for ReportView {
     fn from(r: &Report) -> Self {
         Self {
-            generated_at: ts(&r.generated_at),
+            generated_at: format_secs(&r.generated_at),
             organization_id: r.organization_id.clone(),
             window_days: r.window_days,
             coverage: (&r.coverage).into(),
@@ -175,16 +173,6 @@ impl From<&Report> for ReportView {
     }
 }
 
-/// One decimal, or `n/a` when there is nothing to divide.
-pub fn pct(p: Option<f64>) -> String {
-    p.map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"))
-}
-
-/// Hours as `36.5 h`, or `n/a`.
-pub fn hrs(h: Option<f64>) -> String {
-    h.map_or_else(|| "n/a".to_string(), |h| format!("{h:.1} h"))
-}
-
 /// The report as plain text: what `apnwatch report` prints without `--json`.
 pub fn report_text(v: &ReportView) -> String {
     let mut out = Vec::new();
@@ -197,7 +185,7 @@ pub fn report_text(v: &ReportView) -> String {
     ));
     out.push(format!(
         "coverage: {} ({} of {} eligible linked; {} pending, {} unlinked)",
-        pct(c.percent),
+        percent_text(c.percent),
         c.linked,
         c.eligible,
         c.pending,
@@ -206,8 +194,8 @@ pub fn report_text(v: &ReportView) -> String {
     let t = &v.time_to_link;
     out.push(format!(
         "time to link: median {}, p90 {} ({} accounts linked in the window)",
-        hrs(t.median_hours),
-        hrs(t.p90_hours),
+        hours_text(t.median_hours),
+        hours_text(t.p90_hours),
         t.samples
     ));
     let a = &v.auto_link;
@@ -225,7 +213,7 @@ pub fn report_text(v: &ReportView) -> String {
     for o in &v.by_ou {
         out.push(format!(
             "  {:>6}  {}/{} linked  {}",
-            pct(o.coverage.percent),
+            percent_text(o.coverage.percent),
             o.coverage.linked,
             o.coverage.eligible,
             o.ou
@@ -251,9 +239,9 @@ pub fn report_text(v: &ReportView) -> String {
         out.push(format!(
             "  {} {} -> {} {}",
             first.date,
-            pct(first.percent),
+            percent_text(first.percent),
             last.date,
-            pct(last.percent)
+            percent_text(last.percent)
         ));
     }
     out.join("\n")
