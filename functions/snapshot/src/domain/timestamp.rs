@@ -4,7 +4,7 @@
 //! refusal ([`LinkRefusal`](super::model::LinkRefusal)) are stored with their own serde shape.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+use serde::{Deserialize, Deserializer, Serializer};
 
 /// `2026-11-28T10:00:00.000Z`.
 pub fn format(t: &DateTime<Utc>) -> String {
@@ -22,16 +22,20 @@ pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Err
 }
 
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-    let s = String::deserialize(d)?;
-    DateTime::parse_from_rfc3339(&s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| D::Error::custom(format!("timestamp {s:?}: {e}")))
+    parse(&String::deserialize(d)?)
 }
 
-/// `#[serde(with = "timestamp::option")]`, for optional timestamps.
+fn parse<E: serde::de::Error>(s: &str) -> Result<DateTime<Utc>, E> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| E::custom(format!("timestamp {s:?}: {e}")))
+}
+
+/// `#[serde(with = "timestamp::option")]`, for optional timestamps: `None` is written as a
+/// null (unless the field skips it) and a null or absent value reads back as `None`.
 pub mod option {
     use chrono::{DateTime, Utc};
-    use serde::{Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
         match t {
@@ -41,6 +45,44 @@ pub mod option {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-        super::deserialize(d).map(Some)
+        Option::<String>::deserialize(d)?
+            .map(|s| super::parse(&s))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Item {
+        #[serde(with = "super::option", default)]
+        at: Option<DateTime<Utc>>,
+    }
+
+    /// An optional timestamp is written with milliseconds or as a null, and reads back from
+    /// either, and from an absent attribute.
+    #[test]
+    fn optional_timestamps_read_back_from_a_null_and_from_absence() {
+        let at: DateTime<Utc> = "2026-11-28T10:00:00Z".parse().unwrap();
+        let some = Item { at: Some(at) };
+        let none = Item { at: None };
+        assert_eq!(
+            serde_json::to_value(&some).unwrap(),
+            json!({"at": "2026-11-28T10:00:00.000Z"})
+        );
+        assert_eq!(serde_json::to_value(&none).unwrap(), json!({"at": null}));
+        for (stored, read) in [
+            (json!({"at": "2026-11-28T10:00:00.000Z"}), &some),
+            (json!({"at": null}), &none),
+            (json!({}), &none),
+        ] {
+            assert_eq!(&serde_json::from_value::<Item>(stored).unwrap(), read);
+        }
+        let bad = serde_json::from_value::<Item>(json!({"at": "yesterday"})).unwrap_err();
+        assert!(bad.to_string().contains("timestamp \"yesterday\""), "{bad}");
     }
 }

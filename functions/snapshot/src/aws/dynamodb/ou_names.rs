@@ -20,24 +20,6 @@ use super::items::{check_entity, FromItem, SWEEP_PK};
 use crate::domain::ou_names::{OuName, OuNames};
 use crate::domain::timestamp::{self as ts, option as ts_opt};
 
-/// `Option<DateTime>` written as [`ts_opt`] does (none as NULL: `planned_at` has always been
-/// stored so) and read back from a NULL too, which `ts_opt` alone does not read: through
-/// `Option` of a [`ts`] newtype, so the timestamp parsing stays `domain::timestamp`'s.
-mod ts_nullable {
-    use super::{ts, ts_opt, DateTime, Deserialize, Utc};
-    pub use ts_opt::serialize;
-
-    #[derive(Deserialize)]
-    struct Stamp(#[serde(with = "ts")] DateTime<Utc>);
-
-    pub fn deserialize<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
-    where
-        D: serde::Deserializer<'de>,
-    {
-        Ok(Option::<Stamp>::deserialize(d)?.map(|s| s.0))
-    }
-}
-
 /// The partition of the tag sweep: `load` reads both in one Query.
 pub(crate) const OU_NAMES_PK: &str = SWEEP_PK;
 pub(crate) const OU_NAMES_SK: &str = "OUS";
@@ -52,7 +34,7 @@ pub(crate) struct OuNamesItem {
     pub sk: String,
     pub entity: String,
     pub organization_id: Option<String>,
-    #[serde(with = "ts_nullable", default)]
+    #[serde(with = "ts_opt", default)]
     pub planned_at: Option<DateTime<Utc>>,
     /// By OU id.
     #[serde(default)]
