@@ -525,3 +525,41 @@ async fn corrupt_item_is_named() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// A corrupt tag-sweep or OU-names item, read with its partition in one Query, is reported
+/// with its key, not skipped.
+#[tokio::test]
+async fn corrupt_sweep_partition_item_is_named() {
+    let (_moto, store, client) = fresh_store().await;
+    for (sk, attribute) in [("TAGS", "swept_at"), ("OUS", "planned_at")] {
+        client
+            .put_item()
+            .table_name("apnwatch-test")
+            .item("pk", AttributeValue::S("SWEEP".into()))
+            .item("sk", AttributeValue::S(sk.into()))
+            .item("entity", AttributeValue::S("sweep".into()))
+            .item(attribute, AttributeValue::S("yesterday".into()))
+            .send()
+            .await
+            .unwrap();
+        match store.load().await.unwrap_err() {
+            Error::CorruptItem { key, reason, .. } => {
+                assert_eq!(key, format!("pk=SWEEP, sk={sk}"));
+                assert!(!reason.is_empty());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        client
+            .delete_item()
+            .table_name("apnwatch-test")
+            .key("pk", AttributeValue::S("SWEEP".into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        store.load().await.is_ok(),
+        "an empty partition reads as defaults"
+    );
+}
